@@ -1,0 +1,41 @@
+"""`liaison demo`: the sample company in a fresh SQLite file, and every skill's demo steps,
+printed as each person would see them."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from typing import Callable, TextIO
+
+from bot.config import Settings
+from bot.db import redact
+
+from adapters.console.session import ConsoleSession
+
+
+async def run_demo(settings: Settings, *, progress: Callable[[str], Callable[[int, int], None]] | None = None,
+                   out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    session = ConsoleSession.open(settings=settings, out=out)
+    try:
+        sample = session.sample
+        humans = [p for p in sample.people.values() if not p.is_bot]
+        teams = sorted({p.team for p in humans if p.team})
+        print(f"Liaison demo — {sample.name}: {len(humans)} people in {len(teams)} teams, "
+              f"{len(sample.channels)} channels, {len(sample.messages)} messages.", file=out)
+        print(f"Database: {redact(session.app.db.url)}\n", file=out)
+        print("Loading the company's public channels through the ingestion queue…", file=out)
+        await session.load(progress=progress("messages") if progress else None)
+        steps = session.app.router.demo_steps()
+        for step in steps:
+            who = session.person(step.as_user)
+            where = f"#{step.channel}" if step.channel else "DM to Liaison"
+            print(file=out)
+            if step.caption:
+                print(textwrap.fill(f"— {step.caption}", width=100), file=out)
+            print(f"{who.name} ({who.team}, {where}): {step.text}", file=out)
+            await session.say(who, step.text, channel=step.channel)
+        print(f"\nThat was {len(steps)} exchanges. Try it yourself: liaison chat --as {humans[0].name.split(' ')[0]}", file=out)
+        return 0
+    finally:
+        session.close()

@@ -1,0 +1,131 @@
+"""A console session: the bot on the sample workspace, talked to from a terminal.
+
+``liaison chat`` and ``liaison demo`` use it. Messages go through the same dispatcher, queue
+and worker as Slack and Teams messages; only the ChatPort differs (it prints)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import sys
+from dataclasses import dataclass
+from typing import Callable, TextIO
+
+from sqlalchemy import select
+
+from bot import people
+from bot.bootstrap import App, bootstrap
+from bot.config import Settings, load_settings
+from bot.db.models import Installation
+from bot.dispatch import Outcome
+from bot.events import Conversation, MessageReceived, Person
+from bot.ingest import IngestWorker
+from bot.ports import Clock
+
+from adapters.console.chat import ConsoleChat
+from adapters.console.sample import SampleWorkspace, load_sample
+
+log = logging.getLogger("liaison.console")
+BOT_MENTION = ("@liaison ", "@liaison, ", "@liaison: ")
+
+
+class UnknownPerson(LookupError):
+    pass
+
+
+@dataclass
+class ConsoleSession:
+    app: App
+    sample: SampleWorkspace
+    chat: ConsoleChat
+
+    @classmethod
+    def open(cls, *, settings: Settings | None = None, out: TextIO | None = None, clock: Clock | None = None) -> "ConsoleSession":
+        sample = load_sample()
+        settings = settings or load_settings()
+        # The sample company's HR admins run its coffee programme.
+        admins = tuple(dict.fromkeys((*settings.bot.hr_admins, *sample.hr_admins)))
+        settings = settings.with_overrides(bot={"hr_admins": list(admins)})
+        chat = ConsoleChat(
+            people=sample.people,
+            channels={cid: ch.get("members", []) for cid, ch in sample.channels.items()},
+            channel_names={cid: ch["name"] for cid, ch in sample.channels.items()},
+            out=out or sys.stdout,
+            bot_name=settings.bot.name,
+        )
+        app = bootstrap(settings, clock=clock, platforms=[], chats={"console": chat})
+        return cls(app, sample, chat)
+
+    def is_loaded(self) -> bool:
+        with self.app.db.session(None) as s:
+            return s.get(Installation, self.sample.workspace.key) is not None
+
+    async def load(self, *, progress: Callable[[int, int], None] | None = None) -> int:
+        """Put the sample company in the database: its directory, then every message through
+        the dispatcher, then the worker until the queue is empty. Safe to run twice."""
+        ws = self.sample.workspace
+        with self.app.db.session(ws.key) as s:
+            people.sync_directory(s, self.sample.people.values())
+        events = self.sample.message_events()
+        for i, event in enumerate(events, 1):
+            await self.app.dispatcher.handle(event)
+            if progress and (i % 50 == 0 or i == len(events)):
+                progress(i, len(events))
+        worker = IngestWorker(self.app)
+        await asyncio.to_thread(worker.drain)
+        with self.app.db.session(None) as s:
+            if s.get(Installation, ws.key) is None:
+                s.add(Installation(workspace=ws.key, name=self.sample.name))
+        return len(events)
+
+    def person(self, who: str) -> Person:
+        found = self.sample.find(who)
+        if len(found) == 1:
+            return found[0]
+        names = ", ".join(sorted(p.name.split(" ")[0] for p in self.sample.people.values() if not p.is_bot))
+        if not found:
+            raise UnknownPerson(f"nobody called {who!r} in {self.sample.name}; try one of: {names}")
+        raise UnknownPerson(f"{who!r} could be {', '.join(p.name for p in found)}; use the full name")
+
+    async def say(self, who: Person, text: str, *, channel: str | None = None, thread_ts: str | None = None) -> Outcome:
+        """``who`` writes ``text``: to the bot in a DM, or in ``channel`` (addressed to the bot
+        when it starts with @Liaison)."""
+        ws = self.sample.workspace
+        self._n = getattr(self, "_n", 0) + 1
+        ts = f"{self.app.clock.now().timestamp():.0f}.{self._n:06d}"
+        if channel is None:
+            conv = Conversation(id=f"D-{who.id}", kind="dm", name=None)
+            addressed = True
+        else:
+            cid = self.sample.channel_by_name(channel)
+            if cid is None:
+                raise UnknownPerson(f"no channel {channel!r}; channels: {', '.join('#' + c['name'] for c in self.sample.channels.values())}")
+            conv = self.sample.conversation(cid)
+            addressed = text.lower().startswith(BOT_MENTION) or text.lower().strip() == "@liaison"
+            if addressed:
+                text = text.split(" ", 1)[1] if " " in text else ""
+        text = self.link_mentions(text)
+        event = MessageReceived(
+            workspace=ws, conversation=conv, sender=who, text=text, ts=ts, event_id=f"console-{ts}",
+            thread_ts=thread_ts, mentions=tuple(re.findall(r"<@([A-Za-z0-9]+)>", text)), addressed=addressed,
+            time=self.app.clock.now(),
+        )
+        return await self.app.dispatcher.handle(event)
+
+    def link_mentions(self, text: str) -> str:
+        """``@Alice`` or ``@Alice Martin`` typed in the terminal becomes a real mention."""
+
+        def sub(m: re.Match[str]) -> str:
+            for candidate in (f"{m.group(1)} {m.group(2)}" if m.group(2) else None, m.group(1)):
+                if candidate:
+                    found = self.sample.find(candidate)
+                    if len(found) == 1:
+                        rest = "" if candidate != m.group(1) or not m.group(2) else f" {m.group(2)}"
+                        return f"<@{found[0].id}>{rest}"
+            return m.group(0)
+
+        return re.sub(r"(?<![<\w])@([^\W\d_][\w'-]*)(?: ([A-Z][\w'-]*))?", sub, text)
+
+    def close(self) -> None:
+        self.app.close()

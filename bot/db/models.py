@@ -1,0 +1,104 @@
+"""Core tables: people, events seen (idempotency), the durable ingestion queue and stored
+conversation references. Skills keep their tables in their own modules beside this one."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, Integer, String, Text, UniqueConstraint, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bot.db import Base, WorkspaceScoped
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class PersonRow(WorkspaceScoped, Base):
+    """Someone the bot has seen. ``indexing_opt_out`` keeps them out of the expertise index."""
+
+    __tablename__ = "people"
+    __person_columns__ = ("user_id",)
+    __table_args__ = (UniqueConstraint("workspace", "user_id", name="uq_people_user"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    team: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    tz: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    locale: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    email: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    is_bot: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    indexing_opt_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class EventSeen(WorkspaceScoped, Base):
+    """One row per event handled; the unique key makes a retried delivery a no-op."""
+
+    __tablename__ = "events_seen"
+    __person_columns__ = ("user_id",)
+    __table_args__ = (UniqueConstraint("workspace", "key", name="uq_events_seen_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(255))
+    user_id: Mapped[str | None] = mapped_column(String(64), nullable=True)  # who caused the event
+    seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+class IngestItem(WorkspaceScoped, Base):
+    """A public-channel message waiting for the worker. Its text lives here only until the
+    worker has turned it into topics; then the row is deleted in the same transaction.
+    One row per message: an edit replaces the pending text, a deletion replaces the op."""
+
+    __tablename__ = "ingest_queue"
+    __person_columns__ = ("user_id", "parent_user_id")
+    __table_args__ = (UniqueConstraint("workspace", "conversation_id", "ts", name="uq_ingest_message"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    op: Mapped[str] = mapped_column(String(16), default="upsert")  # "upsert" or "delete"
+    conversation_id: Mapped[str] = mapped_column(String(64))
+    conversation_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    ts: Mapped[str] = mapped_column(String(64))
+    thread_ts: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    parent_user_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    user_id: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text, default="")
+    mentions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    permalink: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    message_time: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    enqueued_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class ConversationRef(WorkspaceScoped, Base):
+    """What a platform needs to message someone later (Teams ConversationReference, a Slack
+    DM channel id), so proactive messages still work after a restart."""
+
+    __tablename__ = "conversation_refs"
+    __person_columns__ = ("user_id",)
+    __table_args__ = (UniqueConstraint("workspace", "key", name="uq_conversation_ref"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(255))  # "user:<id>" or "conversation:<id>"
+    user_id: Mapped[str | None] = mapped_column(String(64), nullable=True)  # set for a person's 1:1
+    reference: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class Installation(Base):
+    """A workspace the bot is installed in, and whether it still is."""
+
+    __tablename__ = "installations"
+
+    workspace: Mapped[str] = mapped_column(String(96), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    installed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -1,0 +1,6 @@
+"""Imports every model module so that ``Base.metadata`` knows every table (for Alembic)."""
+
+from bot.db import Base
+from bot.db import models  # noqa: F401
+
+metadata = Base.metadata

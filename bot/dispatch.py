@@ -1,0 +1,458 @@
+"""From a neutral event to the messages it causes: the one place for idempotency, the ingestion
+queue, routing, admin checks, error replies and the log line of every handled event.
+
+The flow of one event:
+1. record its key in ``events_seen`` (a unique key): a retried delivery stops here;
+2. refresh the sender in the directory;
+3. a message in a public channel goes to the durable ingestion queue (the worker analyses it
+   later, off the request path);
+4. the router picks the handler; admin-only routes refuse non-admins;
+5. the handler runs in a worker thread with a ``SkillContext`` and returns what to send;
+6. the replies go out through the platform's ChatPort.
+
+Handlers are synchronous: database and NLP work run in a thread, never on the event loop. When a
+handler needs an answer from the platform in the middle of its work (opening a group chat, say),
+``ctx.chat`` calls the async ChatPort on the loop and waits for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import logging
+import secrets as pysecrets
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError, OperationalError, InterfaceError
+from sqlalchemy.orm import Session
+
+from bot import people
+from bot.config import Settings
+from bot.db import Database
+from bot.db.models import EventSeen, IngestItem, PersonRow
+from bot.events import (
+    ActionInvoked,
+    CommandInvoked,
+    Conversation,
+    DirectMessage,
+    GroupMessage,
+    MemberJoined,
+    MemberLeft,
+    MessageReceived,
+    Outbound,
+    Person,
+    ReactionAdded,
+    Reply,
+    ScheduledTick,
+    Sent,
+    Workspace,
+)
+from bot.i18n import Catalog, guess_language, normalise_locale
+from bot.ports import ChatError, ChatPort, Clock
+from bot.router import Match, Router
+from bot.services import Services
+
+log = logging.getLogger("liaison.dispatch")
+
+# Longer messages to the bot get a polite refusal instead of a search (they are still indexed,
+# cut to ingest.max_text_chars, when posted in a public channel).
+MAX_ADDRESSED_CHARS = 4000
+
+MESSAGES = Catalog(
+    en={
+        "unknown": "Sorry, I didn't understand that. Say *help* to see what I can do.",
+        "empty": "Hi! Say *help* to see what I can do.",
+        "too_long": "That message is too long for me ({length:,} characters). Ask me in a sentence or two.",
+        "not_admin": "Only HR admins and workspace admins can do that. Ask one of them if something needs changing.",
+        "error": "Sorry, something went wrong on my side and nothing was changed. Please try again in a moment.",
+        "error_ref": "Sorry, something went wrong on my side and nothing was changed. Please try again in a moment (reference {ref}).",
+        "db_down": "I can't reach my database right now, so I can't answer. Please try again in a few minutes.",
+    },
+    fr={
+        "unknown": "Désolé, je n'ai pas compris. Dites *aide* pour voir ce que je sais faire.",
+        "empty": "Bonjour ! Dites *aide* pour voir ce que je sais faire.",
+        "too_long": "Ce message est trop long pour moi ({length:,} caractères). Posez-moi la question en une ou deux phrases.",
+        "not_admin": "Seuls les admins RH et les admins de l'espace de travail peuvent faire cela. Demandez à l'un d'eux.",
+        "error": "Désolé, un problème de mon côté : rien n'a été modifié. Réessayez dans un instant.",
+        "error_ref": "Désolé, un problème de mon côté : rien n'a été modifié. Réessayez dans un instant (référence {ref}).",
+        "db_down": "Je n'arrive pas à joindre ma base de données pour le moment. Réessayez dans quelques minutes.",
+    },
+)
+
+
+class SyncChat:
+    """The ChatPort seen from a handler's thread: each call runs on the event loop and waits."""
+
+    def __init__(self, chat: ChatPort, workspace: Workspace, loop: asyncio.AbstractEventLoop, timeout: float = 120) -> None:
+        self._chat, self._ws, self._loop, self._timeout = chat, workspace, loop, timeout
+
+    def _run(self, coro) -> Any:  # noqa: ANN001
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(self._timeout)
+
+    def send(self, message: Outbound) -> Sent:
+        return self._run(self._chat.send(self._ws, message))
+
+    def lookup_user(self, user_id: str) -> Person | None:
+        return self._run(self._chat.lookup_user(self._ws, user_id))
+
+    def list_members(self, conversation_id: str) -> Sequence[str]:
+        return self._run(self._chat.list_members(self._ws, conversation_id))
+
+    def list_users(self) -> Sequence[Person]:
+        return self._run(self._chat.list_users(self._ws))
+
+    def permalink(self, conversation_id: str, ts: str) -> str | None:
+        return self._run(self._chat.permalink(self._ws, conversation_id, ts))
+
+
+@dataclass
+class SkillContext:
+    """Everything a handler may use. One per handled event; ``db`` is a session scoped to the
+    event's workspace, committed when the handler returns and rolled back if it raises."""
+
+    workspace: Workspace
+    event: Any
+    db: Session
+    settings: Settings
+    clock: Clock
+    chat: SyncChat | None
+    router: Router
+    services: Services
+    lang: str = "en"
+    match: Mapping[str, str] = field(default_factory=dict)
+    args: str = ""
+    sender: PersonRow | None = None
+    log: logging.Logger = log
+
+    def t(self, catalog: Catalog, key: str, /, **values: object) -> str:
+        return catalog.get(self.lang, key, **values)
+
+    def is_admin(self, row: PersonRow | None = None) -> bool:
+        return people.is_admin(row if row is not None else self.sender, self.settings.bot.hr_admins)
+
+    def service(self, name: str) -> Any:
+        """A shared service (e.g. "nlp", "expertise"), built on first use."""
+        return self.services.get(name)
+
+
+@dataclass
+class Outcome:
+    """What became of one event: for the log line and for tests."""
+
+    kind: str
+    status: str = "ok"  # ok, duplicate, ignored, refused, error, db_error, unknown
+    route: str | None = None
+    sent: list[Sent] = field(default_factory=list)
+    outbound: list[Outbound] = field(default_factory=list)
+    queued: bool = False
+    error: str | None = None
+
+
+def event_key(event: Any) -> str | None:
+    """The idempotency key of an event. Messages are keyed by (conversation, ts) as well as by
+    event id, because platforms also redeliver the same message under a new event id."""
+    if isinstance(event, MessageReceived):
+        suffix = ""
+        if event.deleted:
+            suffix = ":deleted"
+        elif event.edited:
+            suffix = ":edit:" + hashlib.sha1(event.text.encode("utf-8", "replace")).hexdigest()[:16]
+        return f"msg:{event.conversation.id}:{event.ts}{suffix}"
+    if isinstance(event, ReactionAdded):
+        return f"reaction:{event.conversation.id}:{event.item_ts}:{event.sender.id}:{event.reaction}"
+    if isinstance(event, ScheduledTick):
+        return None  # scheduled jobs carry their own idempotency (unique rounds, digests)
+    return f"event:{event.event_id}" if event.event_id else None
+
+
+def event_kind(event: Any) -> str:
+    return type(event).__name__
+
+
+def _sender_of(event: Any) -> Person | None:
+    if isinstance(event, MemberJoined | MemberLeft):
+        return event.person
+    return getattr(event, "sender", None)
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        *,
+        router: Router,
+        db: Database,
+        chats: Mapping[str, ChatPort],
+        clock: Clock,
+        settings: Settings,
+        services: Services | None = None,
+    ) -> None:
+        self.router = router
+        self.db = db
+        self.chats = dict(chats)
+        self.clock = clock
+        self.settings = settings
+        self.services = services if services is not None else Services()
+        self.hooks_after: list[Callable[[Any, Outcome], None]] = []
+
+    # ---- public -----------------------------------------------------------------------------
+
+    async def handle(self, event: Any) -> Outcome:
+        """Handle one inbound event end to end and log one line about it."""
+        started = time.perf_counter()
+        outcome = Outcome(kind=event_kind(event))
+        try:
+            await self._handle(event, outcome)
+        except (OperationalError, InterfaceError) as exc:
+            outcome.status, outcome.error = "db_error", _first_line(exc)
+            log.error(
+                "database unavailable while handling %s in %s: %s. Check DATABASE_URL and that the "
+                "database is running; the event was not processed and the platform may retry it.",
+                outcome.kind, event.workspace.key, outcome.error,
+            )
+            await self._send_safely(event, outcome, [self._reply_to(event, MESSAGES.get(self._lang_hint(event), "db_down"), private=True)])
+        finally:
+            ms = (time.perf_counter() - started) * 1000
+            log.info(
+                "event workspace=%s kind=%s route=%s outcome=%s sent=%d duration_ms=%.1f%s",
+                event.workspace.key, outcome.kind, outcome.route or "-", outcome.status, len(outcome.sent), ms,
+                f" error={outcome.error!r}" if outcome.error else "",
+            )
+            for hook in self.hooks_after:
+                hook(event, outcome)
+        return outcome
+
+    # ---- steps -------------------------------------------------------------------------------
+
+    async def _handle(self, event: Any, outcome: Outcome) -> None:
+        ws = event.workspace
+        sender = _sender_of(event)
+        if sender is not None and not sender.name and not sender.is_bot:
+            sender = await self._enrich(ws, sender)
+        fresh = await asyncio.to_thread(self._record, event, sender, outcome)
+        if not fresh:
+            outcome.status = "duplicate"
+            return
+
+        if isinstance(event, MessageReceived) and event.addressed and not event.deleted:
+            text = event.text.strip()
+            if len(text) > MAX_ADDRESSED_CHARS:
+                lang = self._lang_hint(event)
+                await self._send_safely(event, outcome, [self._reply_to(event, MESSAGES.get(lang, "too_long", length=len(text)), private=True)])
+                outcome.status = "refused"
+                return
+            if not text:
+                await self._send_safely(event, outcome, [self._reply_to(event, MESSAGES.get(self._lang_hint(event), "empty"))])
+                return
+
+        matches = self.router.match(event)
+        if not matches:
+            if isinstance(event, (MessageReceived, CommandInvoked)) and (
+                isinstance(event, CommandInvoked) or event.addressed
+            ) and not event.sender.is_bot and not getattr(event, "deleted", False):
+                outcome.status = "unknown"
+                await self._send_safely(event, outcome, [self._reply_to(event, MESSAGES.get(self._lang_hint(event), "unknown"))])
+            elif not outcome.queued:
+                outcome.status = "ignored"
+            return
+
+        for match in matches:
+            outcome.route = f"{match.route.skill}.{match.route.handler.__name__}"
+            outbound = await self._run_handler(event, match, outcome)
+            await self._send_safely(event, outcome, outbound)
+
+    async def _enrich(self, ws: Workspace, sender: Person) -> Person:
+        """Ask the platform who an unknown sender is (Slack events carry only the user id)."""
+        chat = self.chats.get(ws.platform)
+        if chat is None:
+            return sender
+        known = await asyncio.to_thread(self._known_person, ws, sender.id)
+        if known:
+            return sender
+        try:
+            found = await chat.lookup_user(ws, sender.id)
+        except ChatError as exc:
+            log.warning("could not look up user %s in %s: %s", sender.id, ws.key, exc)
+            return sender
+        return found or sender
+
+    def _known_person(self, ws: Workspace, user_id: str) -> bool:
+        with self.db.session(ws.key) as s:
+            row = people.get(s, user_id)
+            return row is not None and bool(row.name) and row.name != row.user_id
+
+    def _record(self, event: Any, sender: Person | None, outcome: Outcome) -> bool:
+        """Mark the event seen, refresh the sender and queue indexable messages, in one
+        transaction: a retried delivery finds the key and stops, and nothing is queued twice."""
+        ws = event.workspace.key
+        key = event_key(event)
+        with self.db.session(ws) as s:
+            if key is not None:
+                try:
+                    with s.begin_nested():
+                        s.add(EventSeen(workspace=ws, key=key[:255], user_id=sender.id if sender else None, seen_at=self.clock.now()))
+                        s.flush()
+                except IntegrityError:
+                    return False
+                if isinstance(event, MessageReceived) and event.event_id:
+                    # The same delivery under its event id too (Slack retries keep the id).
+                    try:
+                        with s.begin_nested():
+                            s.add(EventSeen(workspace=ws, key=f"event:{event.event_id}"[:255], user_id=event.sender.id, seen_at=self.clock.now()))
+                            s.flush()
+                    except IntegrityError:
+                        pass
+            row = people.upsert(s, sender) if sender is not None else None
+            if isinstance(event, MessageReceived):
+                outcome.queued = self._enqueue(s, event, row)
+        return True
+
+    def _enqueue(self, s: Session, event: MessageReceived, row: PersonRow | None) -> bool:
+        # Privacy: only public channels are indexed; never DMs, group DMs or private channels.
+        if event.conversation.kind != "channel" or not self.settings.ingest.enabled:
+            return False
+        if event.sender.is_bot or (row is not None and (row.is_bot or row.indexing_opt_out)):
+            return False
+        if event.addressed and not event.deleted:
+            return False  # questions to the bot are not evidence of expertise
+        ws = event.workspace.key
+        values = dict(
+            workspace=ws,
+            op="delete" if event.deleted else "upsert",
+            conversation_id=event.conversation.id,
+            conversation_name=event.conversation.name,
+            ts=event.ts,
+            thread_ts=event.thread_ts,
+            parent_user_id=event.parent_user_id,
+            user_id=event.sender.id,
+            text="" if event.deleted else event.text[: self.settings.ingest.max_text_chars],
+            mentions=list(event.mentions),
+            permalink=event.permalink,
+            message_time=event.time,
+            enqueued_at=self.clock.now(),
+            attempts=0,
+            last_error=None,
+        )
+        insert = pg_insert if self.db.dialect == "postgresql" else sqlite_insert
+        stmt = insert(IngestItem).values(**values)
+        update = {k: stmt.excluded[k] for k in ("op", "text", "mentions", "thread_ts", "parent_user_id", "enqueued_at", "attempts", "last_error")}
+        if event.deleted:
+            update = {"op": stmt.excluded.op, "text": stmt.excluded.text, "attempts": stmt.excluded.attempts}
+        s.execute(stmt.on_conflict_do_update(index_elements=["workspace", "conversation_id", "ts"], set_=update))
+        return True
+
+    async def _run_handler(self, event: Any, match: Match, outcome: Outcome) -> list[Outbound]:
+        loop = asyncio.get_running_loop()
+        chat = self.chats.get(event.workspace.platform)
+        sync_chat = SyncChat(chat, event.workspace, loop) if chat is not None else None
+
+        def run() -> list[Outbound]:
+            with self.db.session(event.workspace.key) as s:
+                sender = _sender_of(event)
+                row = people.get(s, sender.id) if sender is not None else None
+                ctx = SkillContext(
+                    workspace=event.workspace,
+                    event=event,
+                    db=s,
+                    settings=self.settings,
+                    clock=self.clock,
+                    chat=sync_chat,
+                    router=self.router,
+                    services=self.services,
+                    lang=self._language(event, match, row),
+                    match=match.groups,
+                    args=match.args,
+                    sender=row,
+                    log=logging.getLogger(f"liaison.skills.{match.route.skill}"),
+                )
+                if match.route.admin and not ctx.is_admin():
+                    outcome.status = "refused"
+                    return [self._reply_to(event, MESSAGES.get(ctx.lang, "not_admin"), private=True)]
+                result = match.route.handler(event, ctx)
+                return _as_list(result)
+
+        try:
+            return await asyncio.to_thread(run)
+        except (OperationalError, InterfaceError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - one place turns handler failures into a reply
+            ref = pysecrets.token_hex(3)
+            outcome.status, outcome.error = "error", f"{type(exc).__name__}: {exc} (ref {ref})"
+            log.exception("handler %s failed on %s in %s (ref %s); nothing was saved for this event",
+                          outcome.route, outcome.kind, event.workspace.key, ref)
+            key = "error_ref" if self.settings.bot.error_reference else "error"
+            if isinstance(event, ScheduledTick):
+                return []
+            return [self._reply_to(event, MESSAGES.get(self._lang_hint(event), key, ref=ref), private=True)]
+
+    async def _send_safely(self, event: Any, outcome: Outcome, outbound: Iterable[Outbound]) -> None:
+        chat = self.chats.get(event.workspace.platform)
+        for message in outbound:
+            if message is None:
+                continue
+            outcome.outbound.append(message)
+            if chat is None:
+                log.warning("no chat for platform %s; dropping a %s", event.workspace.platform, type(message).__name__)
+                continue
+            try:
+                outcome.sent.append(await chat.send(event.workspace, message))
+            except ChatError as exc:
+                outcome.error = f"send failed: {exc}"
+                log.error("could not send a %s in %s: %s%s", type(message).__name__, event.workspace.key, exc,
+                          " (will not retry)" if not exc.retryable else "")
+
+    # ---- helpers -----------------------------------------------------------------------------
+
+    def _language(self, event: Any, match: Match, row: PersonRow | None) -> str:
+        if match.lang:
+            return match.lang
+        if row is not None and normalise_locale(row.locale):
+            return normalise_locale(row.locale)  # type: ignore[return-value]
+        return self._lang_hint(event)
+
+    def _lang_hint(self, event: Any) -> str:
+        default = self.settings.bot.default_language
+        sender = _sender_of(event)
+        if sender is not None and normalise_locale(sender.locale):
+            return normalise_locale(sender.locale)  # type: ignore[return-value]
+        text = getattr(event, "text", "") or ""
+        return guess_language(text, default) if text else default
+
+    def _reply_to(self, event: Any, text: str, *, private: bool = False) -> Outbound | None:
+        return reply_to(event, text, private=private) if getattr(event, "conversation", None) else None
+
+
+def reply_to(event: Any, text: str, *, private: bool = False, buttons: Iterable = ()) -> Reply:
+    """An answer in the conversation an event came from: in its thread (a channel message
+    starts one), and visible to the sender only when ``private`` (errors and refusals), where
+    the platform can do that."""
+    conv: Conversation = event.conversation
+    thread = getattr(event, "thread_ts", None)
+    if isinstance(event, MessageReceived) and conv.kind == "channel":
+        thread = event.thread_ts or event.ts
+    sender = _sender_of(event)
+    ephemeral = sender.id if (private and sender is not None and conv.kind != "dm") else None
+    return Reply(conversation=conv, text=text, thread_ts=thread, ephemeral_to=ephemeral, buttons=tuple(buttons))
+
+
+def reply(ctx: SkillContext, text: str, *, private: bool = False, buttons: Iterable = ()) -> Reply:
+    """The usual answer of a handler (see ``reply_to``)."""
+    return reply_to(ctx.event, text, private=private, buttons=buttons)
+
+
+def _as_list(result: Any) -> list[Outbound]:
+    if result is None:
+        return []
+    if isinstance(result, (Reply, DirectMessage, GroupMessage)):
+        return [result]
+    return [r for r in result if r is not None]
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc)
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,0 +1,177 @@
+"""The ingestion worker: takes queued public-channel messages and hands them, per workspace and
+in batches, to the skills' ingest handlers (the expertise index), off the request path.
+
+A batch is handled in one transaction that also deletes its queue rows, so a crash mid-batch
+loses nothing (the rows are still there) and a batch is never applied twice. On PostgreSQL
+several workers can share the queue: rows are claimed with FOR UPDATE SKIP LOCKED.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from itertools import groupby
+from typing import Any, Sequence
+
+from sqlalchemy import delete, select, update
+
+from bot.db import Database
+from bot.db.models import IngestItem
+from bot.events import Workspace
+
+log = logging.getLogger("liaison.ingest")
+
+
+@dataclass(frozen=True)
+class QueuedMessage:
+    """One message as the ingest handlers see it (a detached copy of its queue row)."""
+
+    id: int
+    workspace: str
+    op: str  # "upsert" or "delete"
+    conversation_id: str
+    conversation_name: str | None
+    ts: str
+    thread_ts: str | None
+    parent_user_id: str | None
+    user_id: str
+    text: str
+    mentions: tuple[str, ...]
+    permalink: str | None
+    message_time: Any
+
+    @classmethod
+    def of(cls, row: IngestItem) -> "QueuedMessage":
+        return cls(
+            row.id, row.workspace, row.op, row.conversation_id, row.conversation_name, row.ts, row.thread_ts,
+            row.parent_user_id, row.user_id, row.text or "", tuple(row.mentions or ()), row.permalink, row.message_time,
+        )
+
+
+class IngestWorker:
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.db: Database = app.db
+        self.settings = app.settings.ingest
+        self.processed = 0
+        self.failed = 0
+        self.last_batch_at: float | None = None
+
+    @property
+    def handlers(self) -> list:
+        return self.app.router.of_kind("ingest")
+
+    def pending(self) -> int:
+        from sqlalchemy import func
+
+        with self.db.session(None) as s:
+            return s.scalar(
+                select(func.count()).select_from(IngestItem).where(IngestItem.attempts < self.settings.max_attempts)
+            ) or 0
+
+    def run_once(self, limit: int | None = None) -> int:
+        """Process one batch (synchronously; call it in a thread). Returns messages done."""
+        limit = limit or self.settings.batch_size
+        with self.db.session(None) as s:
+            q = (
+                select(IngestItem)
+                .where(IngestItem.attempts < self.settings.max_attempts)
+                .order_by(IngestItem.workspace, IngestItem.id)
+                .limit(limit)
+            )
+            if self.db.dialect == "postgresql":
+                q = q.with_for_update(skip_locked=True)
+            rows = s.scalars(q).all()
+            if not rows:
+                return 0
+            batch = [QueuedMessage.of(r) for r in rows]
+        done = 0
+        for ws, items in groupby(batch, key=lambda m: m.workspace):
+            done += self._apply(ws, list(items))
+        self.last_batch_at = time.time()
+        return done
+
+    def _apply(self, ws: str, items: list[QueuedMessage]) -> int:
+        from bot.dispatch import SkillContext
+
+        ids = [m.id for m in items]
+        try:
+            with self.db.session(ws) as s:
+                ctx = SkillContext(
+                    workspace=Workspace.from_key(ws), event=None, db=s, settings=self.app.settings,
+                    clock=self.app.clock, chat=None, router=self.app.router, services=self.app.services,
+                    log=log,
+                )
+                for route in self.handlers:
+                    route.handler(items, ctx)
+                # Only rows not changed since they were read: an edit that arrived meanwhile
+                # stays queued and is applied by the next batch.
+                for m in items:
+                    s.execute(delete(IngestItem).where(IngestItem.id == m.id, IngestItem.text == m.text, IngestItem.op == m.op))
+            self.processed += len(items)
+            return len(items)
+        except Exception as exc:  # noqa: BLE001 - the batch stays queued and is retried
+            self.failed += len(items)
+            log.exception("ingestion of %d messages in %s failed; they stay queued and will be retried "
+                          "(up to %d attempts)", len(items), ws, self.settings.max_attempts)
+            with self.db.session(ws) as s:
+                s.execute(
+                    update(IngestItem)
+                    .where(IngestItem.id.in_(ids))
+                    .values(attempts=IngestItem.attempts + 1, last_error=f"{type(exc).__name__}: {exc}"[:2000])
+                )
+            if len(items) > 1:
+                # Retry one by one, so one bad message does not hold back the others.
+                return sum(self._apply(ws, [m]) for m in items if self._still_queued(ws, m.id))
+            return 0
+
+    def _still_queued(self, ws: str, item_id: int) -> bool:
+        with self.db.session(ws) as s:
+            row = s.get(IngestItem, item_id)
+            return row is not None and row.attempts < self.settings.max_attempts
+
+    def drain(self, *, progress=None) -> int:  # noqa: ANN001
+        """Process until the queue is empty (imports, the demo, tests)."""
+        total = 0
+        while True:
+            n = self.run_once()
+            if n == 0 and self.pending() == 0:
+                return total
+            if n == 0:
+                return total  # only failing rows left
+            total += n
+            if progress is not None:
+                progress(total)
+
+    def prune_events_seen(self) -> int:
+        """Forget event ids older than database.events_seen_days (retries come within minutes)."""
+        import datetime as dt
+
+        from bot.db.models import EventSeen
+
+        cutoff = self.app.clock.now() - dt.timedelta(days=self.app.settings.database.events_seen_days)
+        with self.db.session(None) as s:
+            return s.execute(delete(EventSeen).where(EventSeen.seen_at < cutoff)).rowcount or 0
+
+    async def run_forever(self, stop: asyncio.Event) -> None:
+        last_prune = 0.0
+        log.info("ingestion worker started (batch %d, poll every %.1fs)", self.settings.batch_size, self.settings.poll_seconds)
+        while not stop.is_set():
+            try:
+                if time.monotonic() - last_prune > 3600:
+                    last_prune = time.monotonic()
+                    pruned = await asyncio.to_thread(self.prune_events_seen)
+                    if pruned:
+                        log.info("forgot %d event ids older than %d days", pruned, self.app.settings.database.events_seen_days)
+                n = await asyncio.to_thread(self.run_once)
+            except Exception:  # noqa: BLE001 - e.g. the database went away; keep the worker alive
+                log.exception("ingestion worker could not read the queue; retrying in %.0fs", 5 * self.settings.poll_seconds)
+                n = 0
+                await asyncio.sleep(4 * self.settings.poll_seconds)
+            if n == 0:
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=self.settings.poll_seconds)
+                except asyncio.TimeoutError:
+                    pass

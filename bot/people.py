@@ -1,0 +1,69 @@
+"""The directory of people the bot knows, per workspace: kept fresh from events and directory
+syncs, and the one place that says who is an admin."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.db.models import PersonRow
+from bot.events import Person
+
+
+def get(session: Session, user_id: str) -> PersonRow | None:
+    return session.scalars(select(PersonRow).where(PersonRow.user_id == user_id)).first()
+
+
+def upsert(session: Session, person: Person) -> PersonRow:
+    """Create or refresh a person. Empty fields in ``person`` never erase what is known
+    (an event often carries only the user id)."""
+    row = get(session, person.id)
+    if row is None:
+        row = PersonRow(user_id=person.id, name=person.name or person.id)
+        session.add(row)
+    if person.name:
+        row.name = person.name
+    for attr in ("team", "tz", "locale", "email"):
+        value = getattr(person, attr)
+        if value:
+            setattr(row, attr, value)
+    if person.is_bot:
+        row.is_bot = True
+    if person.is_admin:
+        row.is_admin = True
+    return row
+
+
+def sync_directory(session: Session, people: Iterable[Person]) -> int:
+    """Apply a full directory listing (admin flags may also be withdrawn here)."""
+    n = 0
+    for person in people:
+        row = upsert(session, person)
+        row.is_admin = person.is_admin
+        row.is_bot = person.is_bot
+        n += 1
+    return n
+
+
+def find_by_name(session: Session, name: str) -> list[PersonRow]:
+    """People whose user id, full name or first name is ``name`` (case-insensitive)."""
+    wanted = name.strip().lower()
+    rows = session.scalars(select(PersonRow).where(PersonRow.deleted.is_(False))).all()
+    exact = [r for r in rows if r.user_id.lower() == wanted or r.name.lower() == wanted]
+    if exact:
+        return exact
+    return [r for r in rows if r.name.lower().split(" ")[0] == wanted]
+
+
+def count(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(PersonRow)) or 0
+
+
+def is_admin(row: PersonRow | None, hr_admins: Iterable[str]) -> bool:
+    """HR admins named in settings (by user id or e-mail), plus workspace admins and owners."""
+    if row is None:
+        return False
+    names = {a.strip().lower() for a in hr_admins}
+    return bool(row.is_admin or row.user_id.lower() in names or (row.email and row.email.lower() in names))

@@ -1,0 +1,78 @@
+"""Running the bot: the web app, the worker (scheduler and ingestion), or both in one process."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from typing import Any
+
+from aiohttp import web
+
+from bot.ingest import IngestWorker
+from bot.web import build_web_app
+
+log = logging.getLogger("liaison")
+
+
+async def start_worker(app: Any, stop: asyncio.Event) -> list[asyncio.Task]:
+    """Start ingestion and, when the coffee skill is there, the scheduler."""
+    app.worker = IngestWorker(app)
+    tasks = [asyncio.create_task(app.worker.run_forever(stop), name="ingest")]
+    starter = app.services.get("scheduler") if "scheduler" in app.services else None
+    if starter is not None:
+        app.scheduler = starter
+        await starter.start()
+    return tasks
+
+
+async def stop_worker(app: Any, tasks: list[asyncio.Task]) -> None:
+    if app.scheduler is not None:
+        await app.scheduler.stop()
+    for t in tasks:
+        try:
+            await asyncio.wait_for(t, timeout=10)
+        except (asyncio.TimeoutError, asyncio.CancelledError):
+            t.cancel()
+
+
+def _install_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):
+            pass
+
+
+async def serve(app: Any, *, host: str, port: int, with_worker: bool = True, stop: asyncio.Event | None = None) -> None:
+    stop = stop or asyncio.Event()
+    _install_signals(stop)
+    runner = web.AppRunner(build_web_app(app), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    log.info("listening on http://%s:%d (GET /healthz)%s", host, port, "" if with_worker else "; worker not in this process")
+    tasks: list[asyncio.Task] = []
+    try:
+        for adapter in app.adapters.values():
+            await adapter.start()
+        if with_worker:
+            tasks = await start_worker(app, stop)
+        await stop.wait()
+    finally:
+        log.info("stopping")
+        for adapter in app.adapters.values():
+            await adapter.stop()
+        await stop_worker(app, tasks)
+        await runner.cleanup()
+
+
+async def work(app: Any, *, stop: asyncio.Event | None = None) -> None:
+    stop = stop or asyncio.Event()
+    _install_signals(stop)
+    tasks = await start_worker(app, stop)
+    try:
+        await stop.wait()
+    finally:
+        await stop_worker(app, tasks)

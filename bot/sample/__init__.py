@@ -1,0 +1,1 @@
+"""The bundled sample workspace for the demo and the console chat."""

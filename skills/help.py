@@ -1,0 +1,61 @@
+"""Help: "help" / "aide" lists what the bot can do, in the asker's language, from the help
+lines each skill declares. Also `/liaison help` and `/liaison privacy`."""
+
+from __future__ import annotations
+
+from bot.dispatch import SkillContext, reply
+from bot.i18n import Catalog
+from bot.router import Routes
+
+TEXT = Catalog(
+    en={
+        "intro": "Hi, I'm {name}. I help you find and meet colleagues. Here is what you can ask me:",
+        "line_help": "• *help* — this list",
+        "line_privacy": "• */liaison privacy* — what I keep about you, and how to see or erase it",
+        "privacy": (
+            "*What I keep.* I read only public channels I have been added to — never direct messages, "
+            "group messages or private channels. From those messages I keep topics and links to the "
+            "messages, not their text. You can see everything I hold about you, remove a topic, stop "
+            "me from indexing you, or have everything about you erased at once."
+        ),
+    },
+    fr={
+        "intro": "Bonjour, je suis {name}. Je vous aide à trouver et rencontrer vos collègues. Voici ce que vous pouvez me demander :",
+        "line_help": "• *aide* — cette liste",
+        "line_privacy": "• */liaison privacy* — ce que je garde sur vous, et comment le voir ou l'effacer",
+        "privacy": (
+            "*Ce que je garde.* Je ne lis que les canaux publics où l'on m'a ajouté — jamais les messages "
+            "directs, les messages de groupe ni les canaux privés. De ces messages je garde des sujets et "
+            "des liens, pas leur texte. Vous pouvez voir tout ce que je sais de vous, retirer un sujet, "
+            "me demander de ne plus vous indexer, ou tout faire effacer d'un coup."
+        ),
+    },
+)
+
+routes = Routes(
+    "help",
+    help={"en": [TEXT.get("en", "line_help"), TEXT.get("en", "line_privacy")],
+          "fr": [TEXT.get("fr", "line_help"), TEXT.get("fr", "line_privacy")]},
+)
+
+
+def help_text(ctx: SkillContext) -> str:
+    lines = [ctx.t(TEXT, "intro", name=ctx.settings.bot.name), *ctx.router.help_lines(ctx.lang)]
+    return "\n".join(lines)
+
+
+@routes.message(en=[r"help", r"what can you do", r"hi|hello|hey"], fr=[r"aide", r"qu'est-ce que tu sais faire", r"bonjour|salut"])
+def show_help(event, ctx: SkillContext):  # noqa: ANN001
+    """help / aide: what the bot can do."""
+    return reply(ctx, help_text(ctx))
+
+
+@routes.command("liaison")
+def liaison_command(event, ctx: SkillContext):  # noqa: ANN001
+    """/liaison help | privacy"""
+    if ctx.args.strip().lower() in ("privacy", "confidentialité", "confidentialite", "vie privée"):
+        return reply(ctx, ctx.t(TEXT, "privacy"), private=True)
+    return reply(ctx, help_text(ctx), private=True)
+
+
+routes.demo_step("Camille", "aide", "Anyone can ask what the bot does, in English or French.")

@@ -1,0 +1,65 @@
+"""The console: `liaison chat` and `liaison demo` round trips, through the real CLI entry point."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.cli import main
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):  # noqa: ANN001
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'chat.db'}")
+    monkeypatch.delenv("LIAISON_CONFIG", raising=False)
+    return tmp_path
+
+
+def test_chat_say_answers_once_in_the_speakers_language(workdir, capsys) -> None:  # noqa: ANN001
+    assert main(["chat", "--as", "Claire", "--say", "aide"]) == 0
+    out = capsys.readouterr().out
+    assert "Liaison → you (DM): Bonjour, je suis Liaison" in out
+    assert main(["chat", "--as", "Priya", "--say", "help"]) == 0
+    out = capsys.readouterr().out
+    assert "Hi, I'm Liaison" in out and "help" in out
+
+
+def test_chat_in_a_channel_addresses_the_bot_only_when_mentioned(workdir, capsys) -> None:  # noqa: ANN001
+    assert main(["chat", "--as", "Priya", "--in", "general", "--say", "@Liaison help"]) == 0
+    assert "#general (in thread)" in capsys.readouterr().out
+    assert main(["chat", "--as", "Priya", "--in", "general", "--say", "lunch anyone?"]) == 0
+    assert "Liaison →" not in capsys.readouterr().out
+
+
+def test_chat_with_an_unknown_person_says_who_exists(workdir, capsys) -> None:  # noqa: ANN001
+    assert main(["chat", "--as", "Nobody", "--say", "help"]) == 2
+    err = capsys.readouterr().err
+    assert "nobody called 'Nobody'" in err and "Priya" in err
+
+
+def test_accents_are_optional_in_names(workdir, capsys) -> None:  # noqa: ANN001
+    assert main(["chat", "--as", "Elodie", "--say", "aide"]) == 0
+    assert "Bonjour" in capsys.readouterr().out
+
+
+def test_the_sample_is_loaded_once(workdir, capsys) -> None:  # noqa: ANN001
+    from sqlalchemy import create_engine, text
+
+    main(["chat", "--as", "Priya", "--say", "help"])
+    main(["chat", "--as", "Priya", "--say", "help"])
+    engine = create_engine(f"sqlite:///{workdir / 'chat.db'}")
+    with engine.connect() as conn:
+        people = conn.execute(text("SELECT count(*) FROM people")).scalar()
+        queued = conn.execute(text("SELECT count(*) FROM ingest_queue")).scalar()
+        seen = conn.execute(text("SELECT count(*) FROM events_seen WHERE key LIKE 'msg:%'")).scalar()
+    engine.dispose()
+    assert people == 41 and queued == 0
+    assert seen > 400  # every sample message went through the dispatcher once, not twice
+
+
+def test_demo_walks_through_every_skill(workdir, capsys) -> None:  # noqa: ANN001
+    assert main(["demo", "--database", str(workdir / "demo.db")]) == 0
+    out = capsys.readouterr().out
+    assert "Liaison demo — Alderbrook Freight" in out
+    assert out.count("Liaison →") >= 1
+    assert "Try it yourself: liaison chat --as" in out
