@@ -5,6 +5,8 @@
   liaison serve [--no-worker]      the web app (and the worker unless --no-worker)
   liaison worker                   the worker alone: scheduler and ingestion
   liaison db upgrade               migrate the database to the newest schema
+  liaison import slack-export PATH backfill the expertise index from a Slack export (folder or .zip)
+  liaison ask "who knows X?" --as USER [--json] | --batch FILE|- --json
 """
 
 from __future__ import annotations
@@ -152,6 +154,118 @@ def cmd_db(args: argparse.Namespace) -> int:
         db.dispose()
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    from bot.bootstrap import bootstrap
+    from bot.slack_export import ExportError, import_export, read_export
+
+    try:
+        export = read_export(args.path, allow_unknown_users=args.skip_unknown_users)
+    except ExportError as exc:
+        print(f"liaison import: {exc}", file=sys.stderr)
+        return 1
+    print(f"Importing {export.workspace.key}: {len(export.people)} people, {len(export.channels)} public channels, "
+          f"{len(export.messages)} messages ({export.skipped} left out: bots, joins{', unknown users' if args.skip_unknown_users else ''})",
+          file=sys.stderr)
+    app = bootstrap(load_settings(), platforms=())
+    try:
+        result = import_export(app, export, progress=_progress)
+    finally:
+        app.close()
+    print(f"{result.workspace}: {result.queued} new messages queued, {result.indexed} indexed"
+          f"{' (already imported: nothing changed)' if result.queued == 0 else ''}")
+    return 0
+
+
+def _ask_workspace(app, wanted: str | None) -> str | None:  # noqa: ANN001
+    from sqlalchemy import distinct, select
+
+    from bot.db.models import PersonRow
+
+    with app.db.session(None) as s:
+        known = sorted(s.scalars(select(distinct(PersonRow.workspace))))
+    if wanted:
+        matches = [w for w in known if w == wanted or w.split(":", 1)[-1] == wanted]
+        if not matches:
+            print(f"liaison ask: no workspace {wanted!r} in the database (known: {', '.join(known) or 'none'})", file=sys.stderr)
+            return None
+        return matches[0]
+    if len(known) != 1:
+        print("liaison ask: " + ("the database holds no workspace yet; import one first (liaison import slack-export PATH)"
+              if not known else f"several workspaces in the database; choose one with --workspace ({', '.join(known)})"),
+              file=sys.stderr)
+        return None
+    return known[0]
+
+
+def ask_json(app, workspace: str, *, text: str, as_user: str | None) -> dict:  # noqa: ANN001
+    """One question, answered as `liaison ask --json` prints it."""
+    from bot.expertise import describe, link_targets
+
+    service = app.services.get("expertise")
+    now = app.clock.now()
+    with app.db.session(workspace) as s:
+        lang = service.nlp.language(text)
+        topics, experts = service.ask(s, text=text, asker=as_user, now=now, lang=lang)
+    return {
+        "experts": [
+            {"user": e.user_id, "name": e.name, "score": e.score, "reasons": [describe(e, lang=lang, now=now)],
+             "evidence": link_targets(e)}
+            for e in experts
+        ],
+        "topics": [t.key for t in topics],
+    }
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    import json
+
+    from bot.bootstrap import bootstrap
+
+    if (args.question is None) == (args.batch is None):
+        print("liaison ask: give a question, or --batch FILE (or - for standard input)", file=sys.stderr)
+        return 2
+    if args.question is not None and not args.as_:
+        print("liaison ask: say who asks with --as USER_ID", file=sys.stderr)
+        return 2
+    app = bootstrap(load_settings(), platforms=())
+    try:
+        ws = _ask_workspace(app, args.workspace)
+        if ws is None:
+            return 1
+        if args.question is not None:
+            answer = ask_json(app, ws, text=args.question, as_user=args.as_)
+            if args.json:
+                print(json.dumps({"experts": answer["experts"]}, ensure_ascii=False))
+            else:
+                if not answer["experts"]:
+                    print("Nobody is known for that yet.")
+                for i, e in enumerate(answer["experts"], 1):
+                    print(f"{i}. {e['name']} ({e['user']}, score {e['score']}) — {e['reasons'][0]}")
+                    for link in e["evidence"]:
+                        print(f"     {link}")
+            return 0
+        stream = sys.stdin if args.batch == "-" else open(args.batch, encoding="utf-8")
+        try:
+            for n, line in enumerate(stream, 1):
+                if not line.strip():
+                    continue
+                try:
+                    item = json.loads(line)
+                    text, who = item["text"], item.get("as")
+                except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                    print(f"liaison ask: line {n} is not {{\"as\": USER_ID, \"text\": \"…\"}} ({exc}); skipped", file=sys.stderr)
+                    print(json.dumps({"experts": [], "error": f"line {n}: not a question"}), flush=True)
+                    continue
+                answer = ask_json(app, ws, text=text, as_user=who)
+                print(json.dumps({"experts": answer["experts"]}, ensure_ascii=False), flush=True)
+        finally:
+            if stream is not sys.stdin:
+                stream.close()
+        return 0
+    finally:
+        app.close()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="liaison", description="Liaison: who knows what, thanks, and random coffee, on Slack and Teams.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -175,6 +289,21 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("worker", help="run the worker alone (scheduler and ingestion)")
     p.set_defaults(func=cmd_worker)
 
+    p = sub.add_parser("import", help="backfill the expertise index from an export")
+    isub = p.add_subparsers(dest="import_kind", required=True)
+    q = isub.add_parser("slack-export", help="a standard Slack export (folder or .zip); public channels only; idempotent")
+    q.add_argument("path", help="the export's folder or .zip file")
+    q.add_argument("--skip-unknown-users", action="store_true", help="leave out messages of users missing from users.json instead of stopping")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("ask", help="ask who knows something, from the command line")
+    p.add_argument("question", nargs="?", help='e.g. "who knows Kafka?"')
+    p.add_argument("--as", dest="as_", metavar="USER", help="the asking user's id (never listed in the answer)")
+    p.add_argument("--json", action="store_true", help="print the answer as one JSON line")
+    p.add_argument("--batch", metavar="FILE", help='JSON lines {"as": USER_ID, "text": "…"} (FILE, or - for standard input); one JSON answer per line')
+    p.add_argument("--workspace", help="the workspace to ask in, when the database holds several")
+    p.set_defaults(func=cmd_ask)
+
     p = sub.add_parser("db", help="database maintenance")
     dbsub = p.add_subparsers(dest="db_command", required=True)
     dbsub.add_parser("upgrade", help="migrate to the newest schema")
@@ -187,7 +316,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
-        quiet = args.command in ("demo", "chat")
+        quiet = args.command in ("demo", "chat", "ask")
         setup_logging("WARNING" if quiet and settings.bot.log_level.upper() == "INFO" else settings.bot.log_level)
         return args.func(args)
     except ConfigError as exc:

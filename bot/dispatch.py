@@ -281,6 +281,11 @@ class Dispatcher:
             return sender
         return found or sender
 
+    def backfill(self, event: MessageReceived) -> bool:
+        """Record and queue one message of history (an export), without routing it: old
+        messages are indexed, never answered. False when that message was already seen."""
+        return self._record(event, event.sender, Outcome(kind=event_kind(event)))
+
     def _known_person(self, ws: Workspace, user_id: str) -> bool:
         with self.db.session(ws.key) as s:
             row = people.get(s, user_id)

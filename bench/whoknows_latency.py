@@ -1,0 +1,197 @@
+""""Who knows" latency on an index the size of a 10,000-person company: one million messages'
+worth of evidence, written directly in bulk (no NLP), on SQLite and on PostgreSQL.
+
+    .venv/bin/python bench/whoknows_latency.py [--people 10000] [--messages 1000000] [--questions 400]
+
+Each question goes through the same call as the chat skill (query analysis with the blank
+pipeline, ranking, reasons and links for the people shown). Prints p50/p99 per database.
+PostgreSQL: LIAISON_BENCH_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/test); the
+bench creates its own database and drops it afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import create_engine, insert, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from bot.db import Database, normalise_url  # noqa: E402
+from bot.db.expertise import ExpertisePerson, ExpertiseScore, ExpertiseTopic  # noqa: E402
+from bot.db.migrate import upgrade  # noqa: E402
+from bot.db.models import PersonRow  # noqa: E402
+from bot.expertise import KINDS, ExpertiseService, ExpertiseSettings, growth  # noqa: E402
+from bot.nlp import Nlp  # noqa: E402
+
+WS = "slack:TBENCH"
+NOW = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.timezone.utc)
+SYLLABLES = "ka fo ri zu me lo pa ne vi to sa du ber gan tor lin mex qua".split()
+
+
+def word(i: int) -> str:
+    """A made-up, pronounceable topic word per index (stable, no digits, not a stop word)."""
+    out = []
+    i += 1
+    while i:
+        i, r = divmod(i, len(SYLLABLES))
+        out.append(SYLLABLES[r])
+    return "x" + "".join(out)
+
+
+def synthesise(n_people: int, n_messages: int, n_topics: int, seed: int = 7):  # noqa: ANN201
+    rnd = random.Random(seed)
+    settings = ExpertiseSettings()
+    topic_weights = [1.0 / (r + 1) ** 1.05 for r in range(n_topics)]  # Zipf-like popularity
+    people = [f"U{i:06d}" for i in range(n_people)]
+    activity = [rnd.paretovariate(1.2) for _ in people]  # a few people write most messages
+    total = sum(activity)
+    per_person = [max(1, int(n_messages * a / total)) for a in activity]
+    evidence, messages, scores = [], [], {}
+    answers: dict[str, list] = defaultdict(lambda: [0, 0, 0.0, None])
+    channels = [f"C{c:04d}" for c in range(200)]
+    span = 2 * 365 * 86400
+    for u, count in zip(people, per_person):
+        interests = rnd.choices(range(n_topics), weights=topic_weights, k=30)
+        for _ in range(count):
+            at = NOW - dt.timedelta(seconds=rnd.random() * span)
+            channel = rnd.choice(channels)
+            ts = f"{at.timestamp():.6f}"
+            answer = rnd.random() < 0.35
+            kind = "answered" if answer else "wrote"
+            messages.append((WS, channel, f"#{channel}", ts, u, answer, at))
+            p = answers[u]
+            p[0] += 1
+            if answer:
+                p[1] += 1
+                p[2] += growth(at, settings.half_life_days)
+            p[3] = max(p[3], at) if p[3] else at
+            for t in set(rnd.choices(interests, k=3)):
+                key = word(t)
+                evidence.append((WS, u, key, kind, 1.0, at, channel, ts, None, f"#{channel}"))
+                row = scores.setdefault((u, key), {f"{k}_n": 0 for k in KINDS} | {f"{k}_s": 0.0 for k in KINDS} | {"last_at": at})
+                row[f"{kind}_n"] += 1
+                row[f"{kind}_s"] += growth(at, settings.half_life_days)
+                row["last_at"] = max(row["last_at"], at)
+                row["strength"] = sum(row[f"{k}_s"] * settings.weight(k) for k in KINDS)
+    return people, messages, evidence, scores, answers, n_topics
+
+
+def load(db: Database, data) -> dict[str, int]:  # noqa: ANN001
+    people, messages, evidence, scores, answers, n_topics = data
+    people_n: dict[str, int] = defaultdict(int)
+    for (_, key) in scores:
+        people_n[key] += 1
+    with db.session(None) as s:
+        s.execute(insert(PersonRow), [dict(workspace=WS, user_id=u, name=f"Person {u}", team=f"Team {i % 60}") for i, u in enumerate(people)])
+        s.execute(insert(ExpertiseTopic), [dict(workspace=WS, key=k, display=k, lang="en", people_n=n) for k, n in people_n.items()])
+        s.execute(insert(ExpertisePerson), [dict(workspace=WS, user_id=u, messages_n=p[0], answers_n=p[1], answers_s=p[2], last_at=p[3]) for u, p in answers.items()])
+        rows = [dict(workspace=WS, user_id=u, topic_key=k, **v) for (u, k), v in scores.items()]
+        for i in range(0, len(rows), 50_000):
+            s.execute(insert(ExpertiseScore), rows[i : i + 50_000])
+    cols = ("workspace", "conversation_id", "conversation_name", "ts", "user_id", "answer", "at")
+    _bulk(db, "expertise_messages", cols, messages)
+    cols = ("workspace", "user_id", "topic_key", "kind", "weight", "at", "conversation_id", "ts", "permalink", "conversation_name")
+    _bulk(db, "expertise_evidence", cols, evidence)
+    with db.engine.begin() as conn:
+        conn.execute(text("ANALYZE"))
+    return {"people": len(people), "messages": len(messages), "evidence rows": len(evidence), "score rows": len(scores), "topics": len(people_n)}
+
+
+def _bulk(db: Database, table: str, cols: tuple[str, ...], rows: list[tuple]) -> None:
+    raw = db.engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        if db.dialect == "postgresql":
+            with cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as copy:
+                for r in rows:
+                    copy.write_row(r)
+        else:
+            sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+            for i in range(0, len(rows), 100_000):
+                cur.executemany(sql, [tuple(v.isoformat(sep=" ") if isinstance(v, dt.datetime) else v for v in r) for r in rows[i : i + 100_000]])
+        raw.commit()
+    finally:
+        raw.close()
+
+
+def measure(db: Database, service: ExpertiseService, people: list[str], n_topics: int, n_questions: int) -> list[float]:
+    rnd = random.Random(11)
+    weights = [1.0 / (r + 1) ** 1.05 for r in range(n_topics)]
+    times = []
+    for i in range(n_questions + 20):
+        topics = rnd.choices(range(n_topics), weights=weights, k=rnd.randint(1, 3))
+        question = "who knows " + " and ".join(word(t) for t in topics) + "?"
+        asker = rnd.choice(people)
+        started = time.perf_counter()
+        with db.session(WS) as s:
+            service.ask(s, text=question, asker=asker, now=NOW, limit=20)
+        if i >= 20:  # the first questions warm caches
+            times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--people", type=int, default=10_000)
+    parser.add_argument("--messages", type=int, default=1_000_000)
+    parser.add_argument("--topics", type=int, default=20_000)
+    parser.add_argument("--questions", type=int, default=400)
+    parser.add_argument("--only", choices=("sqlite", "postgresql"))
+    args = parser.parse_args()
+    t0 = time.perf_counter()
+    data = synthesise(args.people, args.messages, args.topics)
+    print(f"synthesised in {time.perf_counter() - t0:.0f}s")
+    nlp = Nlp().load_all()
+    service = ExpertiseService(settings=ExpertiseSettings(), nlp=nlp)
+    targets = []
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.only in (None, "sqlite"):
+            targets.append(("sqlite", f"sqlite:///{tmp}/bench.db", None))
+        if args.only in (None, "postgresql"):
+            base = normalise_url(os.environ.get("LIAISON_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"))
+            name = f"liaison_bench_{uuid.uuid4().hex[:8]}"
+            targets.append(("postgresql", make_url(base).set(database=name).render_as_string(hide_password=False), (base, name)))
+        for label, url, pg in targets:
+            admin = None
+            if pg is not None:
+                admin = create_engine(pg[0], isolation_level="AUTOCOMMIT")
+                with admin.connect() as conn:
+                    conn.execute(text(f'CREATE DATABASE "{pg[1]}"'))
+            db = Database(url)
+            try:
+                upgrade(db)
+                t0 = time.perf_counter()
+                sizes = load(db, data)
+                print(f"{label}: loaded {', '.join(f'{v:,} {k}' for k, v in sizes.items())} in {time.perf_counter() - t0:.0f}s")
+                times = measure(db, service, data[0], data[5], args.questions)
+                print(f"{label}: who knows, {len(times)} questions: p50 {pct(times, 50):.1f} ms, p99 {pct(times, 99):.1f} ms, "
+                      f"max {max(times):.1f} ms, mean {statistics.mean(times):.1f} ms (target p99 <= 50 ms)")
+            finally:
+                db.dispose()
+                if admin is not None:
+                    with admin.connect() as conn:
+                        conn.execute(text(f'DROP DATABASE IF EXISTS "{pg[1]}" WITH (FORCE)'))
+                    admin.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

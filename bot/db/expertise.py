@@ -1,0 +1,120 @@
+"""Tables of the expertise index. No message text is stored: only topics, who, when, and where
+(conversation id, timestamp, permalink) for the "why" of an answer.
+
+- ``expertise_messages``: one row per indexed message (idempotency, edits, deletes, threads);
+- ``expertise_evidence``: one row per (person, topic, kind, message) with its weight;
+- ``expertise_scores``: per (person, topic), counts and time-weighted sums by kind, kept in step
+  with the evidence so a question reads a few rows per topic instead of every message;
+- ``expertise_people``: per person, how often they answered in others' threads (the prior);
+- ``expertise_topics``: per topic, its display form and how many people have evidence for it
+  (the document frequency that makes rare topics count more than common ones).
+
+Time-weighted sums are stored as ``Σ weight · 2^((t − EPOCH) / half_life)``; dividing by
+``2^((now − EPOCH) / half_life)`` at query time gives the decayed value without rewriting rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Boolean, DateTime, Float, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bot.db import Base, WorkspaceScoped
+
+
+class ExpertiseMessage(WorkspaceScoped, Base):
+    __tablename__ = "expertise_messages"
+    __table_args__ = (
+        UniqueConstraint("workspace", "conversation_id", "ts", name="uq_expertise_message"),
+        Index("ix_expertise_messages_thread", "workspace", "conversation_id", "thread_ts"),
+        Index("ix_expertise_messages_user", "workspace", "user_id"),
+    )
+    __person_columns__ = ("user_id", "parent_user_id")
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(String(64))
+    conversation_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    ts: Mapped[str] = mapped_column(String(64))
+    thread_ts: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    parent_user_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    user_id: Mapped[str] = mapped_column(String(64))
+    answer: Mapped[bool] = mapped_column(Boolean, default=False)  # 1: a reply in someone else's thread
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    permalink: Mapped[str | None] = mapped_column(String(500), nullable=True)
+
+
+class ExpertiseEvidence(WorkspaceScoped, Base):
+    __tablename__ = "expertise_evidence"
+    __table_args__ = (
+        UniqueConstraint("workspace", "user_id", "topic_key", "kind", "conversation_id", "ts", name="uq_expertise_evidence"),
+        Index("ix_expertise_evidence_message", "workspace", "conversation_id", "ts"),
+        # The latest evidence of one person on one topic, for the links of an answer.
+        Index("ix_expertise_evidence_person_topic", "workspace", "user_id", "topic_key", "at"),
+    )
+    __person_columns__ = ("user_id",)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(64))
+    topic_key: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))  # wrote, answered, thanked, declared
+    weight: Mapped[float] = mapped_column(Float, default=1.0)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    conversation_id: Mapped[str] = mapped_column(String(64), default="")  # "" when no message
+    ts: Mapped[str] = mapped_column(String(64), default="")
+    permalink: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    conversation_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
+class ExpertiseScore(WorkspaceScoped, Base):
+    __tablename__ = "expertise_scores"
+    __table_args__ = (
+        UniqueConstraint("workspace", "user_id", "topic_key", name="uq_expertise_score"),
+        # The strongest people of one topic first, read straight from the index.
+        Index("ix_expertise_scores_topic", "workspace", "topic_key", "strength"),
+    )
+    __person_columns__ = ("user_id",)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(64))
+    topic_key: Mapped[str] = mapped_column(String(200))
+    wrote_n: Mapped[int] = mapped_column(Integer, default=0)
+    answered_n: Mapped[int] = mapped_column(Integer, default=0)
+    thanked_n: Mapped[int] = mapped_column(Integer, default=0)
+    declared_n: Mapped[int] = mapped_column(Integer, default=0)
+    wrote_s: Mapped[float] = mapped_column(Float, default=0.0)
+    answered_s: Mapped[float] = mapped_column(Float, default=0.0)
+    thanked_s: Mapped[float] = mapped_column(Float, default=0.0)
+    declared_s: Mapped[float] = mapped_column(Float, default=0.0)
+    # Σ kind weight × time-weighted sum, with the weights in force when written: orders the
+    # candidates of a topic; the exact score is computed with the current weights.
+    strength: Mapped[float] = mapped_column(Float, default=0.0)
+    last_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class ExpertisePerson(WorkspaceScoped, Base):
+    __tablename__ = "expertise_people"
+    __table_args__ = (
+        UniqueConstraint("workspace", "user_id", name="uq_expertise_person"),
+        Index("ix_expertise_people_helpers", "workspace", "answers_s"),
+        Index("ix_expertise_people_recent", "workspace", "last_at"),
+    )
+    __person_columns__ = ("user_id",)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(64))
+    messages_n: Mapped[int] = mapped_column(Integer, default=0)
+    answers_n: Mapped[int] = mapped_column(Integer, default=0)
+    answers_s: Mapped[float] = mapped_column(Float, default=0.0)
+    last_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class ExpertiseTopic(WorkspaceScoped, Base):
+    __tablename__ = "expertise_topics"
+    __table_args__ = (UniqueConstraint("workspace", "key", name="uq_expertise_topic"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200))
+    display: Mapped[str] = mapped_column(String(200))
+    lang: Mapped[str] = mapped_column(String(8), default="en")
+    people_n: Mapped[int] = mapped_column(Integer, default=0)  # people with evidence for it

@@ -1,0 +1,327 @@
+"""Text to topics, in English and French: the language of a message, then its key phrases,
+lemmatised and normalised so that "Kubernetes clusters", "kubernetes" and "k8s cluster" meet.
+
+Pipelines are chosen per language by configuration (``[nlp] en = ["en_core_web_sm", "blank"]``):
+the first one installed wins, and ``"blank"`` (``spacy.blank`` plus the lookup lemmatizer of
+spacy-lookups-data) is always available. Nothing is loaded at import time; an ``Nlp`` loads each
+pipeline the first time a text of that language needs it (or all at once with ``load_all``).
+
+Topics are found with rules that also work on blank pipelines: runs of content words (not stop
+words, not numbers) give unigrams and bigrams of lemmas; code identifiers (``sorted-map``,
+``asyncio.gather``, text in backticks) are kept as written; chat markup (mentions, links, code
+blocks, emoji, quotes) is removed first. Trained pipelines add their noun chunks and entities.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Iterator, Sequence
+
+
+log = logging.getLogger("liaison.nlp")
+
+LANGS = ("en", "fr")
+
+
+@dataclass(frozen=True)
+class Topic:
+    """A normalised key phrase. ``key`` is what the index stores and matches (lower case
+    lemmas, synonyms applied); ``display`` is how to show it."""
+
+    key: str
+    display: str
+    lang: str
+
+
+@dataclass(frozen=True)
+class NlpSettings:
+    """The [nlp] section of the settings."""
+
+    en: tuple[str, ...] = ("blank",)
+    fr: tuple[str, ...] = ("blank",)
+    synonyms: dict[str, str] = field(default_factory=dict)
+    max_topics: int = 24
+    bigrams: bool = True
+
+
+# ---- markup -------------------------------------------------------------------------------------
+
+_CODE_BLOCK = re.compile(r"```.*?(?:```|$)", re.DOTALL)
+_INLINE_CODE = re.compile(r"`([^`\n]{1,60})`")
+_MENTION = re.compile(r"<[@#!][^>]*>")
+_LINK = re.compile(r"<((?:https?|mailto|ftp)[^>|]*)(?:\|([^>]*))?>")
+_BARE_URL = re.compile(r"https?://\S+")
+_EMOJI = re.compile(r":[a-z0-9_+\-']+:", re.IGNORECASE)
+_QUOTE_LINE = re.compile(r"^\s*(?:>|&gt;).*$", re.MULTILINE)
+_AT_NAME = re.compile(r"(?<!\w)@\w+")
+_ENTITY = re.compile(r"&(?:amp|lt|gt|quot|nbsp);")
+# An identifier: words joined by ".", "_", "-", "->", "/", "::" (asyncio.gather, sorted-map,
+# string->number, snake_case_name), or a CamelCase / lowerCamel word.
+_IDENT = re.compile(
+    r"(?<![\w.\-])(?:[A-Za-z_][\w]*(?:(?:->|::|[._/])[A-Za-z_]\w*)+(?:\(\))?"
+    r"|[a-z]+(?:-[a-z]+)+[!?*]?"
+    r"|[a-z]+[A-Z]\w+|[A-Z][a-z]+[A-Z]\w+)(?![\w])"
+)
+_WORD_SHAPE = re.compile(r"^[^\W\d_][\w+#.'’\-]*$", re.UNICODE)
+
+
+def clean_markup(text: str) -> tuple[str, list[str]]:
+    """The prose of a chat message (markup and quotes removed) and the code identifiers in it
+    (backticked spans and identifier-shaped words), in order of appearance."""
+    idents: list[str] = []
+    text = _CODE_BLOCK.sub(" ", text)
+    text = _QUOTE_LINE.sub(" ", text)  # someone else's words: not evidence about this author
+
+    def inline(m: re.Match[str]) -> str:
+        span = m.group(1).strip()
+        if span and " " not in span and len(span) <= 40:
+            idents.append(span)
+            return " "
+        return " " + span + " "
+
+    text = _INLINE_CODE.sub(inline, text)
+    text = _MENTION.sub(" ", text)
+    text = _LINK.sub(lambda m: " " + (m.group(2) or "") + " ", text)
+    text = _BARE_URL.sub(" ", text)
+    text = _EMOJI.sub(" ", text)
+    text = _AT_NAME.sub(" ", text)
+    text = _ENTITY.sub(" ", text)
+
+    def ident(m: re.Match[str]) -> str:
+        idents.append(m.group(0))
+        return " "
+
+    text = _IDENT.sub(ident, text)
+    return text, idents
+
+
+# ---- language -----------------------------------------------------------------------------------
+
+_FR_MARKERS = frozenset(
+    "le la les un une des du de et est je tu il elle nous vous ils elles sont pour avec sur dans pas "
+    "qui que quoi quel quelle quels comment pourquoi merci bonjour salut oui non ça ce cette ces mon ma "
+    "mes ton ta tes son sa ses au aux connaît connait connais sait savez aide moi toi aussi très mais "
+    "ou où donc car quand comme tout tous faire fait peux peut sais avez avons chez être avoir "
+    "c'est j'ai qu'il n'est d'un d'une l'on".split()
+)
+_EN_MARKERS = frozenset(
+    "the a an and is are i you he she we they for with on in not who what which how why thanks "
+    "thank hello hi yes no this that my your his her our to of it knows know anyone about me "
+    "be was were been have has had do does did can could would should will just there their "
+    "from but or if when all any some get got use using it's i'm don't can't".split()
+)
+_WORDS = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?", re.UNICODE)
+
+
+def detect_language(text: str, *, default: str = "en") -> str:
+    """English or French from function words, elisions and accents (no model needed). Short
+    or ambiguous texts get ``default``."""
+    words = [w.lower().replace("’", "'") for w in _WORDS.findall(text[:3000])]
+    fr = en = 0.0
+    for w in words:
+        if w in _FR_MARKERS:
+            fr += 1
+        elif "'" in w and w.split("'")[0] in ("l", "d", "j", "qu", "c", "n", "s", "m", "t"):
+            fr += 1
+        if w in _EN_MARKERS:
+            en += 1
+    accents = sum(1 for ch in text[:3000] if ch in "éèêàçùâîôûœëïÉÈÀÇ")
+    fr += min(accents, 4) * 0.5
+    if fr > en:
+        return "fr"
+    if en > fr:
+        return "en"
+    return default
+
+
+# ---- extra stop words -----------------------------------------------------------------------------
+
+# Chat words that carry no subject in any workspace (greetings, fillers, generic verbs); spaCy's
+# stop lists keep many of them. The lemma is checked, so one form per word is enough.
+_CHAT_STOP = {
+    "en": frozenset(
+        "hi hello hey thanks thank thx ty please pls yeah yes yep nope ok okay lol haha hmm oh ah "
+        "sure cool nice great good bad best better fine right wrong guy guys folk folks people someone "
+        "anyone everyone somebody anybody thing things stuff way lot lots bit kind sort something "
+        "anything everything nothing know knows knew think thought want need try tried trying use used "
+        "using get got getting make made go going went come look looking see seem seems like just "
+        "really actually basically probably maybe also still even much many little sorry question "
+        "questions answer help idea time day today week tomorrow yesterday work works working "
+        "familiar tell say said let able sure thing mean means point case example problem issue "
+        "er um wo ca sha i'm i've it's don't doesn't can't isn't that's what's there's you're etc".split()
+    ),
+    "fr": frozenset(
+        "bonjour salut merci svp stp oui non ouais ok bah bon ben euh hmm ah oh cool super bien mal "
+        "mieux truc trucs chose choses gens quelqu'un personne quelqu tout monde savoir connaître "
+        "connaitre penser vouloir falloir faire aller venir voir dire pouvoir devoir mettre prendre "
+        "essayer utiliser aider aide question questions réponse idée temps jour aujourd'hui demain "
+        "hier semaine vraiment juste aussi encore peu beaucoup problème souci exemple façon "
+        "y'a il y a c'est j'ai".split()
+    ),
+}
+
+
+# ---- pipelines -----------------------------------------------------------------------------------
+
+
+class Nlp:
+    """The pipelines per language and the topic rules. Thread-safe; load once, share."""
+
+    def __init__(self, settings: NlpSettings | None = None, *, default_language: str = "en") -> None:
+        self.settings = settings or NlpSettings()
+        self.default_language = default_language
+        self._pipelines: dict[str, Any] = {}
+        self._names: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self._synonyms = {self._norm_key(k): self._norm_key(v) for k, v in self.settings.synonyms.items()}
+
+    # -- loading --
+
+    def choices(self, lang: str) -> tuple[str, ...]:
+        return tuple(getattr(self.settings, lang, ()) or ("blank",))
+
+    def pipeline(self, lang: str) -> Any:
+        """The spaCy pipeline for ``lang`` ("en" or "fr"), loaded on first use."""
+        lang = lang if lang in LANGS else self.default_language
+        with self._lock:
+            if lang not in self._pipelines:
+                self._pipelines[lang], self._names[lang] = self._load(lang)
+                log.info("nlp: %s uses %s", lang, self._names[lang])
+            return self._pipelines[lang]
+
+    def load_all(self) -> "Nlp":
+        for lang in LANGS:
+            self.pipeline(lang)
+        return self
+
+    def _load(self, lang: str) -> tuple[Any, str]:
+        import spacy
+
+        tried = []
+        for name in self.choices(lang):
+            if name == "blank":
+                break
+            try:
+                nlp = spacy.load(name, exclude=["textcat", "senter"])
+                return nlp, f"{name} {nlp.meta.get('version', '')}".strip()
+            except (OSError, ImportError) as exc:
+                tried.append(f"{name} ({type(exc).__name__})")
+        nlp = spacy.blank(lang)
+        try:
+            nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
+            nlp.initialize()
+            label = "blank + lookup lemmas"
+        except Exception as exc:  # noqa: BLE001 - lemmas are an improvement, not a requirement
+            log.warning("nlp: no lookup lemmas for %s (%s); topics keep their inflections", lang, exc)
+            nlp = spacy.blank(lang)
+            label = "blank (no lemmas)"
+        if tried:
+            label += f"; not installed: {', '.join(tried)}"
+        return nlp, label
+
+    @property
+    def description(self) -> str:
+        """Which pipeline each language uses (those not loaded yet say what they will try)."""
+        parts = []
+        for lang in LANGS:
+            parts.append(f"{lang}: {self._names.get(lang) or 'not loaded yet (' + ', '.join(self.choices(lang)) + ')'}")
+        return "; ".join(parts)
+
+    # -- analysis --
+
+    def language(self, text: str) -> str:
+        return detect_language(clean_markup(text)[0], default=self.default_language)
+
+    def topics(self, text: str, *, lang: str | None = None) -> list[Topic]:
+        """The topics of one text, most salient first, without duplicates."""
+        return next(iter(self.topics_many([text], langs=[lang])))
+
+    def topics_many(self, texts: Sequence[str], *, langs: Sequence[str | None] | None = None,
+                    batch_size: int = 256) -> Iterator[list[Topic]]:
+        """Topics of many texts, in order, through ``nlp.pipe`` per language (much faster)."""
+        langs = list(langs) if langs is not None else [None] * len(texts)
+        cleaned = [clean_markup(t or "") for t in texts]
+        chosen = [lg if lg in LANGS else detect_language(c[0], default=self.default_language) for lg, c in zip(langs, cleaned)]
+        results: list[list[Topic] | None] = [None] * len(texts)
+        for lang in LANGS:
+            idx = [i for i, lg in enumerate(chosen) if lg == lang]
+            if not idx:
+                continue
+            nlp = self.pipeline(lang)
+            docs = nlp.pipe((cleaned[i][0] for i in idx), batch_size=batch_size)
+            for i, doc in zip(idx, docs):
+                results[i] = self._from_doc(doc, cleaned[i][1], lang)
+        for r in results:
+            yield r or []
+
+    def _from_doc(self, doc: Any, idents: Iterable[str], lang: str) -> list[Topic]:
+        found: dict[str, Topic] = {}
+        scores: dict[str, float] = {}
+
+        def add(key: str, display: str, score: float) -> None:
+            if not key:
+                return
+            key = self._synonyms.get(key, key)
+            if key not in found:
+                found[key] = Topic(key, display, lang)
+                scores[key] = 0.0
+            scores[key] += score
+
+        for ident in idents:
+            key = ident.lower().rstrip("()")
+            add(self._synonyms.get(key, key), ident.rstrip("()"), 2.0)
+
+        stop = _CHAT_STOP.get(lang, frozenset())
+        run: list[tuple[str, str]] = []
+
+        def flush() -> None:
+            keys = [k for k, _ in run]
+            for k, d in run:
+                add(k, d, 1.0)
+            if self.settings.bigrams:
+                for (k1, d1), (k2, d2) in zip(run, run[1:]):
+                    if k1 != k2:
+                        add(f"{k1} {k2}", f"{d1} {d2}", 1.5)
+            run.clear()
+            del keys
+
+        has_pos = doc.has_annotation("POS")
+        for tok in doc:
+            text = tok.text
+            lemma = (tok.lemma_ or text)
+            key = self._norm_key(lemma)
+            content = (
+                len(text) > 1
+                and _WORD_SHAPE.match(text) is not None
+                and not tok.is_stop
+                and not tok.like_num
+                and not tok.like_url
+                and key not in stop
+                and self._norm_key(text) not in stop
+                and (not has_pos or tok.pos_ in ("NOUN", "PROPN", "ADJ", "X"))
+            )
+            if content:
+                key = self._synonyms.get(key, key)
+                run.append((key, text if text.isupper() or (text[:1].isupper() and tok.i > 0) else key))
+            else:
+                flush()
+        flush()
+
+        if has_pos:
+            for ent in getattr(doc, "ents", ()):
+                key = self._norm_key(" ".join(t.lemma_ or t.text for t in ent if not t.is_stop))
+                if key and " " not in key or len(key.split()) <= 3:
+                    add(key, ent.text, 1.5)
+
+        ranked = sorted(found, key=lambda k: -scores[k])
+        return [found[k] for k in ranked[: self.settings.max_topics]]
+
+    @staticmethod
+    def _norm_key(text: str) -> str:
+        text = unicodedata.normalize("NFC", text.strip().lower().replace("’", "'"))
+        text = re.sub(r"\s+", " ", text)
+        return text.strip(".,;:!?\"'()[]{}")

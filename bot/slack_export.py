@@ -1,0 +1,250 @@
+"""Reading a standard Slack export (a folder or a .zip): users.json, channels.json and one folder
+per public channel of daily JSON files, threads marked with ``thread_ts``.
+
+``read_export`` reads and checks everything before anything is written, so a broken export is
+reported (which file, which line, what to do) and leaves no partial import behind.
+``import_export`` then feeds the messages through the same path as live ones: each becomes a
+``MessageReceived``, is recorded (keyed by channel and timestamp, so a second import changes
+nothing) and queued; the ingestion worker turns the queue into expertise evidence.
+
+Only channels listed in channels.json (public channels) are read; groups.json, dms.json and
+mpims.json (private conversations) are never opened. No Slack SDK is involved: it is JSON.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from bot.events import Conversation, MessageReceived, Person, Workspace
+
+# Message subtypes that are not someone writing (joins, topic changes, bots, …).
+_SKIPPED_SUBTYPES = frozenset({
+    "channel_join", "channel_leave", "channel_topic", "channel_purpose", "channel_name", "channel_archive",
+    "channel_unarchive", "group_join", "group_leave", "bot_message", "bot_add", "bot_remove", "pinned_item",
+    "unpinned_item", "reminder_add", "tombstone", "joiner_notification",
+})
+_DAY_FILE = re.compile(r"^\d{4}-\d{2}-\d{2}\.json$")
+
+
+class ExportError(Exception):
+    """The export cannot be imported; the message says which file and what to do."""
+
+
+@dataclass(frozen=True)
+class ExportMessage:
+    channel_id: str
+    channel_name: str
+    user_id: str
+    text: str
+    ts: str
+    thread_ts: str | None  # the thread's root, when this is a reply
+    parent_user_id: str | None
+
+
+@dataclass(frozen=True)
+class SlackExport:
+    workspace: Workspace
+    name: str
+    people: tuple[Person, ...]
+    channels: tuple[tuple[str, str], ...]  # (id, name)
+    messages: tuple[ExportMessage, ...]  # in time order
+    skipped: int  # messages left out (bots, joins, unknown users when allowed)
+
+
+class _Source:
+    """Files of a folder or a zip, by path relative to the export's top folder."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._zip: zipfile.ZipFile | None = None
+        self._prefix = ""
+        if path.is_file():
+            try:
+                self._zip = zipfile.ZipFile(path)
+            except zipfile.BadZipFile as exc:
+                raise ExportError(f"{path} is neither a folder nor a valid .zip file ({exc})") from exc
+            names = self._zip.namelist()
+            if "users.json" not in names:
+                tops = {n.split("/", 1)[0] for n in names if "/" in n}
+                for top in tops:
+                    if f"{top}/users.json" in names:
+                        self._prefix = top + "/"
+                        break
+        elif not path.is_dir():
+            raise ExportError(f"{path} does not exist; give the export's folder or .zip file")
+
+    def exists(self, rel: str) -> bool:
+        if self._zip is not None:
+            return (self._prefix + rel) in self._zip.namelist()
+        return (self.path / rel).is_file()
+
+    def read_json(self, rel: str) -> Any:
+        where = f"{self.path}{'!' if self._zip else '/'}{self._prefix}{rel}"
+        try:
+            if self._zip is not None:
+                raw = self._zip.read(self._prefix + rel)
+            else:
+                raw = (self.path / rel).read_bytes()
+        except (KeyError, FileNotFoundError) as exc:
+            raise ExportError(f"{where} is missing; a Slack export has users.json, channels.json and one folder per channel") from exc
+        try:
+            return json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise ExportError(f"{where} is not UTF-8 text ({exc}); is this a Slack export?") from exc
+        except json.JSONDecodeError as exc:
+            raise ExportError(f"{where} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); "
+                              "re-download the export or remove that file") from exc
+
+    def day_files(self, folder: str) -> list[str]:
+        if self._zip is not None:
+            base = self._prefix + folder + "/"
+            names = [n[len(base):] for n in self._zip.namelist() if n.startswith(base)]
+        else:
+            d = self.path / folder
+            names = [p.name for p in d.iterdir()] if d.is_dir() else []
+        return sorted(f"{folder}/{n}" for n in names if _DAY_FILE.match(n))
+
+    def close(self) -> None:
+        if self._zip is not None:
+            self._zip.close()
+
+
+def _workspace_id(path: Path, users: list[dict[str, Any]]) -> str:
+    for u in users:
+        team = u.get("team_id") or u.get("team")
+        if isinstance(team, str) and team:
+            return team
+    stem = path.name[: -len(".zip")] if path.name.lower().endswith(".zip") else path.name
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", stem).strip("-").lower() or "slack-export"
+
+
+def read_export(path: str | Path, *, allow_unknown_users: bool = False) -> SlackExport:
+    """Read and check a whole export. Raises ExportError, naming the file, when it is broken."""
+    path = Path(path)
+    src = _Source(path)
+    try:
+        for required in ("users.json", "channels.json"):
+            if not src.exists(required):
+                raise ExportError(f"{path}: {required} is missing; a Slack export has users.json, channels.json "
+                                  "and one folder per public channel")
+        users = src.read_json("users.json")
+        channels = src.read_json("channels.json")
+        if not isinstance(users, list) or not all(isinstance(u, dict) and u.get("id") for u in users):
+            raise ExportError(f"{path}: users.json must be a list of users, each with an id")
+        if not isinstance(channels, list) or not all(isinstance(c, dict) and c.get("id") and c.get("name") for c in channels):
+            raise ExportError(f"{path}: channels.json must be a list of channels, each with an id and a name")
+
+        people = tuple(
+            Person(
+                id=u["id"],
+                name=(u.get("profile") or {}).get("real_name") or u.get("real_name") or u.get("name") or u["id"],
+                tz=u.get("tz"),
+                locale=u.get("locale"),
+                is_bot=bool(u.get("is_bot")) or u["id"] == "USLACKBOT",
+            )
+            for u in users
+        )
+        known = {p.id for p in people}
+        bots = {p.id for p in people if p.is_bot}
+        messages: list[ExportMessage] = []
+        unknown: dict[str, str] = {}
+        skipped = 0
+        for ch in channels:
+            if ch.get("is_private") or ch.get("is_im") or ch.get("is_mpim"):
+                continue
+            cid, cname = ch["id"], ch["name"]
+            for rel in src.day_files(cname):
+                day = src.read_json(rel)
+                if not isinstance(day, list):
+                    raise ExportError(f"{path}/{rel} must hold a list of messages")
+                for i, m in enumerate(day):
+                    if not isinstance(m, dict) or not m.get("ts"):
+                        raise ExportError(f"{path}/{rel}: message {i + 1} has no ts; the file is damaged")
+                    user = m.get("user")
+                    if (m.get("subtype") in _SKIPPED_SUBTYPES or m.get("bot_id") or not user or user in bots
+                            or not (m.get("text") or "").strip()):
+                        skipped += 1
+                        continue
+                    if user not in known:
+                        unknown.setdefault(user, rel)
+                        skipped += 1
+                        continue
+                    thread = m.get("thread_ts")
+                    messages.append(ExportMessage(
+                        channel_id=cid, channel_name=cname, user_id=user, text=m["text"], ts=str(m["ts"]),
+                        thread_ts=str(thread) if thread and thread != m["ts"] else None,
+                        parent_user_id=m.get("parent_user_id") if thread and thread != m["ts"] else None,
+                    ))
+        if unknown and not allow_unknown_users:
+            sample = ", ".join(f"{u} (in {rel})" for u, rel in list(unknown.items())[:5])
+            raise ExportError(
+                f"{path}: {len(unknown)} user(s) write messages but are not in users.json: {sample}. "
+                "Nothing was imported. Use a complete export, or pass --skip-unknown-users to leave their messages out."
+            )
+        messages.sort(key=lambda m: (_ts_key(m.ts), m.channel_id))
+        ws = Workspace("slack", _workspace_id(path, users))
+        return SlackExport(ws, ws.id, people, tuple((c["id"], c["name"]) for c in channels), tuple(messages), skipped)
+    finally:
+        src.close()
+
+
+def _ts_key(ts: str) -> float:
+    try:
+        return float(ts)
+    except ValueError:
+        return 0.0
+
+
+def message_event(export: SlackExport, m: ExportMessage, people: dict[str, Person]) -> MessageReceived:
+    return MessageReceived(
+        workspace=export.workspace,
+        conversation=Conversation(id=m.channel_id, kind="channel", name=m.channel_name),
+        sender=people[m.user_id],
+        text=m.text,
+        ts=m.ts,
+        event_id=f"import:{m.channel_id}:{m.ts}",
+        thread_ts=m.thread_ts,
+        parent_user_id=m.parent_user_id,
+        time=dt.datetime.fromtimestamp(_ts_key(m.ts), tz=dt.timezone.utc),
+    )
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    workspace: str
+    people: int
+    messages: int
+    queued: int  # new messages queued (0 on a second import)
+    indexed: int
+    skipped: int
+
+
+def import_export(app: Any, export: SlackExport, *,
+                  progress: Callable[[str], Callable[[int, int], None]] | None = None) -> ImportResult:
+    """Backfill an export into the app's database through the queue and the ingestion worker."""
+    from bot import people as directory
+    from bot.ingest import IngestWorker
+
+    with app.db.session(export.workspace.key) as s:
+        for p in export.people:
+            directory.upsert(s, p)
+    by_id = {p.id: p for p in export.people}
+    show = progress("messages") if progress else None
+    queued = 0
+    total = len(export.messages)
+    for i, m in enumerate(export.messages, 1):
+        if app.dispatcher.backfill(message_event(export, m, by_id)):
+            queued += 1
+        if show and (i % 500 == 0 or i == total):
+            show(i, total)
+    worker = IngestWorker(app)
+    pending = worker.pending()
+    show_index = progress("indexing") if progress and pending else None
+    indexed = worker.drain(progress=(lambda n: show_index(min(n, pending), pending)) if show_index else None)
+    return ImportResult(export.workspace.key, len(export.people), total, queued, indexed, export.skipped)

@@ -1,0 +1,387 @@
+"""Who knows what: "who knows X?" / "qui connaît X ?" and `/whoknows X` answer with people and
+the evidence that they know; "what do you know about me?", "forget topic X", "stop indexing me"
+and "forget me" give everyone control over what the index holds about them; "I know X" declares
+expertise. Public-channel messages reach the index through the ingestion queue (``ingest``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import logging
+from typing import Any, Mapping, Sequence
+
+from bot.dispatch import SkillContext, reply
+from bot.expertise import (
+    Expert,
+    ExpertiseService,
+    ExpertiseSettings,
+    HeldTopic,
+    Link,
+    REASONS,
+    busiest_channel,
+    count_held,
+    describe,
+    forget_all_evidence,
+    forget_topic,
+    held_about,
+    month_label,
+)
+from bot.i18n import Catalog
+from bot.nlp import LANGS, Nlp, NlpSettings
+from bot.router import Routes
+
+log = logging.getLogger("liaison.skills.expertise")
+
+TEXT = Catalog(
+    en={
+        "help_ask": "• *who knows Kafka?* (or */whoknows Kafka*) — people who can help, and why",
+        "help_me": "• *what do you know about me?* · *forget topic X* · *stop indexing me* · *forget me*",
+        "help_declare": "• *I know Kafka* — tell me what you can help with",
+        "ask_what": "Who knows what? Tell me the topic, e.g. *who knows Kafka?*",
+        "intro": "People who know about *{topic}*:",
+        "line": "{n}. *{name}*{team} — {reason}{links}",
+        "outside": " ({team}, outside your team)",
+        "team": " ({team})",
+        "nobody": (
+            "I don't know anyone for *{topic}* yet: nobody has talked about it in the public channels I'm in. "
+            "Try asking in a channel where people discuss it{where} — and if you find out, tell me *I know …* or thank them, "
+            "so the next person finds them."
+        ),
+        "nobody_where": ", for example #{channel}",
+        "fallback_intro": "These colleagues often help others and may point you to the right person:",
+        "link": "<{url}|{label}>",
+        "link_label": "message",
+        "me_empty": "I don't hold anything about you yet: I only learn from what you write in public channels I'm in, from thanks you receive and from what you tell me (*I know …*).",
+        "me_intro": "Here is what I hold about you ({topics} topics, from {rows} pieces of evidence; no message text is kept):",
+        "me_line": "• *{topic}* — {what}{last}{links}",
+        "me_kind_wrote": "wrote {n}×",
+        "me_kind_answered": "answered {n}×",
+        "me_kind_thanked": "thanked {n}×",
+        "me_kind_declared": "declared",
+        "me_more": "Say *forget topic X* to remove one, *stop indexing me* to opt out, or *forget me* to erase everything.",
+        "me_opted_out": "You have opted out: I don't index your messages. Say *start indexing me* to opt back in.",
+        "forget_topic_what": "Which topic should I forget? For example *forget topic Kafka*.",
+        "forgot_topic": "Done: I forgot *{topic}* about you ({n} pieces of evidence removed).",
+        "no_such_topic": "I don't hold *{topic}* about you, so there was nothing to forget. Say *what do you know about me?* to see what I hold.",
+        "stopped": "Done: I won't index your messages any more, and I removed the {n} pieces of evidence I had about you. You won't be suggested as an expert. Say *start indexing me* to opt back in.",
+        "already_stopped": "You had already opted out; I don't index your messages. Say *start indexing me* to opt back in.",
+        "started": "Welcome back: I'll learn from your public messages again, from now on.",
+        "already_started": "I'm already indexing your public messages. Say *stop indexing me* to opt out.",
+        "forgot_me": "Done: I erased everything I held about you ({n} rows in {tables} tables). If you write in public channels again, I'll start from scratch; say *stop indexing me* if you'd rather I didn't.",
+        "declare_what": "What do you know about? For example *I know Kafka*.",
+        "declared_ok": "Thanks! I noted that you know about {topics}. People asking about it may be pointed to you.",
+        "opted_out_declare": "You have opted out of the index, so I can't note that. Say *start indexing me* first.",
+    },
+    fr={
+        "help_ask": "• *qui connaît Kafka ?* (ou */whoknows Kafka*) — les personnes qui peuvent aider, et pourquoi",
+        "help_me": "• *que sais-tu de moi ?* · *oublie le sujet X* · *arrête de m'indexer* · *oublie-moi*",
+        "help_declare": "• *je connais Kafka* — dites-moi sur quoi vous pouvez aider",
+        "ask_what": "Qui connaît quoi ? Donnez-moi le sujet, par exemple *qui connaît Kafka ?*",
+        "intro": "Les personnes qui s'y connaissent en *{topic}* :",
+        "line": "{n}. *{name}*{team} — {reason}{links}",
+        "outside": " ({team}, hors de votre équipe)",
+        "team": " ({team})",
+        "nobody": (
+            "Je ne connais encore personne pour *{topic}* : personne n'en a parlé dans les canaux publics où je suis. "
+            "Essayez de demander dans un canal où l'on en parle{where} — et si vous trouvez, dites-moi *je connais …* ou "
+            "remerciez la personne, pour que la prochaine personne la trouve."
+        ),
+        "nobody_where": ", par exemple #{channel}",
+        "fallback_intro": "Ces collègues aident souvent les autres et sauront peut-être vous orienter :",
+        "link": "<{url}|{label}>",
+        "link_label": "message",
+        "me_empty": "Je ne sais encore rien de vous : j'apprends seulement de ce que vous écrivez dans les canaux publics où je suis, des remerciements que vous recevez et de ce que vous me dites (*je connais …*).",
+        "me_intro": "Voici ce que je sais de vous ({topics} sujets, tirés de {rows} indices ; aucun texte de message n'est gardé) :",
+        "me_line": "• *{topic}* — {what}{last}{links}",
+        "me_kind_wrote": "écrit {n}×",
+        "me_kind_answered": "répondu {n}×",
+        "me_kind_thanked": "remercié·e {n}×",
+        "me_kind_declared": "déclaré",
+        "me_more": "Dites *oublie le sujet X* pour en retirer un, *arrête de m'indexer* pour ne plus être indexé·e, ou *oublie-moi* pour tout effacer.",
+        "me_opted_out": "Vous avez choisi de ne pas être indexé·e : je n'indexe pas vos messages. Dites *recommence à m'indexer* pour revenir.",
+        "forget_topic_what": "Quel sujet dois-je oublier ? Par exemple *oublie le sujet Kafka*.",
+        "forgot_topic": "C'est fait : j'ai oublié *{topic}* à votre sujet ({n} indices retirés).",
+        "no_such_topic": "Je ne garde rien sur *{topic}* à votre sujet : rien à oublier. Dites *que sais-tu de moi ?* pour voir ce que je garde.",
+        "stopped": "C'est fait : je n'indexerai plus vos messages, et j'ai retiré les {n} indices que j'avais sur vous. On ne vous proposera plus comme expert·e. Dites *recommence à m'indexer* pour revenir.",
+        "already_stopped": "Vous aviez déjà choisi de ne pas être indexé·e. Dites *recommence à m'indexer* pour revenir.",
+        "started": "Bon retour : j'apprends à nouveau de vos messages publics, à partir de maintenant.",
+        "already_started": "J'indexe déjà vos messages publics. Dites *arrête de m'indexer* pour ne plus l'être.",
+        "forgot_me": "C'est fait : j'ai effacé tout ce que je savais de vous ({n} lignes dans {tables} tables). Si vous écrivez à nouveau dans des canaux publics, je repartirai de zéro ; dites *arrête de m'indexer* si vous préférez que non.",
+        "declare_what": "Sur quoi vous y connaissez-vous ? Par exemple *je connais Kafka*.",
+        "declared_ok": "Merci ! J'ai noté que vous vous y connaissez en {topics}. On pourra vous orienter les questions à ce sujet.",
+        "opted_out_declare": "Vous avez choisi de ne pas être indexé·e, je ne peux donc pas le noter. Dites d'abord *recommence à m'indexer*.",
+    },
+)
+
+routes = Routes(
+    "expertise",
+    help={lang: [TEXT.get(lang, "help_ask"), TEXT.get(lang, "help_declare"), TEXT.get(lang, "help_me")] for lang in LANGS},
+)
+
+
+# ---- services -----------------------------------------------------------------------------------
+
+
+def resolve_pipelines(settings: NlpSettings) -> dict[str, str]:
+    """Which configured pipeline each language will use (the first installed), without
+    loading any: for the start-up log line."""
+    out = {}
+    for lang in LANGS:
+        chosen = "blank + lookup lemmas"
+        for name in getattr(settings, lang) or ("blank",):
+            if name == "blank":
+                break
+            if importlib.util.find_spec(name.replace("-", "_")) is not None:
+                chosen = name
+                break
+        out[lang] = chosen
+    return out
+
+
+def services(app: Any) -> Mapping[str, Any]:
+    nlp_settings = app.settings.section("nlp", NlpSettings)
+    settings = app.settings.section("expertise", ExpertiseSettings)
+    log.info("expertise: pipelines %s (loaded on first use)",
+             ", ".join(f"{k}: {v}" for k, v in resolve_pipelines(nlp_settings).items()))
+
+    def make_nlp() -> Nlp:
+        nlp = Nlp(nlp_settings, default_language=app.settings.bot.default_language).load_all()
+        log.info("nlp loaded: %s", nlp.description)
+        return nlp
+
+    return {
+        "nlp": make_nlp,
+        "expertise": lambda: ExpertiseService(settings=settings, nlp=app.services.get("nlp")),
+    }
+
+
+def _service(ctx: SkillContext) -> ExpertiseService:
+    return ctx.service("expertise")
+
+
+# ---- ingestion ----------------------------------------------------------------------------------
+
+
+@routes.ingest()
+def index_batch(batch: Sequence[Any], ctx: SkillContext) -> None:
+    """Queued public-channel messages -> topics -> evidence (runs in the worker)."""
+    _service(ctx).ingest(ctx.db, batch, now=ctx.clock.now())
+
+
+# ---- who knows ----------------------------------------------------------------------------------
+
+_ASK_EN = [
+    r"(?:hey\s+|so\s+)?(?:does\s+|do\s+)?(?:anyone|anybody|someone|somebody)\s+(?:here\s+)?(?:know|knows|understand|understands)\s+(?:anything\s+|much\s+|a lot\s+)?(?:about\s+)?(?P<q>.+?)",
+    r"who\s+(?:here\s+)?(?:knows|understands|is good at|is an expert (?:in|on)|can help (?:me\s+)?with)\s+(?:anything\s+|much\s+)?(?:about\s+)?(?P<q>.+?)",
+    r"(?:is\s+)?(?:anyone|anybody|someone|somebody)\s+(?:here\s+)?(?:familiar with|good at|an expert (?:in|on)|experienced (?:in|with))\s+(?P<q>.+?)",
+    r"who\s+(?:is|'s)\s+(?:familiar with|the expert (?:in|on)|an expert (?:in|on))\s+(?P<q>.+?)",
+    r"who\s+knows|(?:does\s+)?anyone\s+know",
+]
+_ASK_FR = [
+    r"qui\s+(?:ici\s+)?(?:connaît|connait|sait|maîtrise|maitrise)\s+(?:bien\s+)?(?:quelque chose (?:à|a|en|sur)\s+)?(?P<q>.+?)",
+    r"qui\s+(?:ici\s+)?s['’]y\s+(?:connaît|connait)\s+(?:bien\s+)?(?:en|dans|sur)\s+(?P<q>.+?)",
+    r"(?:est-ce que\s+)?quelqu['’]un\s+(?:ici\s+)?(?:connaît|connait|maîtrise|maitrise|sait)\s+(?:bien\s+)?(?P<q>.+?)",
+    r"(?:est-ce que\s+)?quelqu['’]un\s+(?:ici\s+)?s['’]y\s+(?:connaît|connait)\s+(?:bien\s+)?(?:en|dans|sur)\s+(?P<q>.+?)",
+    r"qui\s+est\s+(?:l['’]?\s*)?(?:expert|experte|spécialiste)\s+(?:en|de|du|des|sur)\s+(?P<q>.+?)",
+    r"qui\s+(?:connaît|connait|sait)",
+]
+
+
+@routes.command("whoknows", aliases=("quiconnait", "quiconnaît"))
+def whoknows_command(event: Any, ctx: SkillContext) -> Any:
+    """/whoknows X: people who know about X."""
+    return _answer(ctx, ctx.args)
+
+
+@routes.message(en=_ASK_EN, fr=_ASK_FR, priority=5)
+def who_knows_message(event: Any, ctx: SkillContext) -> Any:
+    """who knows X? / qui connaît X ?"""
+    return _answer(ctx, ctx.match.get("q", ""))
+
+
+def _answer(ctx: SkillContext, question: str) -> Any:
+    question = question.strip().strip("?？!. ")
+    if not question:
+        return reply(ctx, ctx.t(TEXT, "ask_what"))
+    service = _service(ctx)
+    asker = ctx.sender.user_id if ctx.sender is not None else None
+    topics, experts = service.ask(ctx.db, text=question, asker=asker, now=ctx.clock.now(), lang=ctx.lang,
+                                  limit=4 * service.settings.max_experts)
+    topic_label = question if len(question) <= 60 else question[:57] + "…"
+    matched = [e for e in experts if e.matched]
+    if not matched:
+        channel = busiest_channel(ctx.db, now=ctx.clock.now())
+        where = ctx.t(TEXT, "nobody_where", channel=channel) if channel else ""
+        lines = [ctx.t(TEXT, "nobody", topic=topic_label, where=where)]
+        helpers = [e for e in experts if e.answers > 0][: service.settings.min_experts]
+        if helpers:
+            lines.append(ctx.t(TEXT, "fallback_intro"))
+        lines += [_line(ctx, i, e) for i, e in enumerate(helpers, 1)]
+        return reply(ctx, "\n".join(lines))
+    lines = [ctx.t(TEXT, "intro", topic=topic_label)]
+    lines += [_line(ctx, i, e) for i, e in enumerate(matched[: service.settings.max_experts], 1)]
+    return reply(ctx, "\n".join(lines))
+
+
+def when(ctx: SkillContext, at: dt.datetime | None) -> str:
+    return month_label(at, lang=ctx.lang, now=ctx.clock.now())
+
+
+def reason(ctx: SkillContext, e: Expert) -> str:
+    return describe(e, lang=ctx.lang, now=ctx.clock.now())
+
+
+def link_text(ctx: SkillContext, links: Sequence[Link]) -> str:
+    parts = []
+    for i, link in enumerate(links, 1):
+        if link.permalink:
+            parts.append(ctx.t(TEXT, "link", url=link.permalink, label=f"{ctx.t(TEXT, 'link_label')} {i}"))
+    return (" · " + " ".join(parts)) if parts else ""
+
+
+def _line(ctx: SkillContext, n: int, e: Expert) -> str:
+    team = ""
+    if e.team:
+        team = ctx.t(TEXT, "outside" if e.outside_team else "team", team=e.team)
+    return ctx.t(TEXT, "line", n=n, name=e.name, team=team, reason=reason(ctx, e), links=link_text(ctx, e.links))
+
+
+# ---- what the bot holds about me -----------------------------------------------------------------
+
+
+@routes.message(
+    en=[r"what do you know about me", r"what do you have (?:on|about) me", r"what have you got on me"],
+    fr=[r"que sais[- ]tu (?:de|sur) moi", r"qu['’]est-ce que tu sais (?:de|sur) moi", r"que savez[- ]vous (?:de|sur) moi"],
+    priority=10,
+)
+def about_me(event: Any, ctx: SkillContext) -> Any:
+    """what do you know about me? / que sais-tu de moi ?"""
+    user = ctx.sender.user_id if ctx.sender is not None else event.sender.id
+    settings = _service(ctx).settings
+    held = held_about(ctx.db, user_id=user, settings=settings)
+    opted_out = ctx.sender is not None and ctx.sender.indexing_opt_out
+    if not held:
+        text = ctx.t(TEXT, "me_empty")
+        return reply(ctx, text + ("\n" + ctx.t(TEXT, "me_opted_out") if opted_out else ""), private=True)
+    topics, rows = count_held(ctx.db, user_id=user)
+    lines = [ctx.t(TEXT, "me_intro", topics=topics, rows=rows)]
+    for h in held:
+        lines.append(_held_line(ctx, h))
+    lines.append(ctx.t(TEXT, "me_opted_out") if opted_out else ctx.t(TEXT, "me_more"))
+    return reply(ctx, "\n".join(lines), private=True)
+
+
+def _held_line(ctx: SkillContext, h: HeldTopic) -> str:
+    what = ", ".join(
+        ctx.t(TEXT, f"me_kind_{k}", n=n) for k, n in h.counts.items() if n
+    )
+    last = REASONS.get(ctx.lang, "last", when=when(ctx, h.last_at)) if h.last_at else ""
+    return ctx.t(TEXT, "me_line", topic=h.display, what=what, last=last, links=link_text(ctx, h.links))
+
+
+@routes.message(
+    en=[r"forget (?:the\s+)?topic\s+(?P<q>.+?)", r"forget (?:topic)"],
+    fr=[r"oublie[sz]?\s+(?:le\s+)?sujet\s+(?P<q>.+?)", r"oublie[sz]?\s+le sujet"],
+    priority=10,
+)
+def forget_topic_message(event: Any, ctx: SkillContext) -> Any:
+    """forget topic X / oublie le sujet X"""
+    phrase = ctx.match.get("q", "").strip().strip("*_`\"'«» ")
+    if not phrase:
+        return reply(ctx, ctx.t(TEXT, "forget_topic_what"), private=True)
+    user = ctx.sender.user_id if ctx.sender is not None else event.sender.id
+    service = _service(ctx)
+    keys = {t.key for t in service.query_topics(phrase, lang=ctx.lang)}
+    # What people type is usually the display form they were shown; match it as a key too.
+    keys.add(phrase.lower())
+    held = {h.key: h for h in held_about(ctx.db, user_id=user, limit=10_000, settings=service.settings)}
+    # The topic itself and every longer phrase that contains it ("terraform" -> "terraform module").
+    wanted = [k for k in held if any(k == q or f" {q} " in f" {k} " for q in keys)]
+    wanted = wanted or [k for k in held if held[k].display.lower() == phrase.lower()]
+    if not wanted:
+        return reply(ctx, ctx.t(TEXT, "no_such_topic", topic=phrase), private=True)
+    n = forget_topic(ctx.db, user_id=user, keys=wanted, settings=service.settings)
+    return reply(ctx, ctx.t(TEXT, "forgot_topic", topic=phrase, n=n), private=True)
+
+
+@routes.message(
+    en=[r"stop indexing me", r"don'?t index me", r"opt (?:me )?out"],
+    fr=[r"arr[êe]te[sz]? de m['’]indexer", r"ne m['’]indexe plus", r"d[ée]sindexe[- ]moi"],
+    priority=10,
+)
+def stop_indexing(event: Any, ctx: SkillContext) -> Any:
+    """stop indexing me / arrête de m'indexer"""
+    row = ctx.sender
+    if row is None:
+        return None
+    if row.indexing_opt_out:
+        return reply(ctx, ctx.t(TEXT, "already_stopped"), private=True)
+    row.indexing_opt_out = True
+    n = forget_all_evidence(ctx.db, user_id=row.user_id, settings=_service(ctx).settings)
+    return reply(ctx, ctx.t(TEXT, "stopped", n=n), private=True)
+
+
+@routes.message(
+    en=[r"(?:start|resume) indexing me", r"index me(?: again)?", r"opt (?:me )?(?:back )?in"],
+    fr=[r"recommence[sz]? [àa] m['’]indexer", r"indexe[- ]moi(?: (?:à|a) nouveau| de nouveau)?", r"r[ée]indexe[- ]moi"],
+    priority=10,
+)
+def start_indexing(event: Any, ctx: SkillContext) -> Any:
+    """start indexing me / recommence à m'indexer"""
+    row = ctx.sender
+    if row is None:
+        return None
+    if not row.indexing_opt_out:
+        return reply(ctx, ctx.t(TEXT, "already_started"), private=True)
+    row.indexing_opt_out = False
+    return reply(ctx, ctx.t(TEXT, "started"), private=True)
+
+
+@routes.message(en=[r"forget (?:about )?me", r"delete (?:everything about )?me", r"erase me"],
+                fr=[r"oublie[sz]?[- ]moi", r"efface[sz]?[- ]moi", r"efface[sz]? tout sur moi"], priority=10)
+def forget_me(event: Any, ctx: SkillContext) -> Any:
+    """forget me / oublie-moi: erase every row about the person, in every table, at once."""
+    from bot.privacy import forget_person
+
+    user = ctx.sender.user_id if ctx.sender is not None else event.sender.id
+    lang = ctx.lang
+    # Take the evidence back first so topic counts stay right; then the general eraser.
+    forget_all_evidence(ctx.db, user_id=user, settings=_service(ctx).settings)
+    counts = forget_person(ctx.db, user)
+    ctx.db.expunge_all()
+    ctx.sender = None
+    ctx.lang = lang
+    return reply(ctx, ctx.t(TEXT, "forgot_me", n=sum(counts.values()), tables=len(counts)), private=True)
+
+
+# ---- declarations -------------------------------------------------------------------------------
+
+
+@routes.message(
+    en=[r"i know (?:about\s+)?(?P<q>.+?)", r"i(?:'m| am) (?:an expert|good|experienced) (?:in|on|at|with)\s+(?P<q>.+?)",
+        r"i can help (?:people\s+)?with\s+(?P<q>.+?)"],
+    fr=[r"je connais (?:bien\s+)?(?P<q>.+?)", r"je m['’]y connais (?:bien\s+)?(?:en|dans|sur)\s+(?P<q>.+?)",
+        r"je ma[îi]trise\s+(?P<q>.+?)", r"je peux aider (?:sur|avec|en)\s+(?P<q>.+?)"],
+    priority=4,
+)
+def declare(event: Any, ctx: SkillContext) -> Any:
+    """I know Kafka / je connais Kafka: declare expertise."""
+    row = ctx.sender
+    if row is not None and row.indexing_opt_out:
+        return reply(ctx, ctx.t(TEXT, "opted_out_declare"), private=True)
+    phrase = ctx.match.get("q", "").strip()
+    user = row.user_id if row is not None else event.sender.id
+    topics = _service(ctx).declare(ctx.db, user_id=user, text=phrase, at=ctx.clock.now(), lang=ctx.lang)
+    if not topics:
+        return reply(ctx, ctx.t(TEXT, "declare_what"))
+    shown = ", ".join(f"*{t.display}*" for t in topics[:5])
+    return reply(ctx, ctx.t(TEXT, "declared_ok", topics=shown))
+
+
+# ---- demo -----------------------------------------------------------------------------------------
+
+routes.demo_step("Camille", "qui connaît Kafka ?", "Ask who knows something, in French…")
+routes.demo_step("Priya", "who knows Terraform?", "…or in English: people, one-line reasons and links.")
+routes.demo_step("Priya", "I know Airflow", "Anyone can declare what they can help with.")
+routes.demo_step("Priya", "what do you know about me?", "Everyone can see what the index holds about them.")

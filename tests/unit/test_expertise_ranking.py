@@ -1,0 +1,186 @@
+"""Ranking on small hand-made workspaces: answerers beat askers, recent beats old, thanked beats
+silent; the asker and people who opted out are never listed; re-indexing changes nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from typing import Iterator
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.db import Database
+from bot.db.expertise import ExpertiseEvidence, ExpertiseScore, ExpertiseTopic
+from bot.db.migrate import upgrade
+from bot.db.models import PersonRow
+from bot.expertise import (
+    EvidenceRef,
+    ExpertiseService,
+    ExpertiseSettings,
+    IncomingMessage,
+    describe,
+    record_evidence,
+    thread_topics,
+)
+from bot.nlp import Nlp, NlpSettings, Topic
+
+NOW = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.timezone.utc)
+WS = "console:acme"
+_ts = itertools.count(1)
+
+
+@pytest.fixture(scope="module")
+def nlp() -> Nlp:
+    return Nlp(NlpSettings(synonyms={"k8s": "kubernetes"})).load_all()
+
+
+@pytest.fixture
+def db(sqlite_url: str) -> Iterator[Database]:
+    database = Database(sqlite_url)
+    upgrade(database)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def service(nlp: Nlp) -> ExpertiseService:
+    return ExpertiseService(settings=ExpertiseSettings(), nlp=nlp)
+
+
+def msg(user: str, text: str, *, ts: str | None = None, thread: str | None = None, days_ago: float = 1,
+        op: str = "upsert", channel: str = "C1") -> IncomingMessage:
+    return IncomingMessage(
+        op=op, conversation_id=channel, conversation_name="eng", ts=ts or f"{1700000000 + next(_ts)}.000100",
+        thread_ts=thread, parent_user_id=None, user_id=user, text=text,
+        permalink=f"https://chat.example/{channel}/{ts}" if ts else None,
+        message_time=NOW - dt.timedelta(days=days_ago),
+    )
+
+
+def ingest(db: Database, service: ExpertiseService, *messages: IncomingMessage) -> None:
+    with db.session(WS) as s:
+        service.ingest(s, list(messages), now=NOW)
+
+
+def ask(db: Database, service: ExpertiseService, text: str, asker: str | None = "UASK", **kw) -> list[str]:
+    with db.session(WS) as s:
+        _, experts = service.ask(s, text=text, asker=asker, now=NOW, **kw)
+        return [e.user_id for e in experts if e.matched]
+
+
+def test_an_answerer_beats_a_mere_asker(db: Database, service: ExpertiseService) -> None:
+    ingest(db, service,
+           msg("UALICE", "How do I reduce Kafka consumer lag on the orders topic?", ts="100.1"),
+           msg("UBOB", "Raise max.poll.records and add partitions", ts="100.2", thread="100.1"))
+    ranking = ask(db, service, "kafka consumer lag")
+    assert ranking[0] == "UBOB"
+    assert ranking.index("UALICE") > 0
+
+
+def test_recent_evidence_beats_old_evidence(db: Database, service: ExpertiseService) -> None:
+    ingest(db, service,
+           msg("UOLD", "Terraform modules for the network", days_ago=1500),
+           msg("UOLD", "Terraform state locking explained", days_ago=1400),
+           msg("UNEW", "Terraform plan for staging is ready", days_ago=3))
+    assert ask(db, service, "terraform")[:2] == ["UNEW", "UOLD"]
+
+
+def test_thanked_beats_silent(db: Database, service: ExpertiseService, nlp: Nlp) -> None:
+    ingest(db, service, msg("UEVE", "The Grafana dashboards moved"), msg("UFAY", "Grafana alert rules are noisy"))
+    with db.session(WS) as s:
+        record_evidence(s, user_id="UFAY", topics=nlp.topics("grafana"), kind="thanked", at=NOW,
+                        ref=EvidenceRef("C1", "555.1", "https://chat.example/thanks"))
+    assert ask(db, service, "grafana")[0] == "UFAY"
+
+
+def test_the_asker_and_opted_out_people_are_never_listed(db: Database, service: ExpertiseService) -> None:
+    ingest(db, service, msg("UASK", "Airflow sensors everywhere"), msg("UOPT", "Airflow DAG tips"),
+           msg("UOK", "Airflow scheduler tuning"))
+    with db.session(WS) as s:
+        s.add(PersonRow(user_id="UOPT", name="Opt Out", indexing_opt_out=True))
+    with db.session(WS) as s:
+        _, experts = service.ask(s, text="airflow", asker="UASK", now=NOW)
+    listed = [e.user_id for e in experts]
+    assert "UOK" in listed
+    assert "UASK" not in listed and "UOPT" not in listed
+
+
+def test_reindexing_the_same_message_changes_nothing(db: Database, service: ExpertiseService) -> None:
+    m = msg("UBOB", "Postgres vacuum settings", ts="200.1")
+    ingest(db, service, m)
+    with db.session(WS) as s:
+        before = [(r.user_id, r.topic_key, r.wrote_n, round(r.wrote_s, 6)) for r in s.scalars(select(ExpertiseScore).order_by(ExpertiseScore.topic_key))]
+        ev = s.scalar(select(func.count()).select_from(ExpertiseEvidence))
+    ingest(db, service, m)
+    ingest(db, service, m, m)
+    with db.session(WS) as s:
+        after = [(r.user_id, r.topic_key, r.wrote_n, round(r.wrote_s, 6)) for r in s.scalars(select(ExpertiseScore).order_by(ExpertiseScore.topic_key))]
+        assert s.scalar(select(func.count()).select_from(ExpertiseEvidence)) == ev
+    assert before == after and before
+
+
+def test_an_edit_replaces_the_old_topics_and_a_delete_drops_them(db: Database, service: ExpertiseService) -> None:
+    ingest(db, service, msg("UBOB", "Kafka retention policy", ts="300.1"))
+    assert ask(db, service, "kafka") == ["UBOB"]
+    ingest(db, service, msg("UBOB", "Redis eviction policy", ts="300.1"))
+    assert ask(db, service, "kafka") == []
+    assert ask(db, service, "redis") == ["UBOB"]
+    ingest(db, service, msg("UBOB", "", ts="300.1", op="delete"))
+    assert ask(db, service, "redis") == []
+    with db.session(WS) as s:
+        assert s.scalar(select(func.count()).select_from(ExpertiseEvidence)) == 0
+        assert s.scalar(select(func.count()).select_from(ExpertiseScore)) == 0
+        # No one holds "redis" any more: the topic no longer counts anyone.
+        assert s.scalar(select(ExpertiseTopic.people_n).where(ExpertiseTopic.key == "redis")) == 0
+
+
+def test_recording_the_same_thanks_twice_counts_once(db: Database, nlp: Nlp) -> None:
+    ref = EvidenceRef("C9", "900.1")
+    with db.session(WS) as s:
+        for _ in range(3):
+            record_evidence(s, user_id="UX", topics=nlp.topics("kubernetes"), kind="thanked", at=NOW, ref=ref)
+        record_evidence(s, user_id="UX", topics=nlp.topics("kubernetes"), kind="declared", at=NOW)
+        record_evidence(s, user_id="UX", topics=nlp.topics("k8s"), kind="declared", at=NOW)
+    with db.session(WS) as s:
+        row = s.scalars(select(ExpertiseScore).where(ExpertiseScore.topic_key == "kubernetes")).one()
+        assert (row.thanked_n, row.declared_n) == (1, 1)
+
+
+def test_an_unknown_kind_is_refused(db: Database) -> None:
+    with db.session(WS) as s, pytest.raises(ValueError, match="unknown evidence kind"):
+        record_evidence(s, user_id="UX", topics=[Topic("kafka", "Kafka", "en")], kind="liked", at=NOW)
+
+
+def test_unknown_topics_fall_back_to_general_helpers(db: Database, service: ExpertiseService) -> None:
+    ingest(db, service, msg("UQ", "Where is the coffee machine manual?", ts="400.1"),
+           msg("UHELP", "Second floor, next to the printer", ts="400.2", thread="400.1"))
+    with db.session(WS) as s:
+        _, experts = service.ask(s, text="quantum chromodynamics", asker="UX", now=NOW)
+    assert experts and not any(e.matched for e in experts)
+    assert experts[0].user_id == "UHELP"
+    assert describe(experts[0], lang="en", now=NOW) == "often helps others (1 answer in others' threads)"
+
+
+def test_thread_topics_are_those_of_the_first_message(db: Database, service: ExpertiseService) -> None:
+    ingest(db, service, msg("UA", "Helm chart upgrade fails", ts="500.1"), msg("UB", "check the values file", ts="500.2", thread="500.1"))
+    with db.session(WS) as s:
+        keys = {t.key for t in thread_topics(s, conversation_id="C1", thread_ts="500.1")}
+        assert "helm" in keys and "value" not in keys
+        assert thread_topics(s, conversation_id="C1", thread_ts="999.9") == []
+
+
+def test_reason_line_says_what_where_and_when(db: Database, service: ExpertiseService) -> None:
+    ingest(db, service,
+           msg("UA", "Kafka partitions question?", ts="600.1"),
+           msg("UB", "Kafka partitions: use the key", ts="600.2", thread="600.1"),
+           msg("UA2", "More Kafka partitions trouble?", ts="601.1"),
+           msg("UB", "Kafka again: rebalance", ts="601.2", thread="601.1", days_ago=0.5))
+    with db.session(WS) as s:
+        _, experts = service.ask(s, text="kafka", asker="UA", now=NOW)
+    top = experts[0]
+    assert top.user_id == "UB"
+    line = describe(top, lang="en", now=NOW)
+    assert line.startswith("answered 2 questions about") and "#eng" in line and "November" in line
+    assert describe(top, lang="fr", now=NOW).startswith("a répondu à 2 questions sur")
+    assert [link.permalink for link in top.links] == ["https://chat.example/C1/601.2", "https://chat.example/C1/600.2"]

@@ -1,0 +1,100 @@
+"""Topic extraction and language detection, in English and French, on the blank pipelines."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.nlp import Nlp, NlpSettings, clean_markup, detect_language
+
+
+@pytest.fixture(scope="module")
+def nlp() -> Nlp:
+    return Nlp(NlpSettings(synonyms={"k8s": "kubernetes", "postgresql": "postgres"})).load_all()
+
+
+def keys(nlp: Nlp, text: str, lang: str | None = None) -> set[str]:
+    return {t.key for t in nlp.topics(text, lang=lang)}
+
+
+def test_plural_singular_and_synonym_forms_meet(nlp: Nlp) -> None:
+    a = keys(nlp, "We run several Kubernetes clusters in production")
+    b = keys(nlp, "kubernetes")
+    c = keys(nlp, "our k8s cluster is down")
+    assert "kubernetes" in a & b & c
+    assert "kubernetes cluster" in a & c
+    assert "cluster" in a and "clusters" not in a
+
+
+def test_code_identifiers_are_kept_whole(nlp: Nlp) -> None:
+    found = keys(nlp, "Use `asyncio.gather` here, or the sorted-map from the stdlib; string->number works too")
+    assert {"asyncio.gather", "sorted-map", "string->number"} <= found
+
+
+def test_markup_is_not_taken_for_topics(nlp: Nlp) -> None:
+    text = (
+        "<@U024BE7LH> see <https://example.com/grafana-setup|the Grafana guide> :tada:\n"
+        "> someone else said kafka partitions\n"
+        "```\nselect * from mysterytable\n```\nThanks!"
+    )
+    found = keys(nlp, text)
+    assert "grafana" in found  # the label of a link is prose
+    assert not any("kafka" in k or "mysterytable" in k or "u024be7lh" in k or "tada" in k or "https" in k for k in found)
+
+
+def test_stop_words_fillers_and_numbers_are_not_topics(nlp: Nlp) -> None:
+    assert keys(nlp, "Hi, thanks a lot, I think it is 42 ok?") == set()
+
+
+def test_french_lemmas_and_stop_words(nlp: Nlp) -> None:
+    found = keys(nlp, "Je cherche quelqu'un pour les migrations Terraform des environnements", lang="fr")
+    assert "migration" in found and "terraform" in found and "environnement" in found
+    assert not found & {"je", "les", "des", "pour"}
+
+
+def test_topics_are_ordered_and_capped() -> None:
+    nlp = Nlp(NlpSettings(max_topics=3))
+    topics = nlp.topics("alpha beta gamma delta epsilon zeta eta theta iota kappa")
+    assert len(topics) == 3
+
+
+def test_empty_and_markup_only_text_has_no_topics(nlp: Nlp) -> None:
+    assert nlp.topics("") == []
+    assert nlp.topics("<@U1> :smile: <https://x.example>") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("who knows kafka?", "en"),
+        ("qui connaît Kafka ?", "fr"),
+        ("Est-ce que quelqu'un s'y connaît en Terraform ?", "fr"),
+        ("Does anyone have experience with the billing service?", "en"),
+        ("j'ai un souci avec le déploiement", "fr"),
+    ],
+)
+def test_language_detection(nlp: Nlp, text: str, lang: str) -> None:
+    assert nlp.language(text) == lang
+
+
+def test_language_of_text_without_clues_is_the_default() -> None:
+    assert detect_language("Kafka", default="fr") == "fr"
+    assert detect_language("", default="en") == "en"
+
+
+def test_clean_markup_returns_identifiers_in_order() -> None:
+    prose, idents = clean_markup("try `foo.bar` then baz_qux and <https://a.example|docs>")
+    assert idents == ["foo.bar", "baz_qux"]
+    assert "docs" in prose and "https" not in prose
+
+
+def test_description_says_which_pipeline_each_language_uses() -> None:
+    nlp = Nlp(NlpSettings(en=("no_such_pipeline_xx", "blank")))
+    assert "not loaded yet" in nlp.description
+    nlp.pipeline("en")
+    assert "en: blank + lookup lemmas" in nlp.description
+    assert "no_such_pipeline_xx" in nlp.description  # says what it looked for and did not find
+
+
+def test_topics_many_matches_topics_one_by_one(nlp: Nlp) -> None:
+    texts = ["Kafka consumer lag", "les migrations Terraform", "", "asyncio.gather"]
+    assert [list(t) for t in nlp.topics_many(texts)] == [nlp.topics(t) for t in texts]
