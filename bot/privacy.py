@@ -60,7 +60,7 @@ def erase_workspace(db: Database, workspace: str) -> dict[str, int]:
     counts: dict[str, int] = {}
     with db.session(None) as s:
         tables = [m.class_ for m in Base.registry.mappers if issubclass(m.class_, WorkspaceScoped)]
-        for cls in reversed(_by_dependency([(t, ()) for t in tables])):
+        for cls, _ in reversed(_by_dependency([(t, ()) for t in tables])):
             result = s.execute(delete(cls).where(cls.workspace == workspace).execution_options(synchronize_session=False))
             if result.rowcount:
                 counts[cls.__tablename__] = result.rowcount
