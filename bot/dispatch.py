@@ -42,6 +42,7 @@ from bot.events import (
     Conversation,
     DirectMessage,
     GroupMessage,
+    HomeOpened,
     MemberJoined,
     MemberLeft,
     MessageReceived,
@@ -152,6 +153,7 @@ class Outcome:
     outbound: list[Outbound] = field(default_factory=list)
     queued: bool = False
     error: str | None = None
+    sections: list[str] = field(default_factory=list)  # HomeOpened: the skills' text sections
 
 
 def event_key(event: Any) -> str | None:
@@ -264,6 +266,10 @@ class Dispatcher:
         for match in matches:
             outcome.route = f"{match.route.skill}.{match.route.handler.__name__}"
             outbound = await self._run_handler(event, match, outcome)
+            if isinstance(event, HomeOpened):
+                # Home sections are rendered by the adapter, not sent.
+                outcome.sections.extend(x for x in outbound if isinstance(x, str) and x.strip())
+                continue
             await self._send_safely(event, outcome, outbound)
 
     async def _enrich(self, ws: Workspace, sender: Person) -> Person:
@@ -453,7 +459,7 @@ def reply(ctx: SkillContext, text: str, *, private: bool = False, buttons: Itera
 def _as_list(result: Any) -> list[Outbound]:
     if result is None:
         return []
-    if isinstance(result, (Reply, DirectMessage, GroupMessage)):
+    if isinstance(result, (Reply, DirectMessage, GroupMessage, str)):
         return [result]
     return [r for r in result if r is not None]
 

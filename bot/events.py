@@ -156,6 +156,17 @@ class ScheduledTick:
     event_id: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class HomeOpened:
+    """Someone opened the bot's home (Slack's Home tab). Skills' ``home`` routes return text
+    sections about that person; the adapter renders them."""
+
+    workspace: Workspace
+    sender: Person
+    event_id: str = ""
+    raw: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
+
+
 InboundEvent = (
     MessageReceived
     | CommandInvoked
@@ -164,6 +175,7 @@ InboundEvent = (
     | MemberLeft
     | ActionInvoked
     | ScheduledTick
+    | HomeOpened
 )
 
 

@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterable, Literal, Mapping, Sequence
 from bot.events import (
     ActionInvoked,
     CommandInvoked,
+    HomeOpened,
     MemberJoined,
     MessageReceived,
     ReactionAdded,
@@ -24,7 +25,7 @@ from bot.events import (
 )
 
 Handler = Callable[..., Any]
-RouteKind = Literal["command", "message", "reaction", "action", "schedule", "member_joined", "ingest"]
+RouteKind = Literal["command", "message", "reaction", "action", "schedule", "member_joined", "ingest", "home"]
 LANGS = ("en", "fr")
 
 
@@ -144,6 +145,16 @@ class Routes:
 
         return deco
 
+    def home(self):
+        """A section of someone's home (Slack's Home tab): ``handler(event, ctx)`` returns the
+        section's text (mrkdwn), a list of them, or None to show nothing."""
+
+        def deco(fn: Handler) -> Handler:
+            self._add(Route(self.skill, "home", fn))
+            return fn
+
+        return deco
+
     def ingest(self):
         """Receives batches of queued public-channel messages: ``handler(batch, ctx)``."""
 
@@ -242,6 +253,8 @@ class Router:
             return [Match(r) for r in self.of_kind("schedule") if r.name == event.job]
         if isinstance(event, MemberJoined):
             return [Match(r) for r in self.of_kind("member_joined")]
+        if isinstance(event, HomeOpened):
+            return [Match(r) for r in self.of_kind("home")]
         return []
 
     def help_lines(self, lang: str) -> list[str]:

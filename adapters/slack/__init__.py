@@ -1,0 +1,381 @@
+"""The Slack adapter: a Slack app over HTTP (POST /slack/events) or Socket Mode, built on
+slack-bolt's AsyncApp.
+
+``build(app)`` is called by bootstrap when ``SLACK_BOT_TOKEN`` is set. The adapter:
+- verifies and acknowledges every request through bolt (signature, timestamp, url_verification),
+  then runs the neutral event through ``app.dispatcher.handle`` in a background task it keeps
+  (``drain()`` waits for them: tests and shutdown);
+- learns its own user id and the workspace from auth.test at start, syncs the directory from
+  users.list at start and every ``slack.directory_sync_hours``;
+- publishes a Home tab when someone opens it;
+- on app_uninstalled / tokens_revoked marks the installation inactive and, when
+  ``slack.delete_data_on_uninstall`` is on, erases the workspace's data.
+
+Socket Mode is used when ``SLACK_APP_TOKEN`` is set (for bots behind a firewall); the HTTP path is
+mounted whenever ``SLACK_SIGNING_SECRET`` is set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from dataclasses import dataclass
+from typing import Any, Callable, Coroutine, Sequence
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+
+from adapters.slack import listeners, translate
+from adapters.slack.chat import SlackChat, make_client
+from bot import people
+from bot.config import ConfigError
+from bot.db.models import Installation
+from bot.events import HomeOpened, MessageReceived, Workspace
+from bot.i18n import Catalog, normalise_locale
+from bot.ports import ChatError
+
+log = logging.getLogger("liaison.slack")
+
+HOME = Catalog(
+    en={
+        "title": "Hi, I'm {name}",
+        "intro": "I help you find colleagues who know about something, thank the people who helped you, "
+                 "and meet someone new over coffee. Talk to me in the *Messages* tab, mention me in a "
+                 "channel, or use the slash commands.",
+        "what": "*What you can ask me*",
+        "privacy": "I only read public channels I have been added to, and I keep topics and links, "
+                   "never the text of messages. Type `/liaison privacy` to see what I hold about you.",
+    },
+    fr={
+        "title": "Bonjour, je suis {name}",
+        "intro": "Je vous aide à trouver des collègues qui connaissent un sujet, à remercier ceux qui vous "
+                 "ont aidé et à rencontrer quelqu'un de nouveau autour d'un café. Écrivez-moi dans l'onglet "
+                 "*Messages*, mentionnez-moi dans un canal ou utilisez les commandes.",
+        "what": "*Ce que vous pouvez me demander*",
+        "privacy": "Je ne lis que les canaux publics où l'on m'a ajouté, et je garde des sujets et des liens, "
+                   "jamais le texte des messages. Tapez `/liaison privacy` pour voir ce que je sais de vous.",
+    },
+)
+
+
+@dataclass(frozen=True)
+class SlackSettings:
+    """The [slack] section of the settings (see config/default.toml for each key)."""
+
+    team_field: str = "title"
+    directory_sync_hours: float = 24.0
+    delete_data_on_uninstall: bool = False
+    reply_in_thread: bool = True
+    min_seconds_between_messages: float = 1.0
+    rate_limit_retries: int = 2
+    home_tab: bool = True
+
+
+class SlackAdapter:
+    """One Slack workspace, reached with one bot token (implements bootstrap's PlatformAdapter)."""
+
+    platform = "slack"
+
+    def __init__(self, app: Any, *, settings: SlackSettings, token: str, signing_secret: str | None,
+                 app_token: str | None, api_url: str | None) -> None:
+        self.app = app
+        self.settings = settings
+        self.signing_secret = signing_secret
+        self.app_token = app_token
+        self.client = make_client(token, base_url=api_url, max_rate_limit_retries=settings.rate_limit_retries)
+        self.chat = SlackChat(self.client, team_field=settings.team_field, reply_in_thread=settings.reply_in_thread,
+                              min_seconds_between_messages=settings.min_seconds_between_messages)
+        # An empty secret (not None) stops bolt from reading SLACK_SIGNING_SECRET by itself; bolt
+        # still checks signatures on HTTP requests and skips them for Socket Mode envelopes.
+        self.bolt = AsyncApp(
+            client=self.client,
+            signing_secret=signing_secret or "",
+            name="liaison",
+            logger=logging.getLogger("liaison.slack.bolt"),
+            process_before_response=False,
+        )
+        listeners.register(self.bolt, self)
+        self.bot_user_id: str | None = None
+        self.team_url: str | None = None
+        self.workspace: Workspace | None = None
+        self.socket: Any = None
+        self._tasks: set[asyncio.Task] = set()
+        self._last_of: dict[str, asyncio.Task] = {}  # per conversation: the newest event's task
+        self._sync_task: asyncio.Task | None = None
+
+    # ---- PlatformAdapter ---------------------------------------------------------------------
+
+    def add_routes(self, web_app: web.Application) -> None:
+        if self.signing_secret:
+            web_app.router.add_post("/slack/events", self.handle_http)
+
+    async def start(self) -> None:
+        """Who am I (auth.test), the directory, then Socket Mode when an app token is set."""
+        try:
+            auth = await self.chat.auth_test()
+        except ChatError as exc:
+            raise ChatError(f"Slack refused the bot token ({exc}); check SLACK_BOT_TOKEN and SLACK_API_URL") from None
+        self.bot_user_id = auth.get("user_id")
+        self.team_url = auth.get("url")
+        self.workspace = Workspace("slack", str(auth.get("team_id") or ""))
+        await asyncio.to_thread(self._mark_installed, auth.get("team"))
+        log.info("Slack: connected to %s as %s", auth.get("team") or self.workspace.id, auth.get("user") or self.bot_user_id)
+        if self.app_token:
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            # Connected before the directory sync, which may take a while in a large workspace.
+            self.socket = AsyncSocketModeHandler(self.bolt, self.app_token, web_client=self.client,
+                                                 logger=logging.getLogger("liaison.slack.socket"))
+            await self.socket.connect_async()
+            log.info("Slack: Socket Mode connected")
+        await self.sync_directory_safely()
+        if self.settings.directory_sync_hours > 0:
+            self._sync_task = asyncio.create_task(self._sync_forever(), name="slack-directory")
+
+    async def stop(self) -> None:
+        if self._sync_task is not None:
+            self._sync_task.cancel()
+            self._sync_task = None
+        if self.socket is not None:
+            await self.socket.close_async()
+            self.socket = None
+        await self.drain()
+
+    # ---- inbound -----------------------------------------------------------------------------
+
+    async def handle_http(self, request: web.Request) -> web.Response:
+        """POST /slack/events: events, slash commands and interactivity alike, through bolt."""
+        response = await self.bolt.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(response)
+
+    def forward(self, event: Any, *, before: Callable[[], None] | None = None) -> None:
+        """Hand a neutral event to the dispatcher after the ack (None: nothing to do).
+
+        Events of one conversation are handled in the order they arrived (an edit after the
+        message it edits, a deletion last); different conversations run side by side. ``before``
+        runs just before the event's turn (a slash command's response_url is its to use then)."""
+        if event is None:
+            return
+        conversation = getattr(event, "conversation", None)
+        key = f"{event.workspace.key}/{conversation.id}" if conversation is not None else None
+        previous = self._last_of.get(key) if key is not None else None
+        task = self.background(self._turn(previous, before, event))
+        if key is None:
+            return
+        self._last_of[key] = task
+
+        def forget(done: asyncio.Task, key: str = key) -> None:
+            if self._last_of.get(key) is done:
+                del self._last_of[key]
+
+        task.add_done_callback(forget)
+
+    async def _turn(self, previous: asyncio.Task | None, before: Callable[[], None] | None, event: Any) -> Any:
+        if previous is not None:
+            await asyncio.wait([previous])
+        if before is not None:
+            before()
+        return await self.app.dispatcher.handle(await self._named(event))
+
+    async def _named(self, event: Any) -> Any:
+        """Events carry channel ids only; the channel's name (cached) makes answers and
+        evidence read "in #kafka" rather than "in C0123"."""
+        conv = getattr(event, "conversation", None)
+        if conv is None or conv.name or conv.kind not in ("channel", "private"):
+            return event
+        name = await self.chat.conversation_name(conv.id)
+        return dataclasses.replace(event, conversation=dataclasses.replace(conv, name=name)) if name else event
+
+    def background(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task:
+        task = asyncio.create_task(self._guard(coro))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _guard(self, coro: Coroutine[Any, Any, Any]) -> None:
+        try:
+            await coro
+        except Exception:  # noqa: BLE001 - a failing event must not take the others down
+            log.exception("Slack: handling an event failed")
+
+    async def drain(self) -> None:
+        """Wait until every event received so far has been handled."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    def note_inbound(self, event: MessageReceived) -> None:
+        """Remember top-level channel messages to the bot, so that with reply_in_thread off the
+        answer goes to the channel instead of opening a thread under them."""
+        if event.addressed and event.thread_ts is None and event.conversation.kind != "dm":
+            self.chat.note_top_level(event.conversation.id, event.ts)
+
+    # ---- directory ---------------------------------------------------------------------------
+
+    async def sync_directory(self) -> int:
+        """users.list, page by page, into the people table: humans only; deleted accounts are
+        marked deleted. Returns how many people were synced."""
+        if self.workspace is None:
+            raise ChatError("the directory cannot be synced before auth.test (start the adapter first)")
+        users = await self.chat.list_user_objects()
+        active = [translate.person_from_user(u, team_field=self.settings.team_field) for u in users if translate.is_active_human(u)]
+        gone = [str(u.get("id")) for u in users if u.get("deleted")]
+        key = self.workspace.key
+
+        def apply() -> int:
+            with self.app.db.session(key) as s:
+                n = people.sync_directory(s, active)
+                for person in active:
+                    row = people.get(s, person.id)
+                    if row is not None:
+                        row.deleted = False
+                for user_id in gone:
+                    row = people.get(s, user_id)
+                    if row is not None:
+                        row.deleted = True
+                return n
+
+        n = await asyncio.to_thread(apply)
+        log.info("Slack: directory synced (%d people, %d deactivated accounts)", n, len(gone))
+        return n
+
+    async def sync_directory_safely(self) -> None:
+        try:
+            await self.sync_directory()
+        except ChatError as exc:
+            log.error("Slack: could not sync the directory (%s); the app needs the users:read scope "
+                      "(and users:read.email for e-mail addresses). Retrying at the next sync.", exc)
+
+    async def _sync_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.directory_sync_hours * 3600)
+            await self.sync_directory_safely()
+
+    async def directory_event(self, body: dict[str, Any]) -> None:
+        """team_join / user_change: one person added, changed or deactivated."""
+        found = translate.directory_user(body, team_field=self.settings.team_field)
+        ws = translate.extract_workspace(body) or self.workspace
+        if found is None or ws is None:
+            return
+        person, active = found
+
+        def apply() -> None:
+            with self.app.db.session(ws.key) as s:
+                if active:
+                    people.sync_directory(s, [person])
+                    row = people.get(s, person.id)
+                    if row is not None:
+                        row.deleted = False
+                else:
+                    row = people.get(s, person.id)
+                    if row is not None:
+                        row.deleted = True
+
+        await asyncio.to_thread(apply)
+
+    # ---- home tab ----------------------------------------------------------------------------
+
+    async def publish_home(self, event: HomeOpened) -> None:
+        """Run the skills' home sections for this person and publish the Home tab."""
+        if not self.settings.home_tab:
+            return
+        outcome = await self.app.dispatcher.handle(event)
+        if outcome.status == "duplicate":
+            return
+        user_id = event.sender.id
+
+        def locale() -> str | None:
+            with self.app.db.session(event.workspace.key) as s:
+                row = people.get(s, user_id)
+                return row.locale if row is not None else None
+
+        lang = normalise_locale(await asyncio.to_thread(locale)) or self.app.settings.bot.default_language
+        await self.chat.publish_home(user_id, home_view(self.app, lang, sections=outcome.sections))
+
+    # ---- uninstall ---------------------------------------------------------------------------
+
+    async def uninstalled(self, body: dict[str, Any]) -> None:
+        ws = translate.extract_workspace(body) or self.workspace
+        if ws is None:
+            return
+        erase = self.settings.delete_data_on_uninstall
+
+        def apply() -> dict[str, int] | None:
+            counts = None
+            if erase:
+                from bot.privacy import erase_workspace
+
+                try:
+                    counts = erase_workspace(self.app.db, ws.key)
+                except Exception:  # noqa: BLE001 - the installation is still marked inactive below
+                    log.exception("Slack: erasing the data of %s failed; run the erasure again by hand", ws.key)
+            # Kept (inactive) even after an erasure: it records that the app was removed.
+            with self.app.db.session(None) as s:
+                row = s.get(Installation, ws.key)
+                if row is None:
+                    s.add(Installation(workspace=ws.key, active=False))
+                else:
+                    row.active = False
+            return counts
+
+        counts = await asyncio.to_thread(apply)
+        if self._sync_task is not None:
+            self._sync_task.cancel()
+            self._sync_task = None
+        if not erase:
+            log.warning("Slack: the app was removed from %s; its data is kept (slack.delete_data_on_uninstall is off)", ws.key)
+        elif counts is None:
+            pass  # the failure is logged above
+        else:
+            log.warning("Slack: the app was removed from %s; its data was erased (%d rows)", ws.key, sum(counts.values()))
+
+    def _mark_installed(self, name: str | None) -> None:
+        assert self.workspace is not None
+        with self.app.db.session(None) as s:
+            row = s.get(Installation, self.workspace.key)
+            if row is None:
+                s.add(Installation(workspace=self.workspace.key, name=name, active=True))
+            else:
+                row.active, row.name = True, name or row.name
+
+
+def home_view(app: Any, lang: str, *, sections: Sequence[str] = ()) -> dict[str, Any]:
+    """The Home tab: who the bot is, the skills' sections about this person (what the bot knows
+    about them, their coffee status, …), what one can ask, and the privacy note."""
+    name = app.settings.bot.name
+    help_lines = "\n".join(app.router.help_lines(lang)) or "—"
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": HOME.get(lang, "title", name=name)[:150]}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": HOME.get(lang, "intro")}},
+    ]
+    # Slack allows 100 blocks in a view; keep room for the fixed ones.
+    for section in list(sections)[:40]:
+        blocks.append({"type": "divider"})
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": section[:3000]}})
+    blocks += [
+        {"type": "divider"},
+        {"type": "section", "text": {"type": "mrkdwn", "text": (HOME.get(lang, "what") + "\n" + help_lines)[:3000]}},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": HOME.get(lang, "privacy")}]},
+    ]
+    return {"type": "home", "blocks": blocks}
+
+
+def build(app: Any) -> SlackAdapter:
+    """The Slack adapter for ``app`` (bootstrap calls this when SLACK_BOT_TOKEN is set)."""
+    secrets = app.settings.secrets
+    if not secrets.slack_bot_token:
+        raise ConfigError("Slack needs SLACK_BOT_TOKEN (the bot token, xoxb-…); see config/example.env")
+    if not secrets.slack_signing_secret and not secrets.slack_app_token:
+        raise ConfigError(
+            "Slack needs SLACK_SIGNING_SECRET (to receive requests over HTTP) or SLACK_APP_TOKEN "
+            "(Socket Mode); see docs/slack.md"
+        )
+    return SlackAdapter(
+        app,
+        settings=app.settings.section("slack", SlackSettings),
+        token=secrets.slack_bot_token,
+        signing_secret=secrets.slack_signing_secret,
+        app_token=secrets.slack_app_token,
+        api_url=secrets.slack_api_url,
+    )

@@ -1,0 +1,102 @@
+"""The bolt AsyncApp listeners: each one only translates a Slack payload (adapters.slack.translate)
+and hands the neutral event to the adapter, which runs it through the dispatcher in a background
+task. Bolt acknowledges events itself before a listener runs; slash commands and button presses
+are acknowledged first thing, so Slack always gets its answer well inside 3 seconds and no NLP or
+search ever runs before the ack.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt.async_app import AsyncApp
+
+from adapters.slack import translate
+
+if TYPE_CHECKING:
+    from adapters.slack import SlackAdapter
+
+log = logging.getLogger("liaison.slack")
+
+_ANYTHING = re.compile(r".*")
+
+
+def register(bolt: AsyncApp, adapter: "SlackAdapter") -> None:
+    """Attach every listener to ``bolt``. Order matters: bolt runs the first listener that
+    matches, so the catch-all for unknown event types comes last."""
+
+    @bolt.event("message")
+    async def on_message(body: dict[str, Any]) -> None:
+        event = translate.message_event(body, bot_user_id=adapter.bot_user_id, team_url=adapter.team_url)
+        if event is None:
+            log.debug("ignored a message event (subtype %s)", (body.get("event") or {}).get("subtype"))
+            return
+        adapter.note_inbound(event)
+        adapter.forward(event)
+
+    @bolt.event("app_mention")
+    async def on_mention(body: dict[str, Any]) -> None:
+        event = translate.app_mention_event(body, bot_user_id=adapter.bot_user_id, team_url=adapter.team_url)
+        if event is not None:
+            adapter.note_inbound(event)
+            adapter.forward(event)
+
+    @bolt.event("reaction_added")
+    async def on_reaction(body: dict[str, Any]) -> None:
+        adapter.forward(translate.reaction_event(body))
+
+    @bolt.event("member_joined_channel")
+    async def on_member_joined(body: dict[str, Any]) -> None:
+        adapter.forward(translate.member_channel_event(body))
+
+    @bolt.event("member_left_channel")
+    async def on_member_left(body: dict[str, Any]) -> None:
+        adapter.forward(translate.member_channel_event(body))
+
+    @bolt.event("team_join")
+    async def on_team_join(body: dict[str, Any]) -> None:
+        adapter.background(adapter.directory_event(body))
+
+    @bolt.event("user_change")
+    async def on_user_change(body: dict[str, Any]) -> None:
+        adapter.background(adapter.directory_event(body))
+
+    @bolt.event("app_home_opened")
+    async def on_home(body: dict[str, Any]) -> None:
+        event = translate.home_opened(body)
+        if event is not None:
+            adapter.background(adapter.publish_home(event))
+
+    @bolt.event("app_uninstalled")
+    async def on_uninstalled(body: dict[str, Any]) -> None:
+        adapter.background(adapter.uninstalled(body))
+
+    @bolt.event("tokens_revoked")
+    async def on_tokens_revoked(body: dict[str, Any]) -> None:
+        # Only the bot token matters; a user revoking their own token changes nothing here.
+        if ((body.get("event") or {}).get("tokens") or {}).get("bot"):
+            adapter.background(adapter.uninstalled(body))
+
+    @bolt.event(_ANYTHING)
+    async def on_other_event(body: dict[str, Any]) -> None:
+        log.debug("no use for a %s event; acknowledged and dropped", (body.get("event") or {}).get("type"))
+
+    @bolt.command(_ANYTHING)
+    async def on_command(ack: Any, body: dict[str, Any]) -> None:
+        await ack()
+        event = translate.slash_command(body)
+        url = body.get("response_url")
+        if event is None or not url:
+            adapter.forward(event)
+            return
+        # Remembered when the command's turn comes, so that of two commands in one conversation
+        # each answer uses its own command's response_url.
+        adapter.forward(event, before=lambda: adapter.chat.remember_response_url(
+            channel_id=event.conversation.id, user_id=event.sender.id, url=str(url)))
+
+    @bolt.action(_ANYTHING)
+    async def on_action(ack: Any, body: dict[str, Any]) -> None:
+        await ack()
+        adapter.forward(translate.block_action(body))
