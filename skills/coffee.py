@@ -786,7 +786,8 @@ def _in_channel(ctx: SkillContext, p: CoffeeProgramme, user_id: str) -> bool:
         return True  # the platform did not answer; do not tell someone they are out by mistake
 
 
-def _status(ctx: SkillContext, p: CoffeeProgramme, cmd: Command, cfg: CoffeeSettings) -> Reply:
+def _status_lines(ctx: SkillContext, p: CoffeeProgramme, user_id: str) -> list[str]:
+    """The programme's schedule and where ``user_id`` stands in it (status and the Home tab)."""
     now = ctx.clock.now()
     paused = ""
     if is_paused(p, now):
@@ -794,15 +795,27 @@ def _status(ctx: SkillContext, p: CoffeeProgramme, cmd: Command, cfg: CoffeeSett
         paused = ctx.t(T, "status_paused", until=until)
     lines = [ctx.t(T, "status", channel=_name(p), schedule=schedule_text(ctx.lang, p), size=p.group_size, paused=paused,
                    next=_next_text(ctx, p))]
-    row = _member_row(ctx, p, ctx.event.sender.id)
+    row = _member_row(ctx, p, user_id)
     if row is not None and row.status == "left":
         lines.append(ctx.t(T, "status_you_out"))
-    elif row is None and not _in_channel(ctx, p, ctx.event.sender.id):
+    elif row is None and not _in_channel(ctx, p, user_id):
         lines.append(ctx.t(T, "status_you_not_member", channel=_name(p)))
     elif row is not None and row.snoozed_until and utc(row.snoozed_until) > now:
         lines.append(ctx.t(T, "status_you_snoozed", date=fmt_when(ctx.lang, utc(row.snoozed_until), p.tz)))
     else:
         lines.append(ctx.t(T, "status_you_in"))
+    return lines
+
+
+@routes.home()
+def home_section(event: Any, ctx: SkillContext) -> str | None:
+    """The Home tab: each coffee programme and the person's place in it."""
+    programmes = ctx.db.scalars(select(CoffeeProgramme).order_by(CoffeeProgramme.id)).all()
+    return "\n\n".join("\n".join(_status_lines(ctx, p, event.sender.id)) for p in programmes) or None
+
+
+def _status(ctx: SkillContext, p: CoffeeProgramme, cmd: Command, cfg: CoffeeSettings) -> Reply:
+    lines = _status_lines(ctx, p, ctx.event.sender.id)
     if ctx.is_admin():
         last = ctx.db.scalars(select(CoffeeRound).where(CoffeeRound.programme_id == p.id).order_by(CoffeeRound.seq.desc())).first()
         if last is None:

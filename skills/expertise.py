@@ -272,6 +272,21 @@ def about_me(event: Any, ctx: SkillContext) -> Any:
     return reply(ctx, "\n".join(lines), private=True)
 
 
+@routes.home()
+def home_section(event: Any, ctx: SkillContext) -> str:
+    """The Home tab: what the index holds about the person, and whether they are indexed."""
+    user = event.sender.id
+    held = held_about(ctx.db, user_id=user, limit=5, settings=_service(ctx).settings)
+    opted_out = ctx.sender is not None and ctx.sender.indexing_opt_out
+    if not held:
+        lines = [ctx.t(TEXT, "me_empty")]
+    else:
+        topics, rows = count_held(ctx.db, user_id=user)
+        lines = [ctx.t(TEXT, "me_intro", topics=topics, rows=rows), *(_held_line(ctx, h) for h in held)]
+    lines.append(ctx.t(TEXT, "me_opted_out") if opted_out else ctx.t(TEXT, "me_more"))
+    return "\n".join(lines)
+
+
 def _held_line(ctx: SkillContext, h: HeldTopic) -> str:
     what = ", ".join(
         ctx.t(TEXT, f"me_kind_{k}", n=n) for k, n in h.counts.items() if n
