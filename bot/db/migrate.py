@@ -7,8 +7,17 @@ heads; ``upgrade`` goes to all of them.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from pathlib import Path
+from typing import Iterator
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not on Windows; migrate one process at a time there
+    fcntl = None  # type: ignore[assignment]
+
+from sqlalchemy import text
 
 from alembic import command
 from alembic.config import Config
@@ -39,10 +48,42 @@ def pending(db: Database) -> bool:
     return current_heads(db) != set(script.get_heads())
 
 
+# Any fixed number: the PostgreSQL advisory lock that serialises migrations.
+_PG_MIGRATION_LOCK = 7_316_402
+
+
+@contextlib.contextmanager
+def _migration_lock(db: Database) -> Iterator[None]:
+    """One process migrates at a time (a web replica and a worker often start together); the
+    others wait, then find nothing left to do."""
+    if db.dialect == "postgresql":
+        with db.engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_MIGRATION_LOCK})
+                conn.commit()
+        return
+    path = db.engine.url.database
+    if db.dialect != "sqlite" or not path or path == ":memory:" or fcntl is None:
+        yield
+        return
+    with open(f"{path}.migrate-lock", "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def upgrade(db: Database) -> bool:
     """Bring the schema to the newest revision. Returns True when anything was applied."""
     if not pending(db):
         return False
-    log.info("migrating database %s to the newest schema", redact(db.url))
-    command.upgrade(alembic_config(db), "heads")
+    with _migration_lock(db):
+        if not pending(db):
+            return False  # another process migrated while this one waited
+        log.info("migrating database %s to the newest schema", redact(db.url))
+        command.upgrade(alembic_config(db), "heads")
     return True

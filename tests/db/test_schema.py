@@ -69,3 +69,17 @@ def test_sqlite_runs_in_wal_mode(sqlite_url) -> None:  # noqa: ANN001
     with db.engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
     db.dispose()
+
+
+def test_processes_starting_together_migrate_once(database_url) -> None:  # noqa: ANN001
+    import concurrent.futures
+
+    dbs = [Database(database_url) for _ in range(3)]
+    try:
+        with concurrent.futures.ThreadPoolExecutor(3) as pool:
+            applied = list(pool.map(upgrade, dbs))
+        assert sorted(applied) == [False, False, True]
+        assert not pending(dbs[0])
+    finally:
+        for db in dbs:
+            db.dispose()
