@@ -56,7 +56,8 @@ from sqlalchemy.exc import IntegrityError
 
 from bot import people
 from bot.db.kudos import KudosDigestRow, KudosOptionsRow, KudosRow
-from bot.db.models import PersonRow
+from bot.db.expertise import ExpertiseMessage
+from bot.db.models import IngestItem, PersonRow
 from bot.dispatch import MESSAGES, SkillContext, reply
 from bot.events import (
     CommandInvoked,
@@ -652,14 +653,26 @@ def _source_of(ctx: SkillContext, event: Any, via: str) -> Source:
 def thanks_reaction(event: ReactionAdded, ctx: SkillContext) -> list[Outbound] | None:
     """A reaction with the configured emoji thanks the author of the message."""
     emoji = event.reaction.split("::", 1)[0]  # "pray::skin-tone-3" is still "pray"
-    if emoji != settings_of(ctx).reaction.strip(":") or not event.item_author:
+    if emoji != settings_of(ctx).reaction.strip(":"):
+        return None
+    author = event.item_author or _author_of(ctx, event.conversation.id, event.item_ts)
+    if not author:
         return None
     conv = event.conversation
     source = Source(
         key=f"reaction:{conv.id}:{event.item_ts}:{event.sender.id}", via="reaction", conversation=conv,
         ts=event.item_ts, thread_ts=event.item_ts, permalink=_permalink(ctx, conv, event.item_ts),
     )
-    return give_thanks(ctx, tokens=[f"<@{event.item_author}>"], reason="", source=source) or None
+    return give_thanks(ctx, tokens=[f"<@{author}>"], reason="", source=source) or None
+
+
+def _author_of(ctx: SkillContext, conversation_id: str, ts: str) -> str | None:
+    """Who wrote a message, when the platform does not say (Teams reactions name only the
+    reactor): the index knows the authors of the public messages it has seen or queued."""
+    found = ctx.db.scalar(select(ExpertiseMessage.user_id).where(
+        ExpertiseMessage.conversation_id == conversation_id, ExpertiseMessage.ts == ts))
+    return found or ctx.db.scalar(select(IngestItem.user_id).where(
+        IngestItem.conversation_id == conversation_id, IngestItem.ts == ts))
 
 
 # ---- views ---------------------------------------------------------------------------------------

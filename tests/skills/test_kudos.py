@@ -398,6 +398,19 @@ async def test_a_reaction_on_a_message_with_no_known_author_does_nothing(app) ->
     assert kudos_rows(app) == []
 
 
+async def test_a_reaction_without_an_author_finds_it_in_the_index(app) -> None:  # noqa: ANN001
+    """Teams names only the reactor; the author of a public message is known from the index."""
+    from bot.ingest import IngestWorker
+
+    await app.dispatcher.handle(message(CHEN, "The Kafka retention is now seven days", ts="1762070000.000100"))
+    queued = await app.dispatcher.handle(reaction(BRUNO, None))  # still in the ingestion queue
+    assert [m.user_id for m in dms(queued)] == [CHEN.id]
+    IngestWorker(app).drain()
+    indexed = await app.dispatcher.handle(reaction(ALICE, None))  # now only in the index
+    assert [m.user_id for m in dms(indexed)] == [CHEN.id]
+    assert sorted(r.giver_id for r in kudos_rows(app)) == sorted([ALICE.id, BRUNO.id])
+
+
 # ---- the rules -------------------------------------------------------------------------------------------
 
 
