@@ -9,6 +9,7 @@ import asyncio
 import logging
 import re
 import sys
+import time
 from dataclasses import dataclass
 from typing import Callable, TextIO
 
@@ -92,8 +93,11 @@ class ConsoleSession:
         """``who`` writes ``text``: to the bot in a DM, or in ``channel`` (addressed to the bot
         when it starts with @Liaison)."""
         ws = self.sample.workspace
+        # Each run of `liaison chat --say` is a new process: the message id must still be unique,
+        # or the dispatcher would take a second message in the same second for a redelivery.
         self._n = getattr(self, "_n", 0) + 1
-        ts = f"{self.app.clock.now().timestamp():.0f}.{self._n:06d}"
+        micros = (time.time_ns() // 1000 + self._n) % 1_000_000
+        ts = f"{self.app.clock.now().timestamp():.0f}.{micros:06d}"
         if channel is None:
             conv = Conversation(id=f"D-{who.id}", kind="dm", name=None)
             addressed = True

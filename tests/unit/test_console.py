@@ -63,3 +63,9 @@ def test_demo_walks_through_every_skill(workdir, capsys) -> None:  # noqa: ANN00
     assert "Liaison demo — Alderbrook Freight" in out
     assert out.count("Liaison →") >= 1
     assert "Try it yourself: liaison chat --as" in out
+
+
+def test_two_messages_in_the_same_second_are_both_answered(workdir, capsys) -> None:  # noqa: ANN001
+    assert main(["chat", "--as", "Priya", "--in", "general", "--say", "@Liaison help"]) == 0
+    assert main(["chat", "--as", "Priya", "--in", "general", "--say", "@Liaison help"]) == 0
+    assert capsys.readouterr().out.count("Hi, I'm Liaison") == 2
