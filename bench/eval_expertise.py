@@ -5,7 +5,8 @@ Prints MRR@10, Hit@1 and Hit@5 for Liaison and, computed in the same run on the 
 the two reference rankings the data's README describes: "most replies in others' threads" and
 BM25 over each person's replies plus the questions they replied to.
 
-    .venv/bin/python bench/eval_expertise.py [DATA_DIR] [--set expertise.KEY=VALUE ...]
+    .venv/bin/python bench/eval_expertise.py [DATA_DIR] [--set expertise.KEY=VALUE ...] [--only NAME]
+        [--reuse DIR] [--ranks]
 
 DATA_DIR defaults to ../shared/data/slack-exports beside the checkout. Each export NAME is a
 folder with NAME.questions.jsonl beside it. Nothing here knows any channel or person.
@@ -114,6 +115,8 @@ def main() -> int:
     parser.add_argument("data", nargs="?", default=str(ROOT.parent / "shared" / "data" / "slack-exports"))
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=JSON", help="override a setting")
     parser.add_argument("--only", help="run only this export")
+    parser.add_argument("--ranks", action="store_true", help="also print, per export, the rank of the first true "
+                        "answerer for each question ('-': not in the top 10), to see where the score is lost")
     parser.add_argument("--reuse", metavar="DIR", help="keep each imported database in DIR and reuse it next time "
                         "(for tuning settings that apply at question time)")
     args = parser.parse_args()
@@ -161,6 +164,8 @@ def main() -> int:
         for name, r in ranks.items():
             m = metrics(r)
             print(f"  {name:8s} MRR@10 {m['MRR@10']:.3f}  Hit@1 {m['Hit@1']:.3f}  Hit@5 {m['Hit@5']:.3f}")
+            if args.ranks:
+                print("           ranks " + " ".join(str(x) if x is not None else "-" for x in r))
             all_ranks[name].extend(r)
     n = len(all_ranks["liaison"])
     print(f"ALL ({n} questions, {time.perf_counter() - started:.0f}s):")

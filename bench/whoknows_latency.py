@@ -156,6 +156,7 @@ def main() -> int:
     parser.add_argument("--questions", type=int, default=400)
     parser.add_argument("--only", choices=("sqlite", "postgresql"))
     args = parser.parse_args()
+    print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
     t0 = time.perf_counter()
     data = synthesise(args.people, args.messages, args.topics)
     print(f"synthesised in {time.perf_counter() - t0:.0f}s")
@@ -183,7 +184,8 @@ def main() -> int:
                 print(f"{label}: loaded {', '.join(f'{v:,} {k}' for k, v in sizes.items())} in {time.perf_counter() - t0:.0f}s")
                 times = measure(db, service, data[0], data[5], args.questions)
                 print(f"{label}: who knows, {len(times)} questions: p50 {pct(times, 50):.1f} ms, p99 {pct(times, 99):.1f} ms, "
-                      f"max {max(times):.1f} ms, mean {statistics.mean(times):.1f} ms (target p99 <= 50 ms)")
+                      f"max {max(times):.1f} ms, mean {statistics.mean(times):.1f} ms (target p99 <= 50 ms); "
+                      f"load average {os.getloadavg()[0]:.2f}")
             finally:
                 db.dispose()
                 if admin is not None:

@@ -8,9 +8,12 @@ weight, and every piece of evidence decays with a configurable half-life.
 
 A question is ranked like a search over people: for each query topic, the person's decayed
 evidence (saturating, so one chatty person does not drown the rest) times the topic's inverse
-"people frequency" (a topic everybody mentions says little), plus a prior for how often the
-person answers others' questions at all and for whether they have been active lately. When none of the query's topics is known, the prior
-alone ranks people, and the caller says so.
+"people frequency" (a topic everybody mentions says little). That relevance (plus a small
+floor) is multiplied by a prior: how much the person answered others lately (answers decay
+with a half-life of days) and whether they have been active lately. Knowing times answering:
+a busy helper who once mentioned a topic does not outrank a quieter colleague who answered it
+many times. People outside the asker's team get a small, tie-breaker-sized boost. When none of
+the query's topics is known, the prior alone ranks people, and the caller says so.
 
 All functions take a Session scoped to one workspace. Nothing here keeps message text.
 """
@@ -18,12 +21,17 @@ All functions take a Session scoped to one workspace. Nothing here keeps message
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import math
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import Boolean, DateTime, Float, Integer, any_, bindparam, case, delete, func, insert, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from bot.db.expertise import ExpertiseEvidence, ExpertiseMessage, ExpertisePerson, ExpertiseScore, ExpertiseTopic
@@ -94,8 +102,12 @@ class ExpertiseSettings:
     question_weight: float = 0.3
     thread_topic_weight: float = 1.0
     saturation: float = 4.0
-    helpfulness_weight: float = 3.0
-    activity_weight: float = 5.0
+    helpfulness_weight: float = 4.0
+    helpfulness_half_life_days: float = 10.0
+    helpers_refresh_seconds: float = 300.0
+    outside_team_boost: float = 0.05
+    relevance_floor: float = 0.3
+    activity_weight: float = 3.0
     activity_half_life_days: float = 7.0
     max_experts: int = 5
     min_experts: int = 3
@@ -209,134 +221,225 @@ def ts_time(ts: str) -> dt.datetime | None:
 # ---- writing -------------------------------------------------------------------------------------
 
 
-class _Agg:
-    """One (person, topic) aggregate while a change is applied: plain numbers, written back to
-    its row once at the end (setting ORM attributes for every piece of evidence is slow)."""
-
-    __slots__ = ("row", "n", "s", "last_at", "dirty")
-
-    def __init__(self, row: ExpertiseScore | None) -> None:
-        self.row = row
-        self.n = [getattr(row, f"{k}_n") or 0 for k in KINDS] if row is not None else [0] * len(KINDS)
-        self.s = [getattr(row, f"{k}_s") or 0.0 for k in KINDS] if row is not None else [0.0] * len(KINDS)
-        self.last_at = row.last_at if row is not None else None
-        self.dirty = False
-
-
 _KIND_INDEX = {k: i for i, k in enumerate(KINDS)}
+# The kinds a message's own text produces: re-indexing an edit replaces these, while the
+# thanks recorded against the same message (by the kudos skill) stay.
+_OWN_KINDS = ("wrote", "answered")
+_COUNT_COLS = tuple(f"{k}_n" for k in KINDS)
+_SUM_COLS = tuple(f"{k}_s" for k in KINDS)
+
+
+def _later_sql(table: str) -> str:
+    """The later of the stored and the new ``last_at`` (either may be NULL), in SQL."""
+    old, new = f"{table}.last_at", "EXCLUDED.last_at"
+    return f"CASE WHEN {new} IS NULL THEN {old} WHEN {old} IS NULL OR {new} > {old} THEN {new} ELSE {old} END"
 
 
 class _Writer:
-    """Applies evidence changes to the aggregate rows, with per-batch caches so a batch of
-    messages costs a few queries rather than several per topic. Call ``finish`` at the end."""
+    """Collects what a change does to the aggregates — per (person, topic), per person, per
+    topic — as deltas, and writes them once at the end in a few set-based statements.
+
+    The deltas are added to what is stored by upserts (INSERT … ON CONFLICT DO UPDATE, on SQLite
+    and PostgreSQL), so nothing is read first and two workers adding to the same row cannot
+    lose each other's update. Rows left with no evidence are deleted, and each topic's count of
+    people follows the rows created and deleted. Call ``finish`` at the end."""
 
     def __init__(self, session: Session, settings: ExpertiseSettings) -> None:
+        ws = session.info.get("workspace")
+        if not ws:
+            raise ValueError("the expertise index is written through a session scoped to one workspace")
         self.s = session
+        self.ws: str = ws
         self.settings = settings
-        self.scores: dict[tuple[str, str], _Agg] = {}
-        self.topics: dict[str, ExpertiseTopic | None] = {}
-        self.people: dict[str, ExpertisePerson | None] = {}
-        self._loaded_users: set[str] = set()
-        self._loaded_keys: set[str] = set()
+        self.pg = session.get_bind().dialect.name == "postgresql"
+        # (user, topic) -> [n by kind ×4, time-weighted sum by kind ×4, latest at]
+        self.scores: dict[tuple[str, str], list[Any]] = {}
+        self.topics: dict[str, tuple[str, str]] = {}  # key -> (display, lang), topics gaining evidence
+        # user -> [messages, answers, time-weighted answers, latest at]
+        self.people: dict[str, list[Any]] = {}
+        self._growth: dict[dt.datetime, float] = {}
 
-    def preload(self, users: Iterable[str], keys: Iterable[str]) -> None:
-        users, keys = sorted(set(users)), sorted(set(keys))
-        for chunk in _chunks(keys, 500):
-            for t in self.s.scalars(select(ExpertiseTopic).where(ExpertiseTopic.key.in_(chunk))):
-                self.topics[t.key] = t
-            for k in chunk:
-                self.topics.setdefault(k, None)
-            if users:
-                for row in self.s.scalars(select(ExpertiseScore).where(ExpertiseScore.topic_key.in_(chunk), ExpertiseScore.user_id.in_(users))):
-                    self.scores.setdefault((row.user_id, row.topic_key), _Agg(row))
-        self._loaded_users.update(users)
-        self._loaded_keys.update(keys)
-        for chunk in _chunks(users, 500):
-            for p in self.s.scalars(select(ExpertisePerson).where(ExpertisePerson.user_id.in_(chunk))):
-                self.people[p.user_id] = p
-            for u in chunk:
-                self.people.setdefault(u, None)
-
-    def topic(self, key: str, display: str, lang: str) -> ExpertiseTopic:
-        if key not in self.topics:
-            self.topics[key] = self.s.scalars(select(ExpertiseTopic).where(ExpertiseTopic.key == key)).first()
-        row = self.topics[key]
-        if row is None:
-            row = ExpertiseTopic(key=key, display=display[:200] or key, lang=lang, people_n=0)
-            self.s.add(row)
-            self.topics[key] = row
-        return row
-
-    def score(self, user_id: str, key: str) -> _Agg:
-        agg = self.scores.get((user_id, key))
-        if agg is None:
-            row = None
-            if not (user_id in self._loaded_users and key in self._loaded_keys):
-                row = self.s.scalars(select(ExpertiseScore).where(ExpertiseScore.user_id == user_id, ExpertiseScore.topic_key == key)).first()
-            agg = self.scores[(user_id, key)] = _Agg(row)
-        return agg
-
-    def person(self, user_id: str) -> ExpertisePerson:
-        if user_id not in self.people:
-            self.people[user_id] = self.s.scalars(select(ExpertisePerson).where(ExpertisePerson.user_id == user_id)).first()
-        row = self.people[user_id]
-        if row is None:
-            row = ExpertisePerson(user_id=user_id, messages_n=0, answers_n=0, answers_s=0.0)
-            self.s.add(row)
-            self.people[user_id] = row
-        return row
+    def growth(self, at: dt.datetime) -> float:
+        g = self._growth.get(at)
+        if g is None:
+            g = self._growth[at] = growth(at, self.settings.half_life_days)
+        return g
 
     def add(self, user_id: str, topic: Topic, kind: str, weight: float, at: dt.datetime, sign: int) -> None:
         """Add (sign=1) or take back (sign=-1) one piece of evidence in the aggregates."""
-        agg = self.score(user_id, topic.key)
-        if sign < 0 and not any(agg.n):
-            return
-        topic_row = self.topic(topic.key, topic.display, topic.lang)
-        was_empty = not any(agg.n)
+        d = self.scores.get((user_id, topic.key))
+        if d is None:
+            d = self.scores[(user_id, topic.key)] = [0, 0, 0, 0, 0.0, 0.0, 0.0, 0.0, None]
         i = _KIND_INDEX[kind]
-        agg.n[i] = max(0, agg.n[i] + sign)
-        agg.s[i] = max(0.0, agg.s[i] + sign * weight * growth(at, self.settings.half_life_days))
-        agg.dirty = True
+        d[i] += sign
+        d[4 + i] += sign * weight * self.growth(at)
         if sign > 0:
-            if was_empty:
-                topic_row.people_n = (topic_row.people_n or 0) + 1
-            if agg.last_at is None or _aware(agg.last_at) < _aware(at):
-                agg.last_at = at
-        elif not any(agg.n):
-            topic_row.people_n = max(0, (topic_row.people_n or 0) - 1)
-            agg.s = [0.0] * len(KINDS)
+            if d[8] is None or d[8] < at:
+                d[8] = at
+            if topic.key not in self.topics:
+                self.topics[topic.key] = ((topic.display or topic.key)[:200], topic.lang)
+
+    def message(self, user_id: str, *, answer: bool, at: dt.datetime, sign: int) -> None:
+        """Count (or take back) one message of ``user_id`` in the per-person prior."""
+        p = self.people.get(user_id)
+        if p is None:
+            p = self.people[user_id] = [0, 0, 0.0, None]
+        p[0] += sign
+        if answer:
+            p[1] += sign
+            p[2] += sign * self.growth(at)
+        if sign > 0 and (p[3] is None or p[3] < at):
+            p[3] = at
+
+    def _greatest(self, a: Any, b: Any) -> Any:
+        return func.greatest(a, b) if self.pg else func.max(a, b)
+
+    @staticmethod
+    def _later(old: Any, new: Any) -> Any:
+        return case((new.is_(None), old), (old.is_(None), new), (new > old, new), else_=old)
+
+    def _insert(self, table: Any, rows: list[dict[str, Any]]) -> None:
+        if self.pg:
+            _pg_bulk(self.s.connection(), table, rows)
+        elif rows:
+            self.s.connection().execute(insert(table), rows)
+
+    def _upsert(self, table: Any) -> Any:
+        return (pg_insert if self.pg else sqlite_insert)(table)
 
     def finish(self) -> None:
-        """Write the aggregates back: new rows in bulk, changed rows updated, empty rows
-        deleted (last: a row may be emptied and filled again within one change)."""
-        new_rows = []
-        ws = self.s.info.get("workspace")
-        for (user_id, key), agg in self.scores.items():
-            if not agg.dirty:
+        conn = self.s.connection()
+        ws = self.ws
+        people_delta: dict[str, int] = defaultdict(int)
+        weights = [self.settings.weight(k) for k in KINDS]
+        S = ExpertiseScore.__table__
+        rows = []
+        shrunk: list[tuple[str, str]] = []
+        # In key order, so two workers upserting the same rows lock them in the same order.
+        for (user_id, key), d in sorted(self.scores.items()):
+            if not any(d[:8]) and d[8] is None:
                 continue
-            agg.dirty = False
-            if not any(agg.n):
-                if agg.row is not None:
-                    self.s.delete(agg.row)
-                    agg.row = None
-                continue
-            values = {f"{k}_n": agg.n[i] for i, k in enumerate(KINDS)} | {f"{k}_s": agg.s[i] for i, k in enumerate(KINDS)}
-            values["strength"] = sum(agg.s[i] * self.settings.weight(k) for i, k in enumerate(KINDS))
-            if agg.row is not None:
-                for name, value in values.items():
-                    if getattr(agg.row, name) != value:
-                        setattr(agg.row, name, value)
-                if agg.row.last_at != agg.last_at:
-                    agg.row.last_at = agg.last_at
-            else:
-                new_rows.append(dict(workspace=ws, user_id=user_id, topic_key=key, last_at=agg.last_at, **values))
-        self.s.flush()
-        if new_rows:
-            self.s.execute(insert(ExpertiseScore), new_rows)
-            # Rows written in bulk are not in the session: look them up again if needed.
-            for r in new_rows:
-                self.scores.pop((r["user_id"], r["topic_key"]), None)
-                self._loaded_users.discard(r["user_id"])
+            row = {"workspace": ws, "user_id": user_id, "topic_key": key, "last_at": d[8],
+                   "strength": sum(d[4 + i] * w for i, w in enumerate(weights))}
+            row.update(zip(_COUNT_COLS, d[:4]))
+            row.update(zip(_SUM_COLS, d[4:8]))
+            rows.append(row)
+            if sum(d[:4]) < 0:
+                shrunk.append((user_id, key))
+        total = sum((S.c[c] for c in _COUNT_COLS[1:]), S.c[_COUNT_COLS[0]])
+        if rows and self.pg:
+            t = S.name
+            returned = _pg_bulk(conn, S, rows, conflict=(
+                "ON CONFLICT (workspace, user_id, topic_key) DO UPDATE SET "
+                + ", ".join(f"{c} = {t}.{c} + EXCLUDED.{c}" for c in (*_COUNT_COLS, *_SUM_COLS, "strength"))
+                + f", last_at = {_later_sql(t)}"
+            ), returning="user_id, topic_key, " + " + ".join(_COUNT_COLS))
+        elif rows:
+            ins = self._upsert(S)
+            added = {c: S.c[c] + ins.excluded[c] for c in (*_COUNT_COLS, *_SUM_COLS, "strength")}
+            stmt = ins.on_conflict_do_update(
+                index_elements=["workspace", "user_id", "topic_key"],
+                set_=added | {"last_at": self._later(S.c.last_at, ins.excluded.last_at)},
+            ).returning(S.c.user_id, S.c.topic_key, total)
+            returned = conn.execute(stmt, rows).all()
+        if rows:
+            # A row whose count after the upsert equals the delta did not exist before (a stored
+            # row always has evidence): the topic has one more person.
+            deltas = {(r["user_id"], r["topic_key"]): sum(r[c] for c in _COUNT_COLS) for r in rows}
+            for user_id, key, after in returned:
+                delta = deltas[(user_id, key)]
+                if delta > 0 and after == delta:
+                    people_delta[key] += 1
+        if shrunk:
+            users = sorted({u for u, _ in shrunk})
+            keys = sorted({k for _, k in shrunk})
+            for ukeys in _chunks(keys, 500):
+                for uchunk in _chunks(users, 500):
+                    stmt = delete(S).where(S.c.workspace == ws, _in(self.pg, S.c.user_id, uchunk),
+                                           _in(self.pg, S.c.topic_key, ukeys), total <= 0)
+                    for (key,) in conn.execute(stmt.returning(S.c.topic_key)):
+                        people_delta[key] -= 1
+        T = ExpertiseTopic.__table__
+        new_topics = [{"workspace": ws, "key": k, "display": disp, "lang": lang, "people_n": 0} for k, (disp, lang) in sorted(self.topics.items())]
+        if new_topics and self.pg:
+            _pg_bulk(conn, T, new_topics, conflict="ON CONFLICT (workspace, key) DO NOTHING")
+        elif new_topics:
+            conn.execute(
+                self._upsert(T).on_conflict_do_nothing(index_elements=["workspace", "key"]),
+                new_topics,
+            )
+        changed = [{"k": k, "d": d} for k, d in sorted(people_delta.items()) if d]
+        if changed and self.pg:
+            conn.execute(text(
+                f"UPDATE {T.name} SET people_n = GREATEST({T.name}.people_n + u.d, 0) "
+                "FROM unnest(CAST(:k AS text[]), CAST(:d AS int8[])) AS u(k, d) WHERE workspace = :ws AND key = u.k"
+            ), {"k": [c["k"] for c in changed], "d": [c["d"] for c in changed], "ws": ws})
+        elif changed:
+            conn.execute(
+                update(T).where(T.c.workspace == ws, T.c.key == bindparam("k"))
+                .values(people_n=self._greatest(T.c.people_n + bindparam("d"), 0)),
+                changed,
+            )
+        P = ExpertisePerson.__table__
+        prow = [{"workspace": ws, "user_id": u, "messages_n": p[0], "answers_n": p[1], "answers_s": p[2], "last_at": p[3]}
+                for u, p in sorted(self.people.items()) if p[0] or p[1] or p[2] or p[3] is not None]
+        if prow and self.pg:
+            t = P.name
+            _pg_bulk(conn, P, prow, conflict=(
+                "ON CONFLICT (workspace, user_id) DO UPDATE SET "
+                + ", ".join(f"{c} = GREATEST({t}.{c} + EXCLUDED.{c}, 0)" for c in ("messages_n", "answers_n", "answers_s"))
+                + f", last_at = {_later_sql(t)}"
+            ))
+        elif prow:
+            ins = self._upsert(P)
+            conn.execute(ins.on_conflict_do_update(
+                index_elements=["workspace", "user_id"],
+                set_={
+                    "messages_n": self._greatest(P.c.messages_n + ins.excluded.messages_n, 0),
+                    "answers_n": self._greatest(P.c.answers_n + ins.excluded.answers_n, 0),
+                    "answers_s": self._greatest(P.c.answers_s + ins.excluded.answers_s, 0.0),
+                    "last_at": self._later(P.c.last_at, ins.excluded.last_at),
+                },
+            ), prow)
+        self.scores.clear()
+        self.topics.clear()
+        self.people.clear()
+
+
+def _pg_array_type(column: Any) -> str:
+    t = column.type
+    if isinstance(t, Boolean):
+        return "bool[]"
+    if isinstance(t, Integer):
+        return "int8[]"
+    if isinstance(t, Float):
+        return "float8[]"
+    if isinstance(t, DateTime):
+        return "timestamptz[]"
+    return "text[]"
+
+
+def _pg_bulk(conn: Any, table: Any, rows: Sequence[Mapping[str, Any]], *, conflict: str = "", returning: str = "") -> list[Any]:
+    """PostgreSQL: insert ``rows`` (dicts with the same keys) in one INSERT … SELECT FROM
+    unnest(one array per column). Its text stays small however many rows there are, where a
+    multi-row VALUES of thousands of rows costs more to build and parse than to run.
+    ``conflict``/``returning``: SQL after the rows (the table by name, new values as EXCLUDED)."""
+    if not rows:
+        return []
+    cols = list(rows[0])
+    arrays = ", ".join(f"CAST(:c{i} AS {_pg_array_type(table.c[c])})" for i, c in enumerate(cols))
+    sql = f"INSERT INTO {table.name} ({', '.join(cols)}) SELECT * FROM unnest({arrays}) {conflict}"
+    if returning:
+        sql += f" RETURNING {returning}"
+    result = conn.execute(text(sql), {f"c{i}": [r[c] for r in rows] for i, c in enumerate(cols)})
+    return result.all() if returning else []
+
+
+def _in(pg: bool, column: Any, values: Sequence[Any]) -> Any:
+    """``column IN values``; on PostgreSQL ``= ANY(array)``, one parameter instead of one each."""
+    if pg:
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    return column.in_(list(values))
 
 
 def _chunks(items: Sequence[str], n: int) -> Iterable[Sequence[str]]:
@@ -371,91 +474,113 @@ def record_evidence(
         raise ValueError(f"unknown evidence kind {kind!r}; expected one of {', '.join(KINDS)}")
     settings = settings or ExpertiseSettings()
     writer = _Writer(session, settings)
-    _record(writer, user_id=user_id, topics={t.key: (t, weight) for t in topics if t.key}, kind=kind, at=at, ref=ref, check=True)
+    _record(writer, user_id=user_id, topics={t.key: (t, weight) for t in topics if t.key}, kind=kind, at=_aware(at), ref=ref, check=True)
     writer.finish()
 
 
 def _record(writer: _Writer, *, user_id: str, topics: Mapping[str, tuple[Topic, float]], kind: str,
             at: dt.datetime, ref: EvidenceRef | None, check: bool) -> None:
-    s = writer.s
+    conn = writer.s.connection()
+    E = ExpertiseEvidence.__table__
     conv, ts = (ref.conversation_id, ref.ts) if ref else ("", "")
-    existing: dict[str, ExpertiseEvidence] = {}
-    if check and topics:
-        for chunk in _chunks(sorted(topics), 500):
-            for row in s.scalars(select(ExpertiseEvidence).where(
-                ExpertiseEvidence.user_id == user_id, ExpertiseEvidence.kind == kind,
-                ExpertiseEvidence.conversation_id == conv, ExpertiseEvidence.ts == ts,
-                ExpertiseEvidence.topic_key.in_(chunk),
-            )):
-                existing[row.topic_key] = row
+    wanted: dict[str, tuple[Topic, float]] = {}
     for key, (topic, weight) in topics.items():
-        key = key[:200]
-        topic = Topic(key, topic.display, topic.lang)
-        old = existing.get(key)
-        if old is not None:
-            writer.add(user_id, topic, kind, old.weight, old.at, -1)
-            old.weight, old.at = weight, at
-            if ref is not None:
-                old.permalink, old.conversation_name = ref.permalink, ref.conversation_name
-        else:
-            s.add(ExpertiseEvidence(
-                user_id=user_id, topic_key=key, kind=kind, weight=weight, at=at, conversation_id=conv, ts=ts,
-                permalink=ref.permalink if ref else None, conversation_name=ref.conversation_name if ref else None,
-            ))
-        writer.add(user_id, topic, kind, weight, at, +1)
+        wanted.setdefault(key[:200], (topic, weight))
+    if check and wanted:
+        # Replacing = taking the earlier record back, then adding the new one.
+        for chunk in _chunks(sorted(wanted), 500):
+            stmt = delete(E).where(
+                E.c.workspace == writer.ws, E.c.user_id == user_id, E.c.kind == kind,
+                E.c.conversation_id == conv, E.c.ts == ts, _in(writer.pg, E.c.topic_key, chunk),
+            ).returning(E.c.topic_key, E.c.weight, E.c.at)
+            for key, old_weight, old_at in conn.execute(stmt).all():
+                writer.add(user_id, Topic(key, key, "en"), kind, old_weight, _aware(old_at), -1)
+    rows = []
+    for key, (topic, weight) in wanted.items():
+        rows.append(dict(
+            workspace=writer.ws, user_id=user_id, topic_key=key, kind=kind, weight=weight, at=at, conversation_id=conv, ts=ts,
+            permalink=ref.permalink if ref else None, conversation_name=ref.conversation_name if ref else None,
+        ))
+        writer.add(user_id, Topic(key, topic.display, topic.lang), kind, weight, at, +1)
+    writer._insert(E, rows)
 
 
-def _remove_evidence_rows(writer: _Writer, rows: Sequence[ExpertiseEvidence]) -> None:
-    displays = {}
-    keys = sorted({r.topic_key for r in rows})
-    for chunk in _chunks(keys, 500):
-        for t in writer.s.scalars(select(ExpertiseTopic).where(ExpertiseTopic.key.in_(chunk))):
-            writer.topics[t.key] = t
-            displays[t.key] = (t.display, t.lang)
+def _remove_evidence_rows(writer: _Writer, rows: Sequence[Any]) -> None:
+    """Take some evidence rows (anything with id, user_id, topic_key, kind, weight, at) out
+    of the aggregates and delete them."""
     for r in rows:
-        display, lang = displays.get(r.topic_key, (r.topic_key, "en"))
-        writer.add(r.user_id, Topic(r.topic_key, display, lang), r.kind, r.weight, r.at, -1)
-        writer.s.delete(r)
+        writer.add(r.user_id, Topic(r.topic_key, r.topic_key, "en"), r.kind, r.weight, _aware(r.at), -1)
+    E = ExpertiseEvidence.__table__
+    conn = writer.s.connection()
+    for chunk in _chunks(sorted(r.id for r in rows), 500):
+        conn.execute(delete(E).where(E.c.workspace == writer.ws, _in(writer.pg, E.c.id, chunk)))
 
 
 def remove_message(session: Session, *, conversation_id: str, ts: str, settings: ExpertiseSettings | None = None) -> bool:
     """Drop a message and all evidence that came from it (a deletion, or before re-indexing an
     edit). Returns True when something was removed."""
     writer = _Writer(session, settings or ExpertiseSettings())
-    removed = _remove_message(writer, conversation_id, ts)
+    removed = _remove_messages(writer, [(conversation_id, ts)], kinds=None)
     writer.finish()
+    return removed > 0
+
+
+def _remove_messages(writer: _Writer, keys: Iterable[tuple[str, str]], *, kinds: Sequence[str] | None) -> int:
+    """Delete the index rows of some messages, (conversation, ts) pairs, taking them out of the
+    aggregates: evidence of ``kinds`` (None: of every kind) and the messages themselves. One
+    DELETE … RETURNING per conversation for the messages, and one for their evidence only
+    when there is some to delete. Returns rows deleted."""
+    conn = writer.s.connection()
+    E, M = ExpertiseEvidence.__table__, ExpertiseMessage.__table__
+    by_conv: dict[str, set[str]] = defaultdict(set)
+    for conv, ts in keys:
+        by_conv[conv].add(ts)
+    removed = 0
+    for conv, tss in by_conv.items():
+        for chunk in _chunks(sorted(tss), 500):
+            stmt = delete(M).where(M.c.workspace == writer.ws, M.c.conversation_id == conv, _in(writer.pg, M.c.ts, chunk))
+            indexed = []
+            for user_id, answer, at, ts in conn.execute(stmt.returning(M.c.user_id, M.c.answer, M.c.at, M.c.ts)).all():
+                writer.message(user_id, answer=bool(answer), at=_aware(at), sign=-1)
+                indexed.append(ts)
+                removed += 1
+            if kinds is not None:
+                # A message's own evidence is written with its message row: messages not
+                # indexed yet (the usual case) have none, and the big table is not touched.
+                chunk = indexed
+                if not chunk:
+                    continue
+            stmt = delete(E).where(E.c.workspace == writer.ws, E.c.conversation_id == conv, _in(writer.pg, E.c.ts, chunk))
+            if kinds is not None:
+                stmt = stmt.where(_in(writer.pg, E.c.kind, kinds))
+            for user_id, key, kind, weight, at in conn.execute(stmt.returning(E.c.user_id, E.c.topic_key, E.c.kind, E.c.weight, E.c.at)).all():
+                writer.add(user_id, Topic(key, key, "en"), kind, weight, _aware(at), -1)
+                removed += 1
     return removed
-
-
-def _remove_message(writer: _Writer, conversation_id: str, ts: str) -> bool:
-    s = writer.s
-    rows = s.scalars(select(ExpertiseEvidence).where(ExpertiseEvidence.conversation_id == conversation_id, ExpertiseEvidence.ts == ts)).all()
-    _remove_evidence_rows(writer, rows)
-    msg = s.scalars(select(ExpertiseMessage).where(ExpertiseMessage.conversation_id == conversation_id, ExpertiseMessage.ts == ts)).first()
-    if msg is not None:
-        p = writer.person(msg.user_id)
-        p.messages_n = max(0, (p.messages_n or 0) - 1)
-        if msg.answer:
-            p.answers_n = max(0, (p.answers_n or 0) - 1)
-            p.answers_s = max(0.0, (p.answers_s or 0.0) - growth(msg.at, writer.settings.half_life_days))
-        s.delete(msg)
-    s.flush()
-    return bool(rows) or msg is not None
 
 
 def thread_topics(session: Session, *, conversation_id: str, thread_ts: str) -> list[Topic]:
     """The topics of a thread's first message, as the index saw them ([] when unknown)."""
-    q = (
-        select(ExpertiseEvidence.topic_key, ExpertiseTopic.display, ExpertiseTopic.lang)
-        .join(ExpertiseTopic, (ExpertiseTopic.key == ExpertiseEvidence.topic_key) & (ExpertiseTopic.workspace == ExpertiseEvidence.workspace))
-        .where(ExpertiseEvidence.conversation_id == conversation_id, ExpertiseEvidence.ts == thread_ts)
-        .where(ExpertiseEvidence.kind.in_(("wrote", "answered")))
-        .order_by(ExpertiseEvidence.id)
-    )
-    seen: dict[str, Topic] = {}
-    for key, display, lang in session.execute(q):
-        seen.setdefault(key, Topic(key, display, lang))
-    return list(seen.values())
+    return _root_topics(session, conversation_id, [thread_ts]).get(thread_ts, [])
+
+
+def _root_topics(session: Session, conversation_id: str, tss: Sequence[str]) -> dict[str, list[Topic]]:
+    """The topics of some messages of one conversation (wrote/answered evidence), in the
+    order they were recorded, by ts."""
+    E, T = ExpertiseEvidence.__table__, ExpertiseTopic.__table__
+    ws = session.info.get("workspace")
+    pg = session.get_bind().dialect.name == "postgresql"
+    out: dict[str, dict[str, Topic]] = defaultdict(dict)
+    for chunk in _chunks(sorted(set(tss)), 500):
+        q = (
+            select(E.c.ts, E.c.topic_key, T.c.display, T.c.lang)
+            .join(T, (T.c.key == E.c.topic_key) & (T.c.workspace == E.c.workspace))
+            .where(E.c.workspace == ws, E.c.conversation_id == conversation_id, _in(pg, E.c.ts, chunk), E.c.kind.in_(_OWN_KINDS))
+            .order_by(E.c.id)
+        )
+        for ts, key, display, lang in session.connection().execute(q):
+            out[ts].setdefault(key, Topic(key, display, lang))
+    return {ts: list(topics.values()) for ts, topics in out.items()}
 
 
 # ---- ingestion -------------------------------------------------------------------------------------
@@ -480,60 +605,45 @@ class IncomingMessage:
 def index_messages(session: Session, messages: Sequence[Any], *, nlp: Any, settings: ExpertiseSettings,
                    now: dt.datetime) -> int:
     """Apply a batch of queued messages (upserts, edits, deletions) to the index. Idempotent:
-    a message already indexed is removed before it is indexed again. Returns messages indexed.
+    a message already indexed is taken out before it is indexed again. Returns messages indexed.
 
-    Rows are written in bulk: a batch costs a handful of queries, not several per message."""
+    Set-based: a batch costs a handful of statements whatever its size — one DELETE … RETURNING
+    per conversation for earlier versions, one SELECT per conversation for thread roots, then
+    bulk inserts and the aggregate upserts of ``_Writer.finish``."""
     writer = _Writer(session, settings)
-    # Earlier versions of these messages (edits, re-deliveries) and deletions go first.
-    by_conv: dict[str, set[str]] = defaultdict(set)
-    for m in messages:
-        by_conv[m.conversation_id].add(m.ts)
-    seen: set[tuple[str, str]] = set()
-    for conv, tss in by_conv.items():
-        for chunk in _chunks(sorted(tss), 500):
-            seen.update(session.execute(select(ExpertiseMessage.conversation_id, ExpertiseMessage.ts).where(
-                ExpertiseMessage.conversation_id == conv, ExpertiseMessage.ts.in_(chunk))).all())
-            seen.update(session.execute(select(ExpertiseEvidence.conversation_id, ExpertiseEvidence.ts).where(
-                ExpertiseEvidence.conversation_id == conv, ExpertiseEvidence.ts.in_(chunk)).distinct()).all())
-    for m in messages:
-        if (m.conversation_id, m.ts) in seen:
-            _remove_message(writer, m.conversation_id, m.ts)
-            seen.discard((m.conversation_id, m.ts))
+    conn = session.connection()
+    ws = writer.ws
     # The last version of each message wins within a batch.
     latest: dict[tuple[str, str], Any] = {}
     for m in messages:
         latest[(m.conversation_id, m.ts)] = m
-    upserts = [m for m in latest.values() if m.op != "delete"]
+    # Thread roots before replies, so a reply finds its root whatever the order in the batch.
+    upserts = sorted((m for m in latest.values() if m.op != "delete"), key=lambda m: bool(m.thread_ts) and m.thread_ts != m.ts)
+    # Earlier versions (edits, re-deliveries) go first; a deletion also drops the thanks that
+    # point at the message, whose link would lead nowhere.
+    _remove_messages(writer, [k for k, m in latest.items() if m.op == "delete"], kinds=None)
+    _remove_messages(writer, [(m.conversation_id, m.ts) for m in upserts], kinds=_OWN_KINDS)
     analysed = list(nlp.topics_many([m.text for m in upserts]))
 
     # Thread roots: from this batch, else from the index.
     roots: dict[tuple[str, str], tuple[str, list[Topic]]] = {}
     wanted: dict[str, set[str]] = defaultdict(set)
     for m in upserts:
-        if m.thread_ts and m.thread_ts != m.ts:
+        if m.thread_ts and m.thread_ts != m.ts and (m.conversation_id, m.thread_ts) not in latest:
             wanted[m.conversation_id].add(m.thread_ts)
+    M = ExpertiseMessage.__table__
     for conv, tss in wanted.items():
         for chunk in _chunks(sorted(tss), 500):
-            for user, ts in session.execute(select(ExpertiseMessage.user_id, ExpertiseMessage.ts).where(
-                    ExpertiseMessage.conversation_id == conv, ExpertiseMessage.ts.in_(chunk))):
+            for user, ts in conn.execute(select(M.c.user_id, M.c.ts).where(
+                    M.c.workspace == ws, M.c.conversation_id == conv, _in(writer.pg, M.c.ts, chunk))):
                 roots[(conv, ts)] = (user, [])
-            q = (select(ExpertiseEvidence.ts, ExpertiseEvidence.topic_key, ExpertiseTopic.display, ExpertiseTopic.lang)
-                 .join(ExpertiseTopic, (ExpertiseTopic.key == ExpertiseEvidence.topic_key) & (ExpertiseTopic.workspace == ExpertiseEvidence.workspace))
-                 .where(ExpertiseEvidence.conversation_id == conv, ExpertiseEvidence.ts.in_(chunk),
-                        ExpertiseEvidence.kind.in_(("wrote", "answered")))
-                 .order_by(ExpertiseEvidence.id))
-            for ts, key, display, lang in session.execute(q):
-                if (conv, ts) in roots and all(t.key != key for t in roots[(conv, ts)][1]):
-                    roots[(conv, ts)][1].append(Topic(key, display, lang))
+        for ts, topics in _root_topics(session, conv, [ts for c, ts in roots if c == conv]).items():
+            roots[(conv, ts)][1].extend(topics)
 
-    users = {m.user_id for m in upserts} | {m.parent_user_id for m in upserts if m.parent_user_id}
-    keys = {t.key for ts in analysed for t in ts} | {t.key for _, ts in roots.values() for t in ts}
-    writer.preload(users, keys)
     message_rows: list[dict[str, Any]] = []
     evidence_rows: list[dict[str, Any]] = []
-    ws = session.info.get("workspace")
     for m, own in zip(upserts, analysed):
-        at = _aware(m.message_time) if m.message_time else (ts_time(m.ts) or now)
+        at = _aware(m.message_time) if m.message_time else (ts_time(m.ts) or _aware(now))
         in_thread = bool(m.thread_ts) and m.thread_ts != m.ts
         root = roots.get((m.conversation_id, m.thread_ts)) if in_thread else None
         root_author = m.parent_user_id or (root[0] if root else None)
@@ -543,13 +653,7 @@ def index_messages(session: Session, messages: Sequence[Any], *, nlp: Any, setti
             thread_ts=m.thread_ts, parent_user_id=root_author if in_thread else None, user_id=m.user_id,
             answer=answer, at=at, permalink=m.permalink,
         ))
-        person = writer.person(m.user_id)
-        person.messages_n = (person.messages_n or 0) + 1
-        if answer:
-            person.answers_n = (person.answers_n or 0) + 1
-            person.answers_s = (person.answers_s or 0.0) + growth(at, settings.half_life_days)
-        if person.last_at is None or _aware(person.last_at) < at:
-            person.last_at = at
+        writer.message(m.user_id, answer=answer, at=at, sign=+1)
         if answer:
             kind = "answered"
             topics = _merge_topics(((t, 1.0) for t in own), ((t, settings.thread_topic_weight) for t in (root[1] if root else ())))
@@ -557,8 +661,12 @@ def index_messages(session: Session, messages: Sequence[Any], *, nlp: Any, setti
             kind = "wrote"
             w = settings.question_weight if "?" in (m.text or "") else 1.0
             topics = _merge_topics((t, w) for t in own)
+        done: set[str] = set()
         for key, (topic, weight) in topics.items():
             key = key[:200]
+            if key in done:
+                continue
+            done.add(key)
             evidence_rows.append(dict(
                 workspace=ws, user_id=m.user_id, topic_key=key, kind=kind, weight=weight, at=at,
                 conversation_id=m.conversation_id, ts=m.ts, permalink=m.permalink, conversation_name=m.conversation_name,
@@ -567,11 +675,9 @@ def index_messages(session: Session, messages: Sequence[Any], *, nlp: Any, setti
         if not in_thread:
             # Later messages of the same batch may be replies to this one.
             roots[(m.conversation_id, m.ts)] = (m.user_id, list(own))
+    writer._insert(M, message_rows)
+    writer._insert(ExpertiseEvidence.__table__, evidence_rows)
     writer.finish()
-    if message_rows:
-        session.execute(insert(ExpertiseMessage), message_rows)
-    if evidence_rows:
-        session.execute(insert(ExpertiseEvidence), evidence_rows)
     return len(upserts)
 
 
@@ -690,6 +796,7 @@ def who_knows(
     limit: int | None = None,
     details: bool = True,
     fallback: bool = True,
+    helpers: Mapping[str, float] | None = None,
 ) -> list[Expert]:
     """The people who know most about ``topics``, best first: never the asker, people who opted
     out, bots or deleted accounts. People with evidence for the topics come with
@@ -697,10 +804,12 @@ def who_knows(
     people who often answer others, with ``matched=False``.
 
     Reads only aggregates: a few rows per query topic and per candidate, plus one query for
-    the reasons and links of each person an answer shows."""
+    the reasons and links of each person an answer shows. ``helpers`` is the result of
+    ``recent_helpfulness`` when the caller keeps it (it changes slowly); else it is read."""
     settings = settings or ExpertiseSettings()
     limit = limit or settings.max_experts
     T, S, P = ExpertiseTopic, ExpertiseScore, ExpertisePerson
+    pg = session.get_bind().dialect.name == "postgresql"  # lists of people as one array parameter
     # Time is measured up to the index's latest message: in a live workspace that is about
     # now; in an imported archive, it keeps old evidence from all decaying to nothing.
     latest = session.scalar(select(func.max(P.last_at)))
@@ -737,30 +846,53 @@ def who_knows(
     pcols = (P.user_id, P.answers_n, P.answers_s, P.last_at)
     extra = max(50, limit * 10)
     prior_rows = {r.user_id: r for r in session.execute(select(*pcols).order_by(P.answers_s.desc()).limit(extra))}
+    helping = recent_helpfulness(session, now=now, settings=settings) if helpers is None else helpers
+    for u in heapq.nlargest(extra, helping, key=helping.__getitem__):  # not a sort of everyone, per question
+        prior_rows.setdefault(u, None)
     if settings.activity_weight:
         for r in session.execute(select(*pcols).where(P.last_at.is_not(None)).order_by(P.last_at.desc()).limit(extra)):
             prior_rows[r.user_id] = r
-    for chunk in _chunks([u for u in rel if u not in prior_rows], 500):
-        for r in session.execute(select(*pcols).where(P.user_id.in_(chunk))):
+    for chunk in _chunks(sorted(u for u in set(rel) | set(prior_rows) if prior_rows.get(u) is None), 500):
+        for r in session.execute(select(*pcols).where(_in(pg, P.user_id, chunk))):
             prior_rows[r.user_id] = r
 
+    # A kept helpfulness table may name someone erased since: only people still indexed count.
+    for u in [u for u, r in prior_rows.items() if r is None]:
+        del prior_rows[u]
+    helping = {u: v for u, v in helping.items() if u in prior_rows}
+
     def prior(u: str) -> float:
+        # How much, and how recently, the person helped others: people who answer lately are
+        # the ones who answer next.
+        value = settings.helpfulness_weight * math.log1p(helping.get(u, 0.0))
         p = prior_rows.get(u)
         if p is None:
-            return 0.0
-        value = settings.helpfulness_weight * math.log1p((p.answers_s or 0.0) * decay)
+            return value
         if settings.activity_weight and p.last_at is not None:
             idle_days = max(0.0, (now - _aware(p.last_at)).total_seconds() / _DAY)
             value += settings.activity_weight * 2.0 ** (-idle_days / max(settings.activity_half_life_days, 1e-6))
         return value
 
     # Everyone matched, then the general helpers, so a ranking is never cut short.
-    scored = {u: rel.get(u, 0.0) + prior(u) for u in set(rel) | set(prior_rows)}
+    # Knowing times answering: relevance (plus a floor, so general helpers still come after
+    # the people who know) scaled by the prior, so a busy person who once mentioned a topic
+    # does not outrank a quieter one who answered it many times.
+    floor = max(settings.relevance_floor, 1e-6)
+    scored = {u: (rel.get(u, 0.0) + floor) * (1.0 + prior(u)) for u in set(rel) | set(prior_rows)}
     scored.pop(asker, None)
+    if settings.outside_team_boost and asker and rel:
+        # Weak ties bring new information: among people with comparable evidence, those outside
+        # the asker's team come first. A small factor, so it never beats much stronger evidence.
+        asker_team = session.scalar(select(PersonRow.team).where(PersonRow.user_id == asker))
+        if asker_team:
+            for chunk in _chunks(sorted(u for u in rel if u in scored), 500):
+                for u, team in session.execute(select(PersonRow.user_id, PersonRow.team).where(_in(pg, PersonRow.user_id, chunk))):
+                    if team and team != asker_team:
+                        scored[u] *= 1.0 + settings.outside_team_boost
     excluded: set[str] = set()
     for chunk in _chunks(sorted(scored), 500):
         excluded.update(session.scalars(select(PersonRow.user_id).where(
-            PersonRow.user_id.in_(chunk), PersonRow.indexing_opt_out | PersonRow.deleted | PersonRow.is_bot)))
+            _in(pg, PersonRow.user_id, chunk), PersonRow.indexing_opt_out | PersonRow.deleted | PersonRow.is_bot)))
     ranked = sorted((u for u in scored if u not in excluded and scored[u] > 0), key=lambda u: (-scored[u], u))[:limit]
 
     wanted = ranked + ([asker] if asker else [])
@@ -795,6 +927,22 @@ def who_knows(
     return out
 
 
+def recent_helpfulness(session: Session, *, now: dt.datetime, settings: ExpertiseSettings | None = None) -> dict[str, float]:
+    """Per person, their answers in others' threads, each decayed with the helpfulness
+    half-life (an answer today counts 1, one a half-life ago 0.5). Answers older than eight
+    half-lives add under 0.4 % each and are not read."""
+    settings = settings or ExpertiseSettings()
+    half_life = max(settings.helpfulness_half_life_days, 1e-6)
+    now = _aware(now)
+    M = ExpertiseMessage
+    since = now - dt.timedelta(days=8 * half_life)
+    out: dict[str, float] = defaultdict(float)
+    for user_id, at in session.execute(select(M.user_id, M.at).where(M.answer.is_(True), M.at >= since, M.at <= now)):
+        age = max(0.0, (now - _aware(at)).total_seconds() / _DAY)
+        out[user_id] += 2.0 ** (-age / half_life)
+    return dict(out)
+
+
 def busiest_channel(session: Session, *, now: dt.datetime, days: int = 90) -> str | None:
     """The public channel with the most indexed messages lately: where to ask when nobody is
     known for a topic."""
@@ -819,9 +967,26 @@ class ExpertiseService:
     def __init__(self, *, settings: ExpertiseSettings, nlp: Any) -> None:
         self.settings = settings
         self.nlp = nlp
+        # Recent helpfulness per workspace, kept for a few minutes: it reads every recent
+        # answer, and changes slowly next to its half-life of days.
+        self._helpers: dict[str | None, tuple[float, dt.datetime, dict[str, float]]] = {}
 
     def ingest(self, session: Session, messages: Sequence[Any], *, now: dt.datetime) -> int:
+        self._helpers.pop(session.info.get("workspace"), None)
         return index_messages(session, messages, nlp=self.nlp, settings=self.settings, now=now)
+
+    def helpers(self, session: Session, *, now: dt.datetime) -> dict[str, float]:
+        """``recent_helpfulness`` of the session's workspace, read again after
+        ``helpers_refresh_seconds`` or after this service ingested messages there."""
+        workspace = session.info.get("workspace")
+        kept = self._helpers.get(workspace)
+        if kept is not None and time.monotonic() - kept[0] < self.settings.helpers_refresh_seconds:
+            return kept[2]
+        latest = session.scalar(select(func.max(ExpertisePerson.last_at)))
+        at = min(_aware(now), _aware(latest)) if latest is not None else _aware(now)
+        values = recent_helpfulness(session, now=at, settings=self.settings)
+        self._helpers[workspace] = (time.monotonic(), now, values)
+        return values
 
     def query_topics(self, text: str, *, lang: str | None = None) -> list[Topic]:
         return self.nlp.topics(text, lang=lang)
@@ -831,7 +996,7 @@ class ExpertiseService:
         """Topics of a question and the people to ask about them."""
         topics = self.query_topics(text, lang=lang)
         return topics, who_knows(session, topics=topics, asker=asker, now=now, settings=self.settings,
-                                 limit=limit, details=details)
+                                 limit=limit, details=details, helpers=self.helpers(session, now=now))
 
     def declare(self, session: Session, *, user_id: str, text: str, at: dt.datetime, lang: str | None = None) -> list[Topic]:
         topics = self.query_topics(text, lang=lang)

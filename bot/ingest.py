@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from itertools import groupby
 from typing import Any, Sequence
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, tuple_, update
 
 from bot.db import Database
 from bot.db.models import IngestItem
@@ -43,7 +43,8 @@ class QueuedMessage:
     message_time: Any
 
     @classmethod
-    def of(cls, row: IngestItem) -> "QueuedMessage":
+    def of(cls, row: Any) -> "QueuedMessage":
+        """From a queue row (an IngestItem or a row of its table)."""
         return cls(
             row.id, row.workspace, row.op, row.conversation_id, row.conversation_name, row.ts, row.thread_ts,
             row.parent_user_id, row.user_id, row.text or "", tuple(row.mentions or ()), row.permalink, row.message_time,
@@ -64,8 +65,6 @@ class IngestWorker:
         return self.app.router.of_kind("ingest")
 
     def pending(self) -> int:
-        from sqlalchemy import func
-
         with self.db.session(None) as s:
             return s.scalar(
                 select(func.count()).select_from(IngestItem).where(IngestItem.attempts < self.settings.max_attempts)
@@ -75,15 +74,12 @@ class IngestWorker:
         """Process one batch (synchronously; call it in a thread). Returns messages done."""
         limit = limit or self.settings.batch_size
         with self.db.session(None) as s:
-            q = (
-                select(IngestItem)
-                .where(IngestItem.attempts < self.settings.max_attempts)
-                .order_by(IngestItem.workspace, IngestItem.id)
-                .limit(limit)
-            )
+            # Plain rows, not ORM objects: they are copied into QueuedMessage at once.
+            Q = IngestItem.__table__
+            q = select(Q).where(Q.c.attempts < self.settings.max_attempts).order_by(Q.c.workspace, Q.c.id).limit(limit)
             if self.db.dialect == "postgresql":
                 q = q.with_for_update(skip_locked=True)
-            rows = s.scalars(q).all()
+            rows = s.connection().execute(q).all()
             if not rows:
                 return 0
             batch = [QueuedMessage.of(r) for r in rows]
@@ -107,9 +103,12 @@ class IngestWorker:
                 for route in self.handlers:
                     route.handler(items, ctx)
                 # Only rows not changed since they were read: an edit that arrived meanwhile
-                # stays queued and is applied by the next batch.
-                for m in items:
-                    s.execute(delete(IngestItem).where(IngestItem.id == m.id, IngestItem.text == m.text, IngestItem.op == m.op))
+                # (same id, new text or op) stays queued and is applied by the next batch.
+                # One statement for the batch: (id, op, text) IN (the versions just applied).
+                Q = IngestItem.__table__
+                for chunk in range(0, len(items), 500):
+                    versions = [(m.id, m.op, m.text) for m in items[chunk : chunk + 500]]
+                    s.connection().execute(delete(Q).where(tuple_(Q.c.id, Q.c.op, func.coalesce(Q.c.text, "")).in_(versions)))
             self.processed += len(items)
             return len(items)
         except Exception as exc:  # noqa: BLE001 - the batch stays queued and is retried

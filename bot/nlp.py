@@ -10,6 +10,9 @@ Topics are found with rules that also work on blank pipelines: runs of content w
 words, not numbers) give unigrams and bigrams of lemmas; code identifiers (``sorted-map``,
 ``asyncio.gather``, text in backticks) are kept as written; chat markup (mentions, links, code
 blocks, emoji, quotes) is removed first. Trained pipelines add their noun chunks and entities.
+Blank pipelines have no tagger, so the word lists of spacy-lookups-data stand in for one: common
+verbs ("keep", "grow", "broke") and adverbs end a phrase instead of becoming topics, while rarer
+verbs ("compile", "deploy") stay, since they name what a message is about.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import re
 import threading
 import unicodedata
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
 
@@ -46,6 +50,8 @@ class NlpSettings:
     synonyms: dict[str, str] = field(default_factory=dict)
     max_topics: int = 24
     bigrams: bool = True
+    word_classes: bool = True
+    common_word_logprob: float = -10.0
 
 
 # ---- markup -------------------------------------------------------------------------------------
@@ -165,6 +171,80 @@ _CHAT_STOP = {
 }
 
 
+# ---- word classes without a tagger ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WordClasses:
+    """What a blank pipeline cannot tell: which words are verbs, adverbs or adjectives rather
+    than nouns, and which are so common in general language that they name no subject. Read
+    from the dictionaries of spacy-lookups-data (word lists per part of speech, inflection
+    tables and, for English, word probabilities); empty when they are not installed."""
+
+    nouns: frozenset[str] = frozenset()
+    verbs: frozenset[str] = frozenset()
+    verb_forms: frozenset[str] = frozenset()
+    adjectives: frozenset[str] = frozenset()
+    adverbs: frozenset[str] = frozenset()
+    common: frozenset[str] = frozenset()
+
+    def kind(self, text: str, lemma: str) -> str:
+        """"noun": a topic on its own; "ambiguous": a common word that is as often a verb as
+        a noun ("set", "keep", "group"), a topic only beside a noun ("consumer group");
+        "verb": ends a phrase ("grow", "broke", "suppose", "currently").
+
+        Only common verbs are generic: rarer ones name the subject ("compile", "deploy",
+        "serialize"), and so do nouns and adjectives, however common ("file", "lazy"): how
+        telling a word is in a workspace is for the ranking to weigh (rarer topics count more)."""
+        noun = text in self.nouns or lemma in self.nouns
+        verb = lemma in self.verbs or text in self.verb_forms
+        common = text in self.common or lemma in self.common
+        if verb and common:
+            return "ambiguous" if noun else "verb"
+        if not noun and not verb and (text in self.adverbs or lemma in self.adverbs) and text not in self.adjectives:
+            return "verb"
+        return "noun"
+
+
+_WORD_CLASSES: dict[tuple[str, float], WordClasses] = {}
+_WORD_CLASSES_LOCK = threading.Lock()
+
+
+def word_classes(lang: str, *, common_logprob: float = -10.0) -> WordClasses:
+    """The word classes of a language, loaded once per process on first use (a few seconds:
+    the English probability table is large, and only its common words are kept)."""
+    with _WORD_CLASSES_LOCK:
+        key = (lang, common_logprob)
+        if key not in _WORD_CLASSES:
+            _WORD_CLASSES[key] = _load_word_classes(lang, common_logprob)
+        return _WORD_CLASSES[key]
+
+
+def _load_word_classes(lang: str, common_logprob: float) -> WordClasses:
+    try:
+        import spacy_lookups_data
+        import srsly
+    except ImportError as exc:  # the classes refine topics; without them, all words count
+        log.warning("nlp: no word classes for %s (%s); verbs may show up as topics", lang, exc)
+        return WordClasses()
+    folder = Path(spacy_lookups_data.__file__).parent / "data"
+
+    def table(name: str) -> dict[str, Any]:
+        path = folder / f"{lang}_{name}.json.gz"
+        return dict(srsly.read_gzip_json(path)) if path.exists() else {}
+
+    index, exc_table, prob = table("lemma_index"), table("lemma_exc"), table("lexeme_prob")
+    verb_exc = exc_table.get("verb", {})
+    return WordClasses(
+        nouns=frozenset(index.get("noun", ())) | frozenset(exc_table.get("noun", {})),
+        verbs=frozenset(index.get("verb", ())) | frozenset(v for vs in verb_exc.values() for v in vs),
+        verb_forms=frozenset(verb_exc),
+        adjectives=frozenset(index.get("adj", ())),
+        adverbs=frozenset(index.get("adv", ())),
+        common=frozenset(w for w, p in prob.items() if p > common_logprob and w.isalpha()),
+    )
+
+
 # ---- pipelines -----------------------------------------------------------------------------------
 
 
@@ -195,7 +275,9 @@ class Nlp:
 
     def load_all(self) -> "Nlp":
         for lang in LANGS:
-            self.pipeline(lang)
+            nlp = self.pipeline(lang)
+            if self.settings.word_classes and not ({"tagger", "morphologizer"} & set(nlp.pipe_names)):
+                word_classes(lang, common_logprob=self.settings.common_word_logprob)
         return self
 
     def _load(self, lang: str) -> tuple[Any, str]:
@@ -272,24 +354,33 @@ class Nlp:
             scores[key] += score
 
         for ident in idents:
-            key = ident.lower().rstrip("()")
-            add(self._synonyms.get(key, key), ident.rstrip("()"), 2.0)
+            # Sentence punctuation and call parentheses are not part of the name
+            # ("`(current-output-port)`", "with syntax-parse?").
+            display = ident.strip("()[]{}'\"`,;:").rstrip("?!.")
+            key = display.lower()
+            if not key or all(len(part) <= 1 for part in re.split(r"[._/\-]|->|::", key)):
+                continue  # "i.e", "e.g", "a.b": abbreviations and placeholders, not code
+            add(self._synonyms.get(key, key), display, 2.0)
 
         stop = _CHAT_STOP.get(lang, frozenset())
-        run: list[tuple[str, str]] = []
+        # (key, display, word kind): ambiguous words ("set", "group") are topics only beside a
+        # noun ("consumer group"), never alone.
+        run: list[tuple[str, str, str]] = []
 
         def flush() -> None:
-            keys = [k for k, _ in run]
-            for k, d in run:
-                add(k, d, 1.0)
+            for k, d, kind in run:
+                if kind == "noun":
+                    add(k, d, 1.0)
             if self.settings.bigrams:
-                for (k1, d1), (k2, d2) in zip(run, run[1:]):
-                    if k1 != k2:
+                for (k1, d1, c1), (k2, d2, c2) in zip(run, run[1:]):
+                    if k1 != k2 and "noun" in (c1, c2):
                         add(f"{k1} {k2}", f"{d1} {d2}", 1.5)
             run.clear()
-            del keys
 
         has_pos = doc.has_annotation("POS")
+        # A tagger knows verbs from nouns; without one, the dictionaries of word classes do.
+        classes = (word_classes(lang, common_logprob=self.settings.common_word_logprob)
+                   if self.settings.word_classes and not has_pos else None)
         for tok in doc:
             text = tok.text
             lemma = (tok.lemma_ or text)
@@ -304,9 +395,21 @@ class Nlp:
                 and self._norm_key(text) not in stop
                 and (not has_pos or tok.pos_ in ("NOUN", "PROPN", "ADJ", "X"))
             )
-            if content:
+            kind = "noun"
+            # A capitalised word inside a sentence, or an acronym, is a name ("Go", "SQL").
+            proper = text.isupper() or (text[:1].isupper() and tok.i > 0 and doc[tok.i - 1].is_alpha)
+            if content and classes is not None and not proper:
+                lower = text.lower()
+                if text[:1].isupper() and key == self._norm_key(text):
+                    # Capitalised only because it starts a sentence: the lemma of the lower case
+                    # word ("Adding" -> "add"), which the lookup tables know.
+                    key = self._norm_key(self._lemma_of(lang, lower))
+                if lower in classes.nouns and key != lower and key not in classes.nouns and key not in classes.verbs:
+                    key = self._norm_key(lower)  # a noun is its own lemma ("broker", not "broke")
+                kind = classes.kind(lower, key)
+            if content and kind != "verb":
                 key = self._synonyms.get(key, key)
-                run.append((key, text if text.isupper() or (text[:1].isupper() and tok.i > 0) else key))
+                run.append((key, text if proper else key, kind))
             else:
                 flush()
         flush()
@@ -319,6 +422,19 @@ class Nlp:
 
         ranked = sorted(found, key=lambda k: -scores[k])
         return [found[k] for k in ranked[: self.settings.max_topics]]
+
+    def _lemma_of(self, lang: str, word: str) -> str:
+        """The lookup lemma of one lower-case word (the word itself when unknown)."""
+        pipeline = self._pipelines.get(lang)
+        if pipeline is None or "lemmatizer" not in pipeline.pipe_names:
+            return word
+        lookups = getattr(pipeline.get_pipe("lemmatizer"), "lookups", None)
+        if lookups is None or not lookups.has_table("lemma_lookup"):
+            return word
+        lemma = lookups.get_table("lemma_lookup").get(word, word)
+        if isinstance(lemma, (list, tuple)):  # some tables list several lemmas: the first is usual
+            lemma = lemma[0] if lemma else word
+        return lemma if isinstance(lemma, str) else word
 
     @staticmethod
     def _norm_key(text: str) -> str:

@@ -101,3 +101,98 @@ def test_a_batch_with_a_message_and_its_edit_keeps_the_last_version(db: Database
     with db.session("slack:T1") as s:
         keys = set(s.scalars(select(ExpertiseEvidence.topic_key)))
     assert "postgres" in keys and "redis" not in keys
+
+
+def snapshot(db: Database, ws: str) -> dict[str, list]:
+    """Everything the index holds in a workspace, without row ids."""
+    out: dict[str, list] = {}
+    with db.session(ws) as s:
+        for model in (ExpertiseMessage, ExpertiseEvidence, ExpertiseScore, ExpertisePerson, ExpertiseTopic):
+            cols = [c for c in model.__table__.columns if c.name != "id"]
+            rows = s.execute(select(*cols)).all()
+            out[model.__tablename__] = sorted(
+                tuple(round(v, 9) if isinstance(v, float) else v for v in r) for r in rows)
+    return out
+
+
+def test_ingesting_the_same_messages_again_changes_nothing(db: Database, nlp: Nlp) -> None:
+    service = ExpertiseService(settings=ExpertiseSettings(), nlp=nlp)
+    batch = [m("UA", "How do I tune Kafka consumer lag?", "8.1"), m("UB", "Kafka consumer lag: add partitions", "8.2", "8.1"),
+             m("UC", "Postgres vacuum settings", "8.3")]
+    with db.session("slack:T1") as s:
+        service.ingest(s, batch, now=NOW)
+        record_evidence(s, user_id="UB", topics=[Topic("kafka", "Kafka", "en")], kind="thanked", at=NOW, ref=EvidenceRef("C1", "8.9"))
+    before = snapshot(db, "slack:T1")
+    for again in (batch, batch[1:], batch[::-1]):
+        with db.session("slack:T1") as s:
+            service.ingest(s, again, now=NOW)
+        assert snapshot(db, "slack:T1") == before
+    with db.session("slack:T1") as s:
+        record_evidence(s, user_id="UB", topics=[Topic("kafka", "Kafka", "en")], kind="thanked", at=NOW, ref=EvidenceRef("C1", "8.9"))
+    assert snapshot(db, "slack:T1") == before
+    assert before["expertise_people"] and before["expertise_scores"]
+
+
+def test_an_edit_replaces_the_evidence_and_a_deletion_drops_it(db: Database, nlp: Nlp) -> None:
+    service = ExpertiseService(settings=ExpertiseSettings(), nlp=nlp)
+    ws = "slack:T1"
+    with db.session(ws) as s:
+        service.ingest(s, [m("UA", "Redis cluster failover", "9.1"), m("UB", "Redis sentinel", "9.2")], now=NOW)
+    with db.session(ws) as s:
+        service.ingest(s, [m("UA", "Postgres replica lag", "9.1")], now=NOW)  # the edit of 9.1
+    with db.session(ws) as s:
+        keys = set(s.scalars(select(ExpertiseEvidence.topic_key).where(ExpertiseEvidence.user_id == "UA")))
+        assert "postgres" in keys and "redis" not in keys
+        assert s.scalar(select(func.count()).select_from(ExpertiseScore).where(
+            ExpertiseScore.user_id == "UA", ExpertiseScore.topic_key == "redis")) == 0
+        assert s.scalars(select(ExpertiseTopic.people_n).where(ExpertiseTopic.key == "redis")).one() == 1  # UB still
+        assert s.scalars(select(ExpertisePerson.messages_n).where(ExpertisePerson.user_id == "UA")).one() == 1
+    deletion = IncomingMessage("delete", "C1", "dev", "9.1", None, None, "UA", "", None, None)
+    with db.session(ws) as s:
+        assert service.ingest(s, [deletion], now=NOW) == 0
+    with db.session(ws) as s:
+        for model in (ExpertiseEvidence, ExpertiseScore, ExpertiseMessage):
+            assert s.scalar(select(func.count()).select_from(model).where(model.user_id == "UA")) == 0
+        assert s.scalars(select(ExpertisePerson.messages_n).where(ExpertisePerson.user_id == "UA")).one() == 0
+        assert s.scalars(select(ExpertiseTopic.people_n).where(ExpertiseTopic.key == "postgres")).one() == 0
+    with db.session(ws) as s:
+        service.ingest(s, [deletion], now=NOW)  # deleting twice changes nothing
+    with db.session(ws) as s:
+        assert s.scalar(select(func.count()).select_from(ExpertiseEvidence)) > 0  # UB's message stays
+
+
+def test_thanks_for_a_message_survive_its_edit_but_not_its_deletion(db: Database, nlp: Nlp) -> None:
+    service = ExpertiseService(settings=ExpertiseSettings(), nlp=nlp)
+    ws = "slack:T1"
+    with db.session(ws) as s:
+        service.ingest(s, [m("UA", "thanks for the Kafka help", "10.1")], now=NOW)
+        record_evidence(s, user_id="UB", topics=[Topic("kafka", "Kafka", "en")], kind="thanked", at=NOW, ref=EvidenceRef("C1", "10.1"))
+    with db.session(ws) as s:
+        service.ingest(s, [m("UA", "thanks a lot for the Kafka help", "10.1")], now=NOW)
+    with db.session(ws) as s:
+        row = s.scalars(select(ExpertiseScore).where(ExpertiseScore.user_id == "UB", ExpertiseScore.topic_key == "kafka")).one()
+        assert row.thanked_n == 1
+    with db.session(ws) as s:
+        service.ingest(s, [IncomingMessage("delete", "C1", "dev", "10.1", None, None, "UA", "", None, None)], now=NOW)
+    with db.session(ws) as s:
+        assert s.scalar(select(func.count()).select_from(ExpertiseEvidence)) == 0
+        assert s.scalar(select(func.count()).select_from(ExpertiseScore)) == 0
+        assert s.scalars(select(ExpertiseTopic.people_n).where(ExpertiseTopic.key == "kafka")).one() == 0
+
+
+def test_a_failed_batch_leaves_the_index_as_it_was(db: Database, nlp: Nlp) -> None:
+    service = ExpertiseService(settings=ExpertiseSettings(), nlp=nlp)
+    with db.session("slack:T1") as s:
+        service.ingest(s, [m("UA", "Terraform modules", "11.1")], now=NOW)
+    before = snapshot(db, "slack:T1")
+    with pytest.raises(RuntimeError):
+        with db.session("slack:T1") as s:
+            service.ingest(s, [m("UA", "Ansible roles", "11.1"), m("UB", "Terraform state", "11.2")], now=NOW)
+            raise RuntimeError("the worker died before the commit")
+    assert snapshot(db, "slack:T1") == before
+
+
+def test_the_index_is_only_written_through_a_workspace_session(db: Database, nlp: Nlp) -> None:
+    service = ExpertiseService(settings=ExpertiseSettings(), nlp=nlp)
+    with db.session(None) as s, pytest.raises(ValueError, match="scoped to one workspace"):
+        service.ingest(s, [m("UA", "Kafka", "12.1")], now=NOW)

@@ -101,3 +101,50 @@ async def test_batches_never_mix_workspaces(make_app, database_url) -> None:  # 
     IngestWorker(app).drain()
     for batch in rec.batches:
         assert len({ws for ws, _, _ in batch}) == 1
+
+
+async def test_an_edit_that_arrives_while_its_batch_runs_stays_queued(make_app, database_url) -> None:  # noqa: ANN001
+    import dataclasses
+
+    rec = Recorder()
+    app = build(make_app, database_url, rec)
+    first = message(ALICE, "Kafka partitions", ts="1762070400.000100")
+    other = message(ALICE, "Redis cluster")
+    await app.dispatcher.handle(first)
+    await app.dispatcher.handle(other)
+    edit = dataclasses.replace(first, text="Kafka partitions and consumer groups", edited=True, event_id="EvEdit")
+    edited_during: list[bool] = []
+
+    def ingest_and_edit(batch, ctx):  # noqa: ANN001
+        rec.batches.append([(m.workspace, m.op, m.text) for m in batch])
+        if not edited_during:
+            # The edit is committed by the request path while this batch is being applied.
+            edited_during.append(app.dispatcher.backfill(edit))
+
+    r = Routes("editor")
+    r.ingest()(ingest_and_edit)
+    router = Router()
+    router.include(r)
+    app.router = router
+    worker = IngestWorker(app)
+    assert worker.run_once() == 2
+    assert edited_during == [True]
+    # The batch's other message is gone; the edited one waits for the next batch.
+    assert queued(app) == ["Kafka partitions and consumer groups"]
+    assert worker.drain() == 1
+    assert rec.batches[-1] == [(WS.key, "upsert", "Kafka partitions and consumer groups")]
+    assert queued(app) == []
+
+
+async def test_a_processed_batch_leaves_no_text_behind_even_for_deletions(make_app, database_url) -> None:  # noqa: ANN001
+    import dataclasses
+
+    rec = Recorder()
+    app = build(make_app, database_url, rec)
+    first = message(ALICE, "Kafka partitions")
+    await app.dispatcher.handle(first)
+    await app.dispatcher.handle(dataclasses.replace(first, text="", deleted=True, event_id="EvDel"))
+    worker = IngestWorker(app)
+    assert worker.drain() == 1
+    assert rec.batches == [[(WS.key, "delete", "")]]
+    assert queued(app) == [] and worker.pending() == 0

@@ -45,7 +45,7 @@ def test_serve_answers_healthz_and_stops_on_sigterm(tmp_path) -> None:  # noqa: 
     port = _free_port()
     proc = _start(["serve", "--host", "127.0.0.1"], tmp_path, PORT=str(port))
     try:
-        body = _get(f"http://127.0.0.1:{port}/healthz", time.monotonic() + 60)
+        body = _get(f"http://127.0.0.1:{port}/healthz", time.monotonic() + 120)
         assert body["status"] == "ok" and body["database"]["ok"] is True
         assert body["worker"]["state"] == "running"
     finally:
@@ -61,7 +61,7 @@ def test_serve_without_worker_and_the_worker_alone(tmp_path) -> None:  # noqa: A
     web = _start(["serve", "--no-worker", "--host", "127.0.0.1", "--port", str(port)], tmp_path)
     worker = _start(["worker"], tmp_path)
     try:
-        body = _get(f"http://127.0.0.1:{port}/healthz", time.monotonic() + 60)
+        body = _get(f"http://127.0.0.1:{port}/healthz", time.monotonic() + 120)
         assert body["worker"]["state"] == "not in this process"
         time.sleep(2)
         assert worker.poll() is None  # the worker keeps running

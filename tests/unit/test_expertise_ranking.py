@@ -184,3 +184,81 @@ def test_reason_line_says_what_where_and_when(db: Database, service: ExpertiseSe
     assert line.startswith("answered 2 questions about") and "#eng" in line and "November" in line
     assert describe(top, lang="fr", now=NOW).startswith("a répondu à 2 questions sur")
     assert [link.permalink for link in top.links] == ["https://chat.example/C1/601.2", "https://chat.example/C1/600.2"]
+
+
+def _people(db: Database, **teams: str) -> None:
+    with db.session(WS) as s:
+        for user_id, team in teams.items():
+            s.add(PersonRow(user_id=user_id, name=user_id.title(), team=team))
+
+
+def _answers(user: str, topic: str, n: int, *, days_ago: float, asker: str = "UQ") -> list[IncomingMessage]:
+    out = []
+    for i in range(n):
+        root = f"{7000 + next(_ts)}.000100"
+        out.append(msg(asker, f"How do we fix {topic} problem number {i}?", ts=root, days_ago=days_ago))
+        out.append(msg(user, f"{topic} works again after the change", thread=root, days_ago=days_ago))
+    return out
+
+
+def _crowd(db: Database, service: ExpertiseService, n: int = 20) -> None:
+    """Colleagues talking about other things, so that a topic few people discuss is telling."""
+    subjects = ["payroll", "roadmap", "hiring", "invoices", "budget"]
+    ingest(db, service, *(msg(f"UCROWD{i}", f"Notes about the {subjects[i % len(subjects)]} review", days_ago=20) for i in range(n)))
+
+
+def test_much_stronger_evidence_beats_a_busier_colleague_from_another_team(db: Database, service: ExpertiseService) -> None:
+    # The asker's teammate answered seven Kafka questions a month ago; someone from another team,
+    # busy helping lately with other things, mentioned Kafka once. Being around and outside the
+    # team is a bonus, not a substitute for knowing.
+    _people(db, UCAM="Data", ULUKAS="Data", UYUKI="Design")
+    _crowd(db, service)
+    ingest(db, service, *_answers("ULUKAS", "Kafka", 7, days_ago=35))
+    ingest(db, service, msg("UYUKI", "Lunch at the Kafka museum was fun", days_ago=1),
+           *_answers("UYUKI", "Figma", 6, days_ago=1, asker="UDES"))
+    with db.session(WS) as s:
+        _, experts = service.ask(s, text="Kafka", asker="UCAM", now=NOW)
+    matched = [e for e in experts if e.matched]
+    assert [e.user_id for e in matched][:2] == ["ULUKAS", "UYUKI"]
+    assert matched[1].outside_team and not matched[0].outside_team
+
+
+def test_outside_the_askers_team_breaks_a_tie(db: Database, service: ExpertiseService) -> None:
+    _people(db, UASKER="Data", UAAA="Data", UZZZ="Design")
+    _crowd(db, service)
+    # The same evidence at the same times: only the team differs (ids would otherwise decide).
+    ingest(db, service, *_answers("UAAA", "Grafana", 2, days_ago=3), *_answers("UZZZ", "Grafana", 2, days_ago=3))
+    with db.session(WS) as s:
+        _, experts = service.ask(s, text="grafana", asker="UASKER", now=NOW)
+    assert [e.user_id for e in experts if e.matched][:2] == ["UZZZ", "UAAA"]
+    assert experts[0].outside_team and experts[0].score > experts[1].score
+    # With the boost off, the tie stays a tie and the ids decide.
+    plain = ExpertiseService(settings=ExpertiseSettings(outside_team_boost=0.0), nlp=service.nlp)
+    with db.session(WS) as s:
+        _, experts = plain.ask(s, text="grafana", asker="UASKER", now=NOW)
+    assert [e.user_id for e in experts if e.matched][:2] == ["UAAA", "UZZZ"]
+
+
+def test_people_who_helped_lately_come_first_when_no_topic_is_known(db: Database, service: ExpertiseService) -> None:
+    ingest(db, service, *_answers("UOLD", "Printer", 6, days_ago=200), *_answers("UNEW", "Badge", 2, days_ago=2))
+    with db.session(WS) as s:
+        _, experts = service.ask(s, text="quantum chromodynamics", asker="UX", now=NOW)
+    ranking = [e.user_id for e in experts]
+    assert ranking[0] == "UNEW" and "UOLD" in ranking
+    # Newly indexed answers count at once: the service reads helpfulness again after ingesting.
+    ingest(db, service, *_answers("UOLD", "Printer", 6, days_ago=1))
+    with db.session(WS) as s:
+        _, experts = service.ask(s, text="quantum chromodynamics", asker="UX", now=NOW)
+    assert experts[0].user_id == "UOLD"
+
+
+def test_an_erased_person_is_not_suggested_from_kept_helpfulness(db: Database, service: ExpertiseService) -> None:
+    from bot.expertise import forget_all_evidence
+
+    ingest(db, service, *_answers("UGONE", "Badge", 3, days_ago=1), *_answers("USTAY", "Printer", 1, days_ago=5))
+    with db.session(WS) as s:
+        service.ask(s, text="anything", asker="UX", now=NOW)  # helpfulness is now kept
+        forget_all_evidence(s, user_id="UGONE")
+    with db.session(WS) as s:
+        _, experts = service.ask(s, text="anything", asker="UX", now=NOW)
+    assert "UGONE" not in [e.user_id for e in experts] and "USTAY" in [e.user_id for e in experts]

@@ -98,3 +98,46 @@ def test_description_says_which_pipeline_each_language_uses() -> None:
 def test_topics_many_matches_topics_one_by_one(nlp: Nlp) -> None:
     texts = ["Kafka consumer lag", "les migrations Terraform", "", "asyncio.gather"]
     assert [list(t) for t in nlp.topics_many(texts)] == [nlp.topics(t) for t in texts]
+
+
+def test_common_verbs_are_not_topics_but_technical_ones_are(nlp: Nlp) -> None:
+    found = keys(nlp, "The topic keeps growing, so I set the retention and it broke the Kafka consumer group", lang="en")
+    assert {"kafka", "retention", "consumer group"} <= found
+    assert not found & {"keep", "keeps", "grow", "growing", "set", "broke", "break"}
+    # "set" alone is a verb; beside a noun it names a thing.
+    assert "set" not in keys(nlp, "I set it yesterday", lang="en")
+    assert "group" not in keys(nlp, "let's group them", lang="en")
+    # Rarer verbs name the subject of a message.
+    assert {"compile", "deploy", "serialize"} <= keys(nlp, "how do I compile, deploy and serialize it", lang="en")
+
+
+def test_adverbs_are_not_topics(nlp: Nlp) -> None:
+    found = keys(nlp, "Currently the cache is basically invalidated manually", lang="en")
+    assert "cache" in found
+    assert not found & {"currently", "basically", "manually"}
+
+
+def test_without_word_classes_every_content_word_counts() -> None:
+    plain = Nlp(NlpSettings(word_classes=False))
+    assert "grow" in {t.key for t in plain.topics("the lag keeps growing", lang="en")}
+
+
+def test_identifiers_lose_sentence_punctuation_and_call_parentheses(nlp: Nlp) -> None:
+    found = keys(nlp, "Can I match a hash with syntax-parse? I pipe `(current-output-port)` there, i.e. stdout", lang="en")
+    assert {"syntax-parse", "current-output-port"} <= found
+    assert not any(k.endswith("?") or k.startswith("(") for k in found)
+    assert "i.e" not in found
+
+
+def test_french_verbs_of_a_question_do_not_hide_its_subject(nlp: Nlp) -> None:
+    found = keys(nlp, "Quelqu'un a déjà configuré la réplication Postgres entre deux régions ?", lang="fr")
+    assert {"réplication", "postgres", "région"} <= found
+    assert not found & {"quelqu'un", "a", "déjà", "la", "entre"}
+
+
+def test_lemmas_of_sentence_starts_and_of_nouns_are_right(nlp: Nlp) -> None:
+    # A capitalised first word is looked up in lower case; a noun keeps its own lemma (the lookup
+    # table would turn "broker" into the adjective "broke").
+    found = keys(nlp, "Looking. Adding consumers won't help. Restart the broker, then the brokers.", lang="en")
+    assert "broker" in found and "broke" not in found
+    assert "adding" not in found and "consumer" in found
