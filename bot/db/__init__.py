@@ -62,10 +62,10 @@ def _check_flush(session: Session, flush_context, instances) -> None:  # noqa: A
 def _sqlite_pragmas(busy_timeout_ms: int):  # noqa: ANN202
     def on_connect(dbapi_conn, _record) -> None:  # noqa: ANN001
         cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")  # first: the WAL switch may wait
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cur.close()
 
     return on_connect

@@ -79,11 +79,11 @@ def _migration_lock(db: Database) -> Iterator[None]:
 
 def upgrade(db: Database) -> bool:
     """Bring the schema to the newest revision. Returns True when anything was applied."""
-    if not pending(db):
-        return False
+    # The check is inside the lock too: on a fresh SQLite file, the first connection switches
+    # the file to WAL mode, which another process's migration would make fail as "locked".
     with _migration_lock(db):
         if not pending(db):
-            return False  # another process migrated while this one waited
+            return False  # already there, or another process migrated while this one waited
         log.info("migrating database %s to the newest schema", redact(db.url))
         command.upgrade(alembic_config(db), "heads")
     return True
