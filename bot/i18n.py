@@ -38,26 +38,36 @@ def normalise_locale(locale: str | None) -> str | None:
     return lang if lang in SUPPORTED else None
 
 
-_FR_WORDS = frozenset(
-    "le la les un une des du de et est je tu il elle nous vous ils sont pour avec sur dans pas "
-    "qui que quoi quel quelle comment pourquoi merci bonjour salut oui non ça ce cette mon ma mes "
-    "ton ta tes son sa ses au aux connaît connait connais sait savez aide moi toi aussi très".split()
+_FR_MARKERS = frozenset(
+    "le la les un une des du de et est je tu il elle nous vous ils elles sont pour avec sur dans pas "
+    "qui que quoi quel quelle quels comment pourquoi merci bonjour salut oui non ça ce cette ces mon ma "
+    "mes ton ta tes son sa ses au aux connaît connait connais sait savez aide moi toi aussi très mais "
+    "ou où donc car quand comme tout tous faire fait peux peut sais avez avons chez être avoir "
+    "c'est j'ai qu'il n'est d'un d'une l'on".split()
 )
-_EN_WORDS = frozenset(
+_EN_MARKERS = frozenset(
     "the a an and is are i you he she we they for with on in not who what which how why thanks "
-    "thank hello hi yes no this that my your his her our to of it knows know anyone about me".split()
+    "thank hello hi yes no this that my your his her our to of it knows know anyone about me "
+    "be was were been have has had do does did can could would should will just there their "
+    "from but or if when all any some get got use using it's i'm don't can't".split()
 )
-_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?", re.UNICODE)
+_WORDS = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?", re.UNICODE)
 
 
 def guess_language(text: str, default: str = "en") -> str:
-    """A cheap guess between English and French from common words and accents; ``default``
-    when the text gives no sign. Good enough to pick the language of a reply."""
-    words = [w.lower() for w in _WORD.findall(text[:2000])]
-    fr = sum(1 for w in words if w in _FR_WORDS or w.split("'")[0] in ("l", "d", "j", "qu", "c", "n", "s"))
-    en = sum(1 for w in words if w in _EN_WORDS)
-    accents = sum(1 for ch in text[:2000] if ch in "éèêàçùâîôûœ")
-    fr += min(accents, 3) * 0.5
+    """English or French from function words, elisions and accents (no model needed). Short
+    or ambiguous texts get ``default``."""
+    words = [w.lower().replace("’", "'") for w in _WORDS.findall(text[:3000])]
+    fr = en = 0.0
+    for w in words:
+        if w in _FR_MARKERS:
+            fr += 1
+        elif "'" in w and w.split("'")[0] in ("l", "d", "j", "qu", "c", "n", "s", "m", "t"):
+            fr += 1
+        if w in _EN_MARKERS:
+            en += 1
+    accents = sum(1 for ch in text[:3000] if ch in "éèêàçùâîôûœëïÉÈÀÇ")
+    fr += min(accents, 4) * 0.5
     if fr > en:
         return "fr"
     if en > fr:

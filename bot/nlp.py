@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
+from bot.i18n import guess_language
+
 
 log = logging.getLogger("liaison.nlp")
 
@@ -107,41 +109,8 @@ def clean_markup(text: str) -> tuple[str, list[str]]:
 
 # ---- language -----------------------------------------------------------------------------------
 
-_FR_MARKERS = frozenset(
-    "le la les un une des du de et est je tu il elle nous vous ils elles sont pour avec sur dans pas "
-    "qui que quoi quel quelle quels comment pourquoi merci bonjour salut oui non ça ce cette ces mon ma "
-    "mes ton ta tes son sa ses au aux connaît connait connais sait savez aide moi toi aussi très mais "
-    "ou où donc car quand comme tout tous faire fait peux peut sais avez avons chez être avoir "
-    "c'est j'ai qu'il n'est d'un d'une l'on".split()
-)
-_EN_MARKERS = frozenset(
-    "the a an and is are i you he she we they for with on in not who what which how why thanks "
-    "thank hello hi yes no this that my your his her our to of it knows know anyone about me "
-    "be was were been have has had do does did can could would should will just there their "
-    "from but or if when all any some get got use using it's i'm don't can't".split()
-)
-_WORDS = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?", re.UNICODE)
-
-
-def detect_language(text: str, *, default: str = "en") -> str:
-    """English or French from function words, elisions and accents (no model needed). Short
-    or ambiguous texts get ``default``."""
-    words = [w.lower().replace("’", "'") for w in _WORDS.findall(text[:3000])]
-    fr = en = 0.0
-    for w in words:
-        if w in _FR_MARKERS:
-            fr += 1
-        elif "'" in w and w.split("'")[0] in ("l", "d", "j", "qu", "c", "n", "s", "m", "t"):
-            fr += 1
-        if w in _EN_MARKERS:
-            en += 1
-    accents = sum(1 for ch in text[:3000] if ch in "éèêàçùâîôûœëïÉÈÀÇ")
-    fr += min(accents, 4) * 0.5
-    if fr > en:
-        return "fr"
-    if en > fr:
-        return "en"
-    return default
+# One detector for the whole bot: bot.i18n.guess_language (pure Python, no model needed).
+detect_language = guess_language
 
 
 # ---- extra stop words -----------------------------------------------------------------------------
