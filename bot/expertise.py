@@ -756,21 +756,21 @@ def known_keys(session: Session, keys: Sequence[str]) -> list[str]:
 
 
 _LINK_PRIORITY = {"thanked": 0, "answered": 1, "declared": 2, "wrote": 3}
+# Evidence rows read per person for the links and the channel of a reason line.
+_DETAIL_ROWS = 60
 
 
-def _evidence_details(session: Session, user_id: str, key: str | None, n: int) -> tuple[tuple[Link, ...], str | None]:
-    """The best ``n`` messages proving ``user_id`` knows ``key`` (thanks and answers first,
-    then the most recent), and the channel where most of that evidence is: one query."""
-    E = ExpertiseEvidence
-    q = select(E.conversation_id, E.ts, E.permalink, E.conversation_name, E.kind, E.at).where(E.user_id == user_id, E.ts != "")
-    q = q.where(E.topic_key == key) if key is not None else q.where(E.kind == "answered")
-    rows = session.execute(q.order_by(E.at.desc()).limit(60)).all()
+def _pick_details(rows: Sequence[Any], n: int) -> tuple[tuple[Link, ...], str | None]:
+    """From one person's latest evidence rows on a topic: the best ``n`` links (thanks and
+    answers first, then the most recent) and the channel where most of that evidence is."""
     channels: dict[str, int] = defaultdict(int)
     for r in rows:
         if r.conversation_name:
             channels[r.conversation_name] += 1
     channel = max(channels, key=lambda c: (channels[c], c)) if channels else None
     out: list[Link] = []
+    if n <= 0:
+        return (), channel
     seen = set()
     for r in sorted(rows, key=lambda r: (_LINK_PRIORITY.get(r.kind, 9), -_aware(r.at).timestamp())):
         if (r.conversation_id, r.ts) in seen:
@@ -782,8 +782,94 @@ def _evidence_details(session: Session, user_id: str, key: str | None, n: int) -
     return tuple(out), channel
 
 
+def _evidence_details(session: Session, user_id: str, key: str | None, n: int) -> tuple[tuple[Link, ...], str | None]:
+    """The best ``n`` messages proving ``user_id`` knows ``key`` (None: their answers), and the
+    channel where most of that evidence is: one query."""
+    E = ExpertiseEvidence
+    q = select(E.conversation_id, E.ts, E.permalink, E.conversation_name, E.kind, E.at).where(E.user_id == user_id, E.ts != "")
+    q = q.where(E.topic_key == key) if key is not None else q.where(E.kind == "answered")
+    return _pick_details(session.execute(q.order_by(E.at.desc()).limit(_DETAIL_ROWS)).all(), n)
+
+
+def _many_details(session: Session, pairs: Sequence[tuple[str, str]], n: int) -> dict[str, tuple[tuple[Link, ...], str | None]]:
+    """``_evidence_details`` for several (person, topic) pairs. On PostgreSQL one query (a
+    LATERAL read of each pair's latest rows, straight from the index); on SQLite, where a
+    query costs no round trip, one per pair."""
+    if not pairs:
+        return {}
+    if session.get_bind().dialect.name != "postgresql" or not session.info.get("workspace"):
+        return {u: _evidence_details(session, u, key, n) for u, key in pairs}
+    rows: dict[str, list[Any]] = defaultdict(list)
+    result = session.execute(text(
+        "SELECT p.u AS user_id, e.conversation_id, e.ts, e.permalink, e.conversation_name, e.kind, e.at "
+        "FROM unnest(CAST(:users AS text[]), CAST(:keys AS text[])) AS p(u, k) "
+        "CROSS JOIN LATERAL (SELECT conversation_id, ts, permalink, conversation_name, kind, at "
+        f"FROM {ExpertiseEvidence.__tablename__} WHERE workspace = :ws AND user_id = p.u AND topic_key = p.k AND ts <> '' "
+        "ORDER BY at DESC LIMIT :rows) AS e"
+    ), {"users": [u for u, _ in pairs], "keys": [k for _, k in pairs], "ws": session.info.get("workspace"), "rows": _DETAIL_ROWS})
+    for r in result:
+        rows[r.user_id].append(r)
+    return {u: _pick_details(rows.get(u, ()), n) for u, _ in pairs}
+
+
 def _links(session: Session, user_id: str, key: str | None, n: int) -> tuple[Link, ...]:
     return _evidence_details(session, user_id, key, n)[0] if n > 0 else ()
+
+
+@dataclass(frozen=True)
+class IndexSnapshot:
+    """What every question needs of a whole workspace's index and what changes slowly: kept by
+    ``ExpertiseService`` for a few minutes instead of read per question.
+
+    ``latest``: the latest indexed message; ``people``: people with evidence; ``helping``:
+    ``recent_helpfulness``; ``helpers``: the people who helped most lately, and
+    ``answerers``: over the evidence half-life, best first; ``recent``: the people active most
+    recently, latest first."""
+
+    latest: dt.datetime | None
+    people: int
+    helping: Mapping[str, float]
+    helpers: tuple[str, ...]
+    answerers: tuple[str, ...]
+    recent: tuple[str, ...]
+
+
+def index_snapshot(session: Session, *, now: dt.datetime, settings: ExpertiseSettings | None = None,
+                   size: int = 200) -> IndexSnapshot:
+    """Read an ``IndexSnapshot`` (a handful of queries; the answers of the last weeks are the
+    largest part)."""
+    settings = settings or ExpertiseSettings()
+    P = ExpertisePerson
+    latest, people = session.execute(select(func.max(P.last_at), func.count()).select_from(P)).one()
+    at = min(_aware(now), _aware(latest)) if latest is not None else _aware(now)
+    helping = recent_helpfulness(session, now=at, settings=settings)
+    helpers = heapq.nlargest(size, helping, key=helping.__getitem__)
+    answerers = session.scalars(select(P.user_id).order_by(P.answers_s.desc()).limit(size)).all()
+    recent: Sequence[str] = ()
+    if settings.activity_weight:
+        recent = session.scalars(select(P.user_id).where(P.last_at.is_not(None)).order_by(P.last_at.desc()).limit(size)).all()
+    return IndexSnapshot(latest=_aware(latest) if latest is not None else None, people=people or 0, helping=helping,
+                         helpers=tuple(helpers), answerers=tuple(answerers), recent=tuple(recent))
+
+
+def _candidates(session: Session, keys: Sequence[str], per_topic: int, pg: bool) -> list[Any]:
+    """The strongest ``per_topic`` score rows of each topic, straight from the topic index: on
+    PostgreSQL in one query (a LATERAL read per topic), on SQLite one query per topic."""
+    S = ExpertiseScore
+    names = ["user_id", "topic_key", "last_at", *(f"{k}_n" for k in KINDS), *(f"{k}_s" for k in KINDS)]
+    if not keys:
+        return []
+    if pg:
+        return list(session.execute(text(
+            f"SELECT s.{', s.'.join(names)} FROM unnest(CAST(:keys AS text[])) AS q(k) "
+            f"CROSS JOIN LATERAL (SELECT {', '.join(names)} FROM {S.__tablename__} "
+            "WHERE workspace = :ws AND topic_key = q.k ORDER BY strength DESC LIMIT :n) AS s"
+        ), {"keys": list(keys), "ws": session.info.get("workspace"), "n": per_topic}))
+    cols = [getattr(S, c) for c in names]
+    out: list[Any] = []
+    for key in keys:
+        out += session.execute(select(*cols).where(S.topic_key == key).order_by(S.strength.desc()).limit(per_topic)).all()
+    return out
 
 
 def who_knows(
@@ -796,79 +882,72 @@ def who_knows(
     limit: int | None = None,
     details: bool = True,
     fallback: bool = True,
-    helpers: Mapping[str, float] | None = None,
+    snapshot: IndexSnapshot | None = None,
 ) -> list[Expert]:
     """The people who know most about ``topics``, best first: never the asker, people who opted
     out, bots or deleted accounts. People with evidence for the topics come with
     ``matched=True``; after them (or alone, when no topic is known and ``fallback``) come
     people who often answer others, with ``matched=False``.
 
-    Reads only aggregates: a few rows per query topic and per candidate, plus one query for
-    the reasons and links of each person an answer shows. ``helpers`` is the result of
-    ``recent_helpfulness`` when the caller keeps it (it changes slowly); else it is read."""
+    Reads only aggregates, in a fixed number of queries whatever the size of the index: the
+    query topics, their strongest people, those people's prior and directory rows, and the
+    reasons and links of the people an answer shows. ``snapshot`` is what the caller keeps of
+    ``index_snapshot`` (it changes slowly); else it is read."""
     settings = settings or ExpertiseSettings()
     limit = limit or settings.max_experts
-    T, S, P = ExpertiseTopic, ExpertiseScore, ExpertisePerson
+    T, P = ExpertiseTopic, ExpertisePerson
     pg = session.get_bind().dialect.name == "postgresql"  # lists of people as one array parameter
+    lateral = pg and bool(session.info.get("workspace"))  # raw SQL names the workspace itself
+    snap = snapshot if snapshot is not None else index_snapshot(session, now=now, settings=settings)
     # Time is measured up to the index's latest message: in a live workspace that is about
     # now; in an imported archive, it keeps old evidence from all decaying to nothing.
-    latest = session.scalar(select(func.max(P.last_at)))
-    now = min(_aware(now), _aware(latest)) if latest is not None else _aware(now)
+    now = min(_aware(now), snap.latest) if snap.latest is not None else _aware(now)
     keys = list(dict.fromkeys(t.key for t in topics if t.key))
     decay = 1.0 / growth(now, settings.half_life_days)
     topic_rows = {r.key: r for r in session.execute(select(T.key, T.display, T.people_n).where(T.key.in_(keys)))} if keys else {}
-    n = max(session.scalar(select(func.count()).select_from(P)) or 0, 1)
+    n = max(snap.people, 1)
 
     rel: dict[str, float] = defaultdict(float)
     best: dict[str, tuple[float, str, Any]] = {}
-    weights = [(k, settings.weight(k)) for k in KINDS]
-    cols = [S.user_id, S.last_at] + [getattr(S, f"{k}_n") for k in KINDS] + [getattr(S, f"{k}_s") for k in KINDS]
+    weights = [settings.weight(k) for k in KINDS]
+    idfs = {}
     for key, trow in topic_rows.items():
         df = max(trow.people_n or 0, 1)
         idf = math.log(1.0 + (n - df + 0.5) / (df + 0.5))
-        if idf <= 0:
+        if idf > 0:
+            idfs[key] = idf
+    for row in _candidates(session, list(idfs), settings.candidates_per_topic, lateral):
+        ev = sum((row[7 + i] or 0.0) * w for i, w in enumerate(weights)) * decay
+        if ev <= 0:
             continue
-        q = select(*cols).where(S.topic_key == key).order_by(S.strength.desc()).limit(settings.candidates_per_topic)
-        for row in session.execute(q):
-            ev = sum((row[6 + i] or 0.0) * w for i, (_, w) in enumerate(weights)) * decay
-            if ev <= 0:
-                continue
-            # Saturating: a tenth answer about a topic adds little to what nine showed.
-            contribution = idf * ev / (ev + settings.saturation)
-            rel[row.user_id] += contribution
-            if row.user_id not in best or best[row.user_id][0] < contribution:
-                best[row.user_id] = (contribution, key, row)
+        # Saturating: a tenth answer about a topic adds little to what nine showed.
+        contribution = idfs[row.topic_key] * ev / (ev + settings.saturation)
+        rel[row.user_id] += contribution
+        if row.user_id not in best or best[row.user_id][0] < contribution:
+            best[row.user_id] = (contribution, row.topic_key, row)
 
     if not rel and not fallback:
         return []
     # The prior: how much each person answers others (decayed) and whether they are around
     # lately; read for the candidates, the top helpers and the most recently active people.
-    pcols = (P.user_id, P.answers_n, P.answers_s, P.last_at)
     extra = max(50, limit * 10)
-    prior_rows = {r.user_id: r for r in session.execute(select(*pcols).order_by(P.answers_s.desc()).limit(extra))}
-    helping = recent_helpfulness(session, now=now, settings=settings) if helpers is None else helpers
-    for u in heapq.nlargest(extra, helping, key=helping.__getitem__):  # not a sort of everyone, per question
-        prior_rows.setdefault(u, None)
-    if settings.activity_weight:
-        for r in session.execute(select(*pcols).where(P.last_at.is_not(None)).order_by(P.last_at.desc()).limit(extra)):
-            prior_rows[r.user_id] = r
-    for chunk in _chunks(sorted(u for u in set(rel) | set(prior_rows) if prior_rows.get(u) is None), 500):
+    wanted = set(rel) | set(snap.helpers[:extra]) | set(snap.answerers[:extra]) | set(snap.recent[:extra])
+    pcols = (P.user_id, P.answers_n, P.answers_s, P.last_at)
+    prior_rows: dict[str, Any] = {}
+    directory: dict[str, Any] = {}
+    R = PersonRow
+    for chunk in _chunks(sorted(wanted | ({asker} if asker else set())), 1000):
         for r in session.execute(select(*pcols).where(_in(pg, P.user_id, chunk))):
             prior_rows[r.user_id] = r
+        for r in session.execute(select(R.user_id, R.name, R.team, R.indexing_opt_out, R.deleted, R.is_bot).where(_in(pg, R.user_id, chunk))):
+            directory[r.user_id] = r
+    helping = snap.helping
 
-    # A kept helpfulness table may name someone erased since: only people still indexed count.
-    for u in [u for u, r in prior_rows.items() if r is None]:
-        del prior_rows[u]
-    helping = {u: v for u, v in helping.items() if u in prior_rows}
-
-    def prior(u: str) -> float:
+    def prior(u: str, p: Any) -> float:
         # How much, and how recently, the person helped others: people who answer lately are
         # the ones who answer next.
         value = settings.helpfulness_weight * math.log1p(helping.get(u, 0.0))
-        p = prior_rows.get(u)
-        if p is None:
-            return value
-        if settings.activity_weight and p.last_at is not None:
+        if settings.activity_weight and p is not None and p.last_at is not None:
             idle_days = max(0.0, (now - _aware(p.last_at)).total_seconds() / _DAY)
             value += settings.activity_weight * 2.0 ** (-idle_days / max(settings.activity_half_life_days, 1e-6))
         return value
@@ -876,39 +955,36 @@ def who_knows(
     # Everyone matched, then the general helpers, so a ranking is never cut short.
     # Knowing times answering: relevance (plus a floor, so general helpers still come after
     # the people who know) scaled by the prior, so a busy person who once mentioned a topic
-    # does not outrank a quieter one who answered it many times.
+    # does not outrank a quieter one who answered it many times. Only people still indexed
+    # count (a kept snapshot may name someone erased since).
     floor = max(settings.relevance_floor, 1e-6)
-    scored = {u: (rel.get(u, 0.0) + floor) * (1.0 + prior(u)) for u in set(rel) | set(prior_rows)}
+    scored = {u: (rel.get(u, 0.0) + floor) * (1.0 + prior(u, prior_rows.get(u)))
+              for u in set(rel) | {u for u in prior_rows if u in wanted}}
     scored.pop(asker, None)
-    if settings.outside_team_boost and asker and rel:
+    asker_row = directory.get(asker) if asker else None
+    asker_team = asker_row.team if asker_row is not None else None
+    if settings.outside_team_boost and asker_team and rel:
         # Weak ties bring new information: among people with comparable evidence, those outside
         # the asker's team come first. A small factor, so it never beats much stronger evidence.
-        asker_team = session.scalar(select(PersonRow.team).where(PersonRow.user_id == asker))
-        if asker_team:
-            for chunk in _chunks(sorted(u for u in rel if u in scored), 500):
-                for u, team in session.execute(select(PersonRow.user_id, PersonRow.team).where(_in(pg, PersonRow.user_id, chunk))):
-                    if team and team != asker_team:
-                        scored[u] *= 1.0 + settings.outside_team_boost
-    excluded: set[str] = set()
-    for chunk in _chunks(sorted(scored), 500):
-        excluded.update(session.scalars(select(PersonRow.user_id).where(
-            _in(pg, PersonRow.user_id, chunk), PersonRow.indexing_opt_out | PersonRow.deleted | PersonRow.is_bot)))
-    ranked = sorted((u for u in scored if u not in excluded and scored[u] > 0), key=lambda u: (-scored[u], u))[:limit]
+        for u in rel:
+            person = directory.get(u)
+            if u in scored and person is not None and person.team and person.team != asker_team:
+                scored[u] *= 1.0 + settings.outside_team_boost
+    for u, person in directory.items():
+        if person.indexing_opt_out or person.deleted or person.is_bot:
+            scored.pop(u, None)
+    ranked = sorted((u for u in scored if scored[u] > 0), key=lambda u: (-scored[u], u))[:limit]
 
-    wanted = ranked + ([asker] if asker else [])
-    directory = {r.user_id: r for r in session.execute(
-        select(PersonRow.user_id, PersonRow.name, PersonRow.team).where(PersonRow.user_id.in_(wanted)))} if wanted else {}
-    asker_team = directory[asker].team if asker and asker in directory else None
-    # Reasons and links cost a query each: only for the matched people an answer shows
-    # (general helpers are shown with their number of answers, without links).
-    shown = set([u for u in ranked if u in rel][: settings.max_experts])
+    # Reasons and links: only for the matched people an answer shows (general helpers are
+    # shown with their number of answers, without links).
+    shown = [u for u in ranked if u in rel][: settings.max_experts]
+    found = _many_details(session, [(u, best[u][1]) for u in shown], settings.links_per_person) if details else {}
     out = []
     for u in ranked:
         person = directory.get(u)
         _, key, srow = best.get(u, (0.0, None, None))
         p = prior_rows.get(u)
-        links, channel = (_evidence_details(session, u, key, settings.links_per_person)
-                          if details and u in shown else ((), None))
+        links, channel = found.get(u, ((), None))
         team = person.team if person is not None else None
         out.append(Expert(
             user_id=u,
@@ -918,7 +994,7 @@ def who_knows(
             matched=u in rel,
             outside_team=bool(team and asker_team and team != asker_team),
             topic=topic_rows[key].display if key else None,
-            counts={k: srow[2 + i] or 0 for i, k in enumerate(KINDS)} if srow is not None else {},
+            counts={k: getattr(srow, f"{k}_n") or 0 for k in KINDS} if srow is not None else {},
             channel=channel,
             last_at=(srow.last_at if srow is not None else (p.last_at if p is not None else None)),
             answers=(p.answers_n or 0) if p is not None else 0,
@@ -967,26 +1043,24 @@ class ExpertiseService:
     def __init__(self, *, settings: ExpertiseSettings, nlp: Any) -> None:
         self.settings = settings
         self.nlp = nlp
-        # Recent helpfulness per workspace, kept for a few minutes: it reads every recent
-        # answer, and changes slowly next to its half-life of days.
-        self._helpers: dict[str | None, tuple[float, dt.datetime, dict[str, float]]] = {}
+        # Per workspace, what every question needs of the whole index (recent helpfulness,
+        # top helpers, size), kept for a few minutes: it changes slowly next to its half-lives.
+        self._snapshots: dict[str | None, tuple[float, IndexSnapshot]] = {}
 
     def ingest(self, session: Session, messages: Sequence[Any], *, now: dt.datetime) -> int:
-        self._helpers.pop(session.info.get("workspace"), None)
+        self._snapshots.pop(session.info.get("workspace"), None)
         return index_messages(session, messages, nlp=self.nlp, settings=self.settings, now=now)
 
-    def helpers(self, session: Session, *, now: dt.datetime) -> dict[str, float]:
-        """``recent_helpfulness`` of the session's workspace, read again after
+    def snapshot(self, session: Session, *, now: dt.datetime) -> IndexSnapshot:
+        """``index_snapshot`` of the session's workspace, read again after
         ``helpers_refresh_seconds`` or after this service ingested messages there."""
         workspace = session.info.get("workspace")
-        kept = self._helpers.get(workspace)
+        kept = self._snapshots.get(workspace)
         if kept is not None and time.monotonic() - kept[0] < self.settings.helpers_refresh_seconds:
-            return kept[2]
-        latest = session.scalar(select(func.max(ExpertisePerson.last_at)))
-        at = min(_aware(now), _aware(latest)) if latest is not None else _aware(now)
-        values = recent_helpfulness(session, now=at, settings=self.settings)
-        self._helpers[workspace] = (time.monotonic(), now, values)
-        return values
+            return kept[1]
+        snap = index_snapshot(session, now=now, settings=self.settings)
+        self._snapshots[workspace] = (time.monotonic(), snap)
+        return snap
 
     def query_topics(self, text: str, *, lang: str | None = None) -> list[Topic]:
         return self.nlp.topics(text, lang=lang)
@@ -996,7 +1070,7 @@ class ExpertiseService:
         """Topics of a question and the people to ask about them."""
         topics = self.query_topics(text, lang=lang)
         return topics, who_knows(session, topics=topics, asker=asker, now=now, settings=self.settings,
-                                 limit=limit, details=details, helpers=self.helpers(session, now=now))
+                                 limit=limit, details=details, snapshot=self.snapshot(session, now=now))
 
     def declare(self, session: Session, *, user_id: str, text: str, at: dt.datetime, lang: str | None = None) -> list[Topic]:
         topics = self.query_topics(text, lang=lang)

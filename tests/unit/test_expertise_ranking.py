@@ -36,8 +36,9 @@ def nlp() -> Nlp:
 
 
 @pytest.fixture
-def db(sqlite_url: str) -> Iterator[Database]:
-    database = Database(sqlite_url)
+def db(database_url: str) -> Iterator[Database]:
+    """Each ranking test runs on SQLite and on PostgreSQL (whose reads take other paths)."""
+    database = Database(database_url)
     upgrade(database)
     yield database
     database.dispose()
@@ -262,3 +263,18 @@ def test_an_erased_person_is_not_suggested_from_kept_helpfulness(db: Database, s
     with db.session(WS) as s:
         _, experts = service.ask(s, text="anything", asker="UX", now=NOW)
     assert "UGONE" not in [e.user_id for e in experts] and "USTAY" in [e.user_id for e in experts]
+
+
+def test_each_person_shown_gets_the_links_of_their_own_evidence(db: Database, service: ExpertiseService) -> None:
+    # The links of everyone shown are read together: each must keep their own.
+    ingest(db, service,
+           msg("UQ1", "How do I size the Kafka partitions?", ts="700.1"),
+           msg("UKAF", "Twelve partitions per broker is plenty", ts="700.2", thread="700.1"),
+           msg("UQ2", "Any tips for Grafana alert rules?", ts="701.1"),
+           msg("UGRA", "Use recording rules and a for: clause", ts="701.2", thread="701.1"))
+    with db.session(WS) as s:
+        _, experts = service.ask(s, text="who knows kafka and grafana?", asker="UASK", now=NOW)
+    links = {e.user_id: [link.permalink for link in e.links] for e in experts if e.matched}
+    assert links["UKAF"] == ["https://chat.example/C1/700.2"]
+    assert links["UGRA"] == ["https://chat.example/C1/701.2"]
+    assert {e.user_id: e.topic for e in experts if e.user_id in ("UKAF", "UGRA")} == {"UKAF": "Kafka", "UGRA": "Grafana"}
