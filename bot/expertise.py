@@ -61,6 +61,7 @@ REASONS = Catalog(
         "helper": "often helps others ({count} {answers} in others' threads)",
         "answer_one": "answer",
         "answer_many": "answers",
+        "lately": "; helps others a lot lately",
     },
     fr={
         "answered": "a répondu à {count} {questions} sur {topic}",
@@ -80,6 +81,7 @@ REASONS = Catalog(
         "helper": "aide souvent les autres ({count} {answers} dans les fils des autres)",
         "answer_one": "réponse",
         "answer_many": "réponses",
+        "lately": " ; aide beaucoup les autres ces temps-ci",
     },
 )
 MONTHS = {
@@ -154,6 +156,7 @@ class Expert:
     last_at: dt.datetime | None = None
     answers: int = 0  # answers in others' threads, all topics
     links: tuple[Link, ...] = ()
+    helps_lately: bool = False  # recent help to others counts in the rank (said in the reason)
 
 
 def month_label(at: dt.datetime | None, *, lang: str, now: dt.datetime) -> str:
@@ -179,15 +182,18 @@ def describe(e: "Expert", *, lang: str, now: dt.datetime) -> str:
         n = c["wrote"]
         text = t("wrote", count=n, times=t("time_one" if n == 1 else "time_many"), topic=topic)
     elif thanked:
-        return t("thanked_alone", count=times, topic=topic)
+        return t("thanked_alone", count=times, topic=topic) + (t("lately") if e.helps_lately else "")
     else:
-        return t("declared", topic=topic)
+        return t("declared", topic=topic) + (t("lately") if e.helps_lately else "")
     if e.channel:
         text += t("in_channel", channel=e.channel)
     if e.last_at is not None:
         text += t("last", when=month_label(e.last_at, lang=lang, now=now))
     if thanked:
         text += t("thanked", count=times)
+    if e.helps_lately:
+        # Why someone with less evidence on the topic can come first.
+        text += t("lately")
     return text
 
 
@@ -756,6 +762,10 @@ def known_keys(session: Session, keys: Sequence[str]) -> list[str]:
 
 
 _LINK_PRIORITY = {"thanked": 0, "answered": 1, "declared": 2, "wrote": 3}
+# Recent helpfulness (answers in others' threads, each decayed with the helpfulness half-life)
+# from which a reason line says that the person helps others a lot lately: as much as one
+# answer today, or two a half-life ago.
+HELPS_LATELY = 1.0
 # Evidence rows read per person for the links and the channel of a reason line.
 _DETAIL_ROWS = 60
 
@@ -999,6 +1009,7 @@ def who_knows(
             last_at=(srow.last_at if srow is not None else (p.last_at if p is not None else None)),
             answers=(p.answers_n or 0) if p is not None else 0,
             links=links,
+            helps_lately=helping.get(u, 0.0) >= HELPS_LATELY,
         ))
     return out
 

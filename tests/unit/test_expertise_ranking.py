@@ -278,3 +278,24 @@ def test_each_person_shown_gets_the_links_of_their_own_evidence(db: Database, se
     assert links["UKAF"] == ["https://chat.example/C1/700.2"]
     assert links["UGRA"] == ["https://chat.example/C1/701.2"]
     assert {e.user_id: e.topic for e in experts if e.user_id in ("UKAF", "UGRA")} == {"UKAF": "Kafka", "UGRA": "Grafana"}
+
+
+def test_the_reason_says_when_recent_help_to_others_counts_in_the_rank(db: Database, service: ExpertiseService) -> None:
+    # UHELP answered Kafka once but helps others every day; UOLD answered Kafka three times,
+    # months ago, and not much since. The reason line of each says what puts them where they are.
+    ingest(db, service, *[
+        m for i in range(3) for m in (
+            msg("UQ", f"Kafka offsets question {i}?", ts=f"800.{i}", days_ago=120),
+            msg("UOLD", f"Kafka offsets answer {i}", ts=f"800.{i}1", thread=f"800.{i}", days_ago=120))
+    ], msg("UQ", "Kafka lag question?", ts="810.1", days_ago=2),
+        msg("UHELP", "Kafka lag: add consumers", ts="810.2", thread="810.1", days_ago=2),
+        *[m for i in range(4) for m in (
+            msg("UQ", f"Airflow question {i}?", ts=f"82{i}.1", days_ago=1),
+            msg("UHELP", f"Airflow answer {i}", ts=f"82{i}.2", thread=f"82{i}.1", days_ago=1))])
+    with db.session(WS) as s:
+        _, experts = service.ask(s, text="kafka", asker="UASK", now=NOW)
+    by_id = {e.user_id: e for e in experts}
+    helper, old = describe(by_id["UHELP"], lang="en", now=NOW), describe(by_id["UOLD"], lang="en", now=NOW)
+    assert helper.lower().startswith("answered 1 question about kafka") and helper.endswith("; helps others a lot lately")
+    assert old.lower().startswith("answered 3 questions about kafka") and "lately" not in old
+    assert describe(by_id["UHELP"], lang="fr", now=NOW).endswith(" ; aide beaucoup les autres ces temps-ci")
