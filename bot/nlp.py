@@ -6,10 +6,11 @@ the first one installed wins, and ``"blank"`` (``spacy.blank`` plus the lookup l
 spacy-lookups-data) is always available. Nothing is loaded at import time; an ``Nlp`` loads each
 pipeline the first time a text of that language needs it (or all at once with ``load_all``).
 
-Topics are found with rules that also work on blank pipelines: runs of content words (not stop
-words, not numbers) give unigrams and bigrams of lemmas; code identifiers (``sorted-map``,
-``asyncio.gather``, text in backticks) are kept as written; chat markup (mentions, links, code
-blocks, emoji, quotes) is removed first. Trained pipelines add their noun chunks and entities.
+Topics are found by a spaCy component, ``liaison_topics``, that ends every pipeline (blank or
+trained), so ``nlp.pipe`` gives each Doc its topics (``doc._.liaison_topics``). Its rules also
+work on blank pipelines: runs of content words (not stop words, not numbers) give unigrams and
+bigrams of lemmas; code identifiers (``sorted-map``, ``asyncio.gather``, text in backticks) are
+kept as written; chat markup (mentions, links, code blocks, emoji, quotes) is removed first. Trained pipelines add their noun chunks and entities.
 Blank pipelines have no tagger, so the word lists of spacy-lookups-data stand in for one: common
 verbs ("keep", "grow", "broke") and adverbs end a phrase instead of becoming topics, while rarer
 verbs ("compile", "deploy") stay, since they name what a message is about.
@@ -17,13 +18,14 @@ verbs ("compile", "deploy") stay, since they name what a message is about.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import threading
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from bot.i18n import guess_language
 
@@ -214,11 +216,233 @@ def _load_word_classes(lang: str, common_logprob: float) -> WordClasses:
     )
 
 
+# ---- the topic component -------------------------------------------------------------------------
+
+TOPIC_COMPONENT = "liaison_topics"
+# The parts of an identifier: one letter each ("i.e", "a.b") means an abbreviation, not code.
+_IDENT_PARTS = re.compile(r"[._/\-]|->|::")
+_SPACES = re.compile(r"\s+")
+# Parts of speech that can be topics, when a tagger gives them (spaCy's symbol ids).
+_TOPIC_POS = ("NOUN", "PROPN", "ADJ", "X")
+# Entries per cache of the component; a full cache is emptied and fills again.
+_CACHE_LIMIT = 50_000
+
+
+@functools.lru_cache(maxsize=65_536)
+def _norm_key(text: str) -> str:
+    """A word or phrase as a topic key: lower case, NFC, single spaces, no surrounding
+    punctuation."""
+    text = unicodedata.normalize("NFC", text.strip().lower().replace("’", "'"))
+    text = _SPACES.sub(" ", text)
+    return text.strip(".,;:!?\"'()[]{}")
+
+
+class TopicExtractor:
+    """The spaCy component ``liaison_topics``: the topic rules, run on every Doc of a pipeline.
+    It reads the code identifiers that ``clean_markup`` took out of the text from
+    ``doc._.liaison_idents`` (none for a Doc made from a plain string) and leaves the topics,
+    a list of ``Topic`` with the most salient first, in ``doc._.liaison_topics``.
+
+    What depends on a word alone — whether it can be a topic, its key, its word class — is
+    worked out once per distinct (word, lemma) and kept; whether a capitalised word is a name
+    depends on the word before it and is decided for each token. Thread-safe."""
+
+    def __init__(self, nlp: Any, name: str, *, lang: str, synonyms: Mapping[str, str], max_topics: int,
+                 bigrams: bool, word_classes: bool, common_word_logprob: float) -> None:
+        from spacy.attrs import LEMMA, ORTH, POS
+        from spacy.symbols import IDS
+
+        self.nlp = nlp
+        self.name = name
+        self.lang = lang or nlp.lang
+        self.synonyms = {_norm_key(k): _norm_key(v) for k, v in synonyms.items()}
+        self.max_topics = max_topics
+        self.bigrams = bigrams
+        self.use_word_classes = word_classes
+        self.common_word_logprob = common_word_logprob
+        self.stop = _CHAT_STOP.get(self.lang, frozenset())
+        self._attrs = [ORTH, LEMMA, POS]
+        self._topic_pos = frozenset(IDS[p] for p in _TOPIC_POS)
+        self._classes: WordClasses | None = None
+        self._lookup: Any = None
+        # (orth, lemma) -> (text, is_alpha, isupper, capitalised, content, key, key and kind as a
+        # common word); one cache with word classes, one without.
+        self._words: tuple[dict[tuple[int, int], tuple], dict[tuple[int, int], tuple]] = ({}, {})
+        self._topics: dict[tuple[str, str], Topic] = {}
+
+    def __call__(self, doc: Any) -> Any:
+        doc._.liaison_topics = self.topics(doc, doc._.liaison_idents or ())
+        return doc
+
+    def topics(self, doc: Any, idents: Iterable[str] = ()) -> list[Topic]:
+        """The topics of one Doc and the identifiers of its text, most salient first."""
+        synonyms = self.synonyms
+        found: dict[str, list[Any]] = {}  # key -> [display, score], in the order first seen
+
+        def add(key: str, display: str, score: float) -> None:
+            if not key:
+                return
+            key = synonyms.get(key, key)
+            entry = found.get(key)
+            if entry is None:
+                found[key] = [display, score]
+            else:
+                entry[1] += score
+
+        for ident in idents:
+            # Sentence punctuation and call parentheses are not part of the name
+            # ("`(current-output-port)`", "with syntax-parse?").
+            display = ident.strip("()[]{}'\"`,;:").rstrip("?!.")
+            key = display.lower()
+            if not key or all(len(part) <= 1 for part in _IDENT_PARTS.split(key)):
+                continue  # "i.e", "e.g", "a.b": abbreviations and placeholders, not code
+            add(synonyms.get(key, key), display, 2.0)
+
+        # (key, display, word kind): ambiguous words ("set", "group") are topics only beside a
+        # noun ("consumer group"), never alone.
+        run: list[tuple[str, str, str]] = []
+        bigrams = self.bigrams
+
+        def flush() -> None:
+            for k, d, kind in run:
+                if kind == "noun":
+                    add(k, d, 1.0)
+            if bigrams:
+                for (k1, d1, c1), (k2, d2, c2) in zip(run, run[1:]):
+                    if k1 != k2 and (c1 == "noun" or c2 == "noun"):
+                        add(f"{k1} {k2}", f"{d1} {d2}", 1.5)
+            run.clear()
+
+        # One array of (orth, lemma, part of speech) ids, instead of a Token object per word.
+        array = doc.to_array(self._attrs)
+        has_pos = len(array) == 0 or bool(array[:, 2].any())  # as doc.has_annotation("POS")
+        # A tagger knows verbs from nouns; without one, the dictionaries of word classes do.
+        classes = self._word_classes() if self.use_word_classes and not has_pos else None
+        words = self._words[classes is not None]
+        topic_pos = self._topic_pos
+        prev_alpha = False
+        for i, row in enumerate(array.tolist()):
+            word = words.get((row[0], row[1]))
+            if word is None:
+                word = self._word(doc[i], classes, words)
+            text, alpha, upper, capitalised, content, key, common_key, common_kind = word
+            # A capitalised word inside a sentence, or an acronym, is a name ("Go", "SQL").
+            proper = upper or (capitalised and prev_alpha)
+            prev_alpha = alpha
+            if content and (not has_pos or row[2] in topic_pos):
+                kind = "noun"
+                if classes is not None and not proper:
+                    key, kind = common_key, common_kind
+                if kind != "verb":
+                    run.append((key, text if proper else key, kind))
+                    continue
+            if run:
+                flush()
+        flush()
+
+        if has_pos:
+            for ent in getattr(doc, "ents", ()):
+                key = _norm_key(" ".join(t.lemma_ or t.text for t in ent if not t.is_stop))
+                if key and " " not in key or len(key.split()) <= 3:
+                    add(key, ent.text, 1.5)
+
+        ranked = sorted(found.items(), key=lambda item: -item[1][1])[: self.max_topics]
+        return [self._topic(key, display) for key, (display, _) in ranked]
+
+    def _word(self, tok: Any, classes: WordClasses | None, words: dict[tuple[int, int], tuple]) -> tuple:
+        """What the rules need of one word, whatever its neighbours (kept in ``words``)."""
+        text = tok.text
+        key = _norm_key(tok.lemma_ or text)
+        stop = self.stop
+        content = (
+            len(text) > 1
+            and _WORD_SHAPE.match(text) is not None
+            and not tok.is_stop
+            and not tok.like_num
+            and not tok.like_url
+            and key not in stop
+            and _norm_key(text) not in stop
+        )
+        plain = self.synonyms.get(key, key)
+        common_key, common_kind = plain, "noun"
+        if content and classes is not None:
+            # As a common word, i.e. unless it is a name.
+            lower = text.lower()
+            if text[:1].isupper() and key == _norm_key(text):
+                # Capitalised only because it starts a sentence: the lemma of the lower case
+                # word ("Adding" -> "add"), which the lookup tables know.
+                key = _norm_key(self._lemma_of(lower))
+            if lower in classes.nouns and key != lower and key not in classes.nouns and key not in classes.verbs:
+                key = _norm_key(lower)  # a noun is its own lemma ("broker", not "broke")
+            common_kind = classes.kind(lower, key)
+            common_key = self.synonyms.get(key, key)
+        word = (text, tok.is_alpha, text.isupper(), text[:1].isupper(), content, plain, common_key, common_kind)
+        if len(words) >= _CACHE_LIMIT:
+            words.clear()
+        words[(tok.orth, tok.lemma)] = word
+        return word
+
+    def _topic(self, key: str, display: str) -> Topic:
+        topic = self._topics.get((key, display))
+        if topic is None:
+            if len(self._topics) >= _CACHE_LIMIT:
+                self._topics.clear()
+            topic = self._topics[(key, display)] = Topic(key, display, self.lang)
+        return topic
+
+    def _word_classes(self) -> WordClasses:
+        if self._classes is None:
+            self._classes = word_classes(self.lang, common_logprob=self.common_word_logprob)
+        return self._classes
+
+    def _lemma_of(self, word: str) -> str:
+        """The lookup lemma of one lower-case word (the word itself when unknown)."""
+        if self._lookup is None:
+            if "lemmatizer" not in self.nlp.pipe_names:
+                return word
+            lookups = getattr(self.nlp.get_pipe("lemmatizer"), "lookups", None)
+            if lookups is None or not lookups.has_table("lemma_lookup"):
+                return word
+            self._lookup = lookups.get_table("lemma_lookup")
+        lemma = self._lookup.get(word, word)
+        if isinstance(lemma, (list, tuple)):  # some tables list several lemmas: the first is usual
+            lemma = lemma[0] if lemma else word
+        return lemma if isinstance(lemma, str) else word
+
+
+def _make_topic_extractor(nlp: Any, name: str, lang: str, synonyms: dict[str, str], max_topics: int,
+                          bigrams: bool, word_classes: bool, common_word_logprob: float) -> TopicExtractor:
+    return TopicExtractor(nlp, name, lang=lang, synonyms=synonyms, max_topics=max_topics, bigrams=bigrams,
+                          word_classes=word_classes, common_word_logprob=common_word_logprob)
+
+
+_REGISTER_LOCK = threading.Lock()
+
+
+def register_topic_component() -> None:
+    """Make ``liaison_topics`` known to spaCy (``nlp.add_pipe("liaison_topics", config=…)``)
+    with the Doc extensions it uses; done once per process, before the first pipeline loads."""
+    from spacy.language import Language
+    from spacy.tokens import Doc
+
+    with _REGISTER_LOCK:
+        for name in ("liaison_topics", "liaison_idents"):
+            if not Doc.has_extension(name):
+                Doc.set_extension(name, default=None)
+        if not Language.has_factory(TOPIC_COMPONENT):
+            defaults = NlpSettings()
+            Language.factory(TOPIC_COMPONENT, func=_make_topic_extractor, default_config={
+                "lang": "", "synonyms": {}, "max_topics": defaults.max_topics, "bigrams": defaults.bigrams,
+                "word_classes": defaults.word_classes, "common_word_logprob": defaults.common_word_logprob,
+            })
+
+
 # ---- pipelines -----------------------------------------------------------------------------------
 
 
 class Nlp:
-    """The pipelines per language and the topic rules. Thread-safe; load once, share."""
+    """The pipelines per language, each ending with the topic component configured from the
+    settings. Thread-safe; load once, share."""
 
     def __init__(self, settings: NlpSettings | None = None, *, default_language: str = "en") -> None:
         self.settings = settings or NlpSettings()
@@ -226,7 +450,6 @@ class Nlp:
         self._pipelines: dict[str, Any] = {}
         self._names: dict[str, str] = {}
         self._lock = threading.Lock()
-        self._synonyms = {self._norm_key(k): self._norm_key(v) for k, v in self.settings.synonyms.items()}
 
     # -- loading --
 
@@ -249,18 +472,28 @@ class Nlp:
                 word_classes(lang, common_logprob=self.settings.common_word_logprob)
         return self
 
+    def topic_config(self, lang: str) -> dict[str, Any]:
+        """The configuration of the ``liaison_topics`` component for ``lang``: the settings."""
+        s = self.settings
+        return {"lang": lang, "synonyms": dict(s.synonyms), "max_topics": s.max_topics, "bigrams": s.bigrams,
+                "word_classes": s.word_classes, "common_word_logprob": s.common_word_logprob}
+
     def _load(self, lang: str) -> tuple[Any, str]:
         import spacy
 
+        register_topic_component()
         tried = []
         for name in self.choices(lang):
             if name == "blank":
                 break
             try:
                 nlp = spacy.load(name, exclude=["textcat", "senter"])
-                return nlp, f"{name} {nlp.meta.get('version', '')}".strip()
             except (OSError, ImportError) as exc:
                 tried.append(f"{name} ({type(exc).__name__})")
+                continue
+            # Last, after the tagger, the lemmatizer and the entities it reads.
+            nlp.add_pipe(TOPIC_COMPONENT, config=self.topic_config(lang))
+            return nlp, f"{name} {nlp.meta.get('version', '')}".strip() + f" + topics ({TOPIC_COMPONENT})"
         nlp = spacy.blank(lang)
         try:
             nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
@@ -270,6 +503,8 @@ class Nlp:
             log.warning("nlp: no lookup lemmas for %s (%s); topics keep their inflections", lang, exc)
             nlp = spacy.blank(lang)
             label = "blank (no lemmas)"
+        nlp.add_pipe(TOPIC_COMPONENT, config=self.topic_config(lang))  # after the lemmatizer
+        label += f" + topics ({TOPIC_COMPONENT})"
         if tried:
             label += f"; not installed: {', '.join(tried)}"
         return nlp, label
@@ -293,7 +528,8 @@ class Nlp:
 
     def topics_many(self, texts: Sequence[str], *, langs: Sequence[str | None] | None = None,
                     batch_size: int = 256) -> Iterator[list[Topic]]:
-        """Topics of many texts, in order, through ``nlp.pipe`` per language (much faster)."""
+        """Topics of many texts, in order, through ``nlp.pipe`` per language (much faster): each
+        pipeline ends with the topic component, which leaves them on the Doc."""
         langs = list(langs) if langs is not None else [None] * len(texts)
         cleaned = [clean_markup(t or "") for t in texts]
         chosen = [lg if lg in LANGS else detect_language(c[0], default=self.default_language) for lg, c in zip(langs, cleaned)]
@@ -303,110 +539,17 @@ class Nlp:
             if not idx:
                 continue
             nlp = self.pipeline(lang)
-            docs = nlp.pipe((cleaned[i][0] for i in idx), batch_size=batch_size)
+            docs = nlp.pipe((_doc_with_idents(nlp, *cleaned[i]) for i in idx), batch_size=batch_size)
             for i, doc in zip(idx, docs):
-                results[i] = self._from_doc(doc, cleaned[i][1], lang)
+                results[i] = doc._.liaison_topics
         for r in results:
             yield r or []
 
-    def _from_doc(self, doc: Any, idents: Iterable[str], lang: str) -> list[Topic]:
-        found: dict[str, Topic] = {}
-        scores: dict[str, float] = {}
 
-        def add(key: str, display: str, score: float) -> None:
-            if not key:
-                return
-            key = self._synonyms.get(key, key)
-            if key not in found:
-                found[key] = Topic(key, display, lang)
-                scores[key] = 0.0
-            scores[key] += score
-
-        for ident in idents:
-            # Sentence punctuation and call parentheses are not part of the name
-            # ("`(current-output-port)`", "with syntax-parse?").
-            display = ident.strip("()[]{}'\"`,;:").rstrip("?!.")
-            key = display.lower()
-            if not key or all(len(part) <= 1 for part in re.split(r"[._/\-]|->|::", key)):
-                continue  # "i.e", "e.g", "a.b": abbreviations and placeholders, not code
-            add(self._synonyms.get(key, key), display, 2.0)
-
-        stop = _CHAT_STOP.get(lang, frozenset())
-        # (key, display, word kind): ambiguous words ("set", "group") are topics only beside a
-        # noun ("consumer group"), never alone.
-        run: list[tuple[str, str, str]] = []
-
-        def flush() -> None:
-            for k, d, kind in run:
-                if kind == "noun":
-                    add(k, d, 1.0)
-            if self.settings.bigrams:
-                for (k1, d1, c1), (k2, d2, c2) in zip(run, run[1:]):
-                    if k1 != k2 and "noun" in (c1, c2):
-                        add(f"{k1} {k2}", f"{d1} {d2}", 1.5)
-            run.clear()
-
-        has_pos = doc.has_annotation("POS")
-        # A tagger knows verbs from nouns; without one, the dictionaries of word classes do.
-        classes = (word_classes(lang, common_logprob=self.settings.common_word_logprob)
-                   if self.settings.word_classes and not has_pos else None)
-        for tok in doc:
-            text = tok.text
-            lemma = (tok.lemma_ or text)
-            key = self._norm_key(lemma)
-            content = (
-                len(text) > 1
-                and _WORD_SHAPE.match(text) is not None
-                and not tok.is_stop
-                and not tok.like_num
-                and not tok.like_url
-                and key not in stop
-                and self._norm_key(text) not in stop
-                and (not has_pos or tok.pos_ in ("NOUN", "PROPN", "ADJ", "X"))
-            )
-            kind = "noun"
-            # A capitalised word inside a sentence, or an acronym, is a name ("Go", "SQL").
-            proper = text.isupper() or (text[:1].isupper() and tok.i > 0 and doc[tok.i - 1].is_alpha)
-            if content and classes is not None and not proper:
-                lower = text.lower()
-                if text[:1].isupper() and key == self._norm_key(text):
-                    # Capitalised only because it starts a sentence: the lemma of the lower case
-                    # word ("Adding" -> "add"), which the lookup tables know.
-                    key = self._norm_key(self._lemma_of(lang, lower))
-                if lower in classes.nouns and key != lower and key not in classes.nouns and key not in classes.verbs:
-                    key = self._norm_key(lower)  # a noun is its own lemma ("broker", not "broke")
-                kind = classes.kind(lower, key)
-            if content and kind != "verb":
-                key = self._synonyms.get(key, key)
-                run.append((key, text if proper else key, kind))
-            else:
-                flush()
-        flush()
-
-        if has_pos:
-            for ent in getattr(doc, "ents", ()):
-                key = self._norm_key(" ".join(t.lemma_ or t.text for t in ent if not t.is_stop))
-                if key and " " not in key or len(key.split()) <= 3:
-                    add(key, ent.text, 1.5)
-
-        ranked = sorted(found, key=lambda k: -scores[k])
-        return [found[k] for k in ranked[: self.settings.max_topics]]
-
-    def _lemma_of(self, lang: str, word: str) -> str:
-        """The lookup lemma of one lower-case word (the word itself when unknown)."""
-        pipeline = self._pipelines.get(lang)
-        if pipeline is None or "lemmatizer" not in pipeline.pipe_names:
-            return word
-        lookups = getattr(pipeline.get_pipe("lemmatizer"), "lookups", None)
-        if lookups is None or not lookups.has_table("lemma_lookup"):
-            return word
-        lemma = lookups.get_table("lemma_lookup").get(word, word)
-        if isinstance(lemma, (list, tuple)):  # some tables list several lemmas: the first is usual
-            lemma = lemma[0] if lemma else word
-        return lemma if isinstance(lemma, str) else word
-
-    @staticmethod
-    def _norm_key(text: str) -> str:
-        text = unicodedata.normalize("NFC", text.strip().lower().replace("’", "'"))
-        text = re.sub(r"\s+", " ", text)
-        return text.strip(".,;:!?\"'()[]{}")
+def _doc_with_idents(nlp: Any, prose: str, idents: list[str]) -> Any:
+    """A Doc of ``prose`` that carries the identifiers taken out of its text, for the topic
+    component."""
+    doc = nlp.make_doc(prose)
+    if idents:
+        doc._.liaison_idents = idents
+    return doc

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.nlp import Nlp, NlpSettings, clean_markup, detect_language
+from bot.nlp import TOPIC_COMPONENT, Nlp, NlpSettings, clean_markup, detect_language
 
 
 @pytest.fixture(scope="module")
@@ -141,3 +141,66 @@ def test_lemmas_of_sentence_starts_and_of_nouns_are_right(nlp: Nlp) -> None:
     found = keys(nlp, "Looking. Adding consumers won't help. Restart the broker, then the brokers.", lang="en")
     assert "broker" in found and "broke" not in found
     assert "adding" not in found and "consumer" in found
+
+
+# ---- the topic component ----------------------------------------------------------------------
+
+# Topics of known sentences, in order (key, display), as the rules gave them before they became
+# a spaCy component: the component must give exactly these.
+KNOWN = [
+    ("We run several Kubernetes clusters in production; the k8s upgrade broke `kubectl drain` twice.", "en",
+     [("kubernetes", "Kubernetes"), ("kubernetes cluster", "Kubernetes cluster"), ("kubernetes upgrade", "kubernetes upgrade"),
+      ("upgrade break", "upgrade break"), ("kubectl drain", "kubectl drain"), ("cluster", "cluster"),
+      ("production", "production"), ("upgrade", "upgrade"), ("kubectl", "kubectl"), ("drain", "drain")]),
+    ("Looking. Adding consumers won't help: restart the Kafka broker, then check the consumer group lag in Grafana.", "en",
+     [("consumer", "consumer"), ("add consumer", "add consumer"), ("kafka broker", "Kafka broker"),
+      ("consumer group", "consumer group"), ("group lag", "group lag"), ("restart", "restart"), ("kafka", "Kafka"),
+      ("broker", "broker"), ("lag", "lag"), ("grafana", "Grafana")]),
+    ("Qui connaît la réplication PostgreSQL entre deux régions ? Les migrations Terraform échouent depuis lundi.", "fr",
+     [("postgres", "PostgreSQL"), ("migration terraform", "migration Terraform"), ("terraform échouer", "Terraform échouer"),
+      ("réplication", "réplication"), ("région", "région"), ("migration", "migration"), ("terraform", "Terraform"),
+      ("échouer", "échouer"), ("lundi", "lundi")]),
+    ("Il faut configurer le cache Redis avant le déploiement de l'API, sinon `asyncio.gather` bloque.", "fr",
+     [("asyncio.gather", "asyncio.gather"), ("cache redis", "cache Redis"), ("configurer", "configurer"), ("cache", "cache"),
+      ("redis", "Redis"), ("déploiement", "déploiement"), ("api", "API"), ("bloquer", "bloquer")]),
+]
+
+
+@pytest.mark.parametrize(("text", "lang", "expected"), KNOWN)
+def test_the_topic_component_gives_the_topics_of_known_sentences(nlp: Nlp, text: str, lang: str, expected: list) -> None:
+    assert [(t.key, t.display, t.lang) for t in nlp.topics(text, lang=lang)] == [(k, d, lang) for k, d in expected]
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_every_pipeline_ends_with_the_topic_component(nlp: Nlp, lang: str) -> None:
+    pipeline = nlp.pipeline(lang)
+    assert pipeline.pipe_names[-1] == TOPIC_COMPONENT
+    assert pipeline.pipe_names.index("lemmatizer") < pipeline.pipe_names.index(TOPIC_COMPONENT)
+    # nlp.pipe itself leaves the topics on each Doc (a plain string: no identifiers to add).
+    texts = [text for text, lg, _ in KNOWN if lg == lang] + ["", "Kafka consumer lag"]
+    prose = [clean_markup(t)[0] for t in texts]
+    from_pipe = [doc._.liaison_topics for doc in pipeline.pipe(prose)]
+    assert from_pipe == [nlp.topics(p, lang=lang) for p in prose]
+    assert f"{lang}: blank + lookup lemmas + topics ({TOPIC_COMPONENT})" in nlp.description
+
+
+def test_the_settings_reach_the_component() -> None:
+    nlp = Nlp(NlpSettings(synonyms={"kube": "kubernetes"}, max_topics=2, bigrams=False, word_classes=False,
+                          common_word_logprob=-8.0))
+    component = nlp.pipeline("en").get_pipe(TOPIC_COMPONENT)
+    assert (component.max_topics, component.bigrams, component.use_word_classes, component.common_word_logprob) == (2, False, False, -8.0)
+    topics = nlp.topics("our kube cluster keeps growing", lang="en")
+    assert len(topics) == 2 and topics[0].key == "kubernetes"
+    assert not any(" " in t.key for t in topics)  # no bigrams
+
+
+def test_what_was_analysed_before_does_not_change_the_topics() -> None:
+    # Each word's analysis is kept for the next texts; whether a capitalised word is a name
+    # still depends on the word before it, in each text.
+    texts = ["Set the retention, then Group the consumers.", "We tried Set theory and Group chats.",
+             "Adding brokers. The broker broke.", "Broke again? Adding more."]
+    fresh = [Nlp().topics(t, lang="en") for t in texts]
+    shared = Nlp()
+    assert [shared.topics(t, lang="en") for t in texts] == fresh
+    assert [shared.topics(t, lang="en") for t in reversed(texts)] == fresh[::-1]
+    assert list(shared.topics_many(texts, langs=["en"] * len(texts))) == fresh
