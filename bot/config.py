@@ -56,7 +56,7 @@ class ServerSettings:
 @dataclass(frozen=True)
 class IngestSettings:
     enabled: bool = True
-    batch_size: int = 200
+    batch_size: int = 1000
     poll_seconds: float = 1.0
     max_text_chars: int = 20000
     max_attempts: int = 5

@@ -22,16 +22,16 @@ from __future__ import annotations
 
 import datetime as dt
 import heapq
+import json
 import math
+import sqlite3
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
-from sqlalchemy import Boolean, DateTime, Float, Integer, any_, bindparam, case, delete, func, insert, select, text, update
+from sqlalchemy import Boolean, DateTime, Float, Integer, any_, bindparam, delete, func, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from bot.db.expertise import ExpertiseEvidence, ExpertiseMessage, ExpertisePerson, ExpertiseScore, ExpertiseTopic
@@ -297,22 +297,6 @@ class _Writer:
         if sign > 0 and (p[3] is None or p[3] < at):
             p[3] = at
 
-    def _greatest(self, a: Any, b: Any) -> Any:
-        return func.greatest(a, b) if self.pg else func.max(a, b)
-
-    @staticmethod
-    def _later(old: Any, new: Any) -> Any:
-        return case((new.is_(None), old), (old.is_(None), new), (new > old, new), else_=old)
-
-    def _insert(self, table: Any, rows: list[dict[str, Any]]) -> None:
-        if self.pg:
-            _pg_bulk(self.s.connection(), table, rows)
-        elif rows:
-            self.s.connection().execute(insert(table), rows)
-
-    def _upsert(self, table: Any) -> Any:
-        return (pg_insert if self.pg else sqlite_insert)(table)
-
     def finish(self) -> None:
         conn = self.s.connection()
         ws = self.ws
@@ -320,43 +304,31 @@ class _Writer:
         weights = [self.settings.weight(k) for k in KINDS]
         S = ExpertiseScore.__table__
         rows = []
+        deltas: dict[tuple[str, str], int] = {}
         shrunk: list[tuple[str, str]] = []
         # In key order, so two workers upserting the same rows lock them in the same order.
         for (user_id, key), d in sorted(self.scores.items()):
             if not any(d[:8]) and d[8] is None:
                 continue
-            row = {"workspace": ws, "user_id": user_id, "topic_key": key, "last_at": d[8],
-                   "strength": sum(d[4 + i] * w for i, w in enumerate(weights))}
-            row.update(zip(_COUNT_COLS, d[:4]))
-            row.update(zip(_SUM_COLS, d[4:8]))
-            rows.append(row)
-            if sum(d[:4]) < 0:
+            rows.append((ws, user_id, key, d[8], sum(d[4 + i] * w for i, w in enumerate(weights)), *d[:8]))
+            deltas[(user_id, key)] = n = d[0] + d[1] + d[2] + d[3]
+            if n < 0:
                 shrunk.append((user_id, key))
-        total = sum((S.c[c] for c in _COUNT_COLS[1:]), S.c[_COUNT_COLS[0]])
-        if rows and self.pg:
+        if rows:
             t = S.name
-            returned = _pg_bulk(conn, S, rows, conflict=(
+            returned = _bulk(conn, S, _SCORE_COLS, rows, conflict=(
                 "ON CONFLICT (workspace, user_id, topic_key) DO UPDATE SET "
                 + ", ".join(f"{c} = {t}.{c} + EXCLUDED.{c}" for c in (*_COUNT_COLS, *_SUM_COLS, "strength"))
                 + f", last_at = {_later_sql(t)}"
             ), returning="user_id, topic_key, " + " + ".join(_COUNT_COLS))
-        elif rows:
-            ins = self._upsert(S)
-            added = {c: S.c[c] + ins.excluded[c] for c in (*_COUNT_COLS, *_SUM_COLS, "strength")}
-            stmt = ins.on_conflict_do_update(
-                index_elements=["workspace", "user_id", "topic_key"],
-                set_=added | {"last_at": self._later(S.c.last_at, ins.excluded.last_at)},
-            ).returning(S.c.user_id, S.c.topic_key, total)
-            returned = conn.execute(stmt, rows).all()
-        if rows:
             # A row whose count after the upsert equals the delta did not exist before (a stored
             # row always has evidence): the topic has one more person.
-            deltas = {(r["user_id"], r["topic_key"]): sum(r[c] for c in _COUNT_COLS) for r in rows}
             for user_id, key, after in returned:
                 delta = deltas[(user_id, key)]
                 if delta > 0 and after == delta:
                     people_delta[key] += 1
         if shrunk:
+            total = sum((S.c[c] for c in _COUNT_COLS[1:]), S.c[_COUNT_COLS[0]])
             users = sorted({u for u, _ in shrunk})
             keys = sorted({k for _, k in shrunk})
             for ukeys in _chunks(keys, 500):
@@ -366,78 +338,139 @@ class _Writer:
                     for (key,) in conn.execute(stmt.returning(S.c.topic_key)):
                         people_delta[key] -= 1
         T = ExpertiseTopic.__table__
-        new_topics = [{"workspace": ws, "key": k, "display": disp, "lang": lang, "people_n": 0} for k, (disp, lang) in sorted(self.topics.items())]
-        if new_topics and self.pg:
-            _pg_bulk(conn, T, new_topics, conflict="ON CONFLICT (workspace, key) DO NOTHING")
-        elif new_topics:
-            conn.execute(
-                self._upsert(T).on_conflict_do_nothing(index_elements=["workspace", "key"]),
-                new_topics,
-            )
-        changed = [{"k": k, "d": d} for k, d in sorted(people_delta.items()) if d]
+        new_topics = [(ws, k, disp, lang, 0) for k, (disp, lang) in sorted(self.topics.items())]
+        _bulk(conn, T, _TOPIC_COLS, new_topics, conflict="ON CONFLICT (workspace, key) DO NOTHING")
+        changed = [(k, d) for k, d in sorted(people_delta.items()) if d]
         if changed and self.pg:
-            conn.execute(text(
+            conn.exec_driver_sql(
                 f"UPDATE {T.name} SET people_n = GREATEST({T.name}.people_n + u.d, 0) "
-                "FROM unnest(CAST(:k AS text[]), CAST(:d AS int8[])) AS u(k, d) WHERE workspace = :ws AND key = u.k"
-            ), {"k": [c["k"] for c in changed], "d": [c["d"] for c in changed], "ws": ws})
-        elif changed:
-            conn.execute(
-                update(T).where(T.c.workspace == ws, T.c.key == bindparam("k"))
-                .values(people_n=self._greatest(T.c.people_n + bindparam("d"), 0)),
-                changed,
+                "FROM unnest(%(k)s::text[], %(d)s::int8[]) AS u(k, d) WHERE workspace = %(ws)s AND key = u.k",
+                {"k": [k for k, _ in changed], "d": [d for _, d in changed], "ws": ws},
             )
+        elif changed:
+            conn.exec_driver_sql(f"UPDATE {T.name} SET people_n = max(people_n + ?, 0) WHERE workspace = ? AND key = ?",
+                                 [(d, ws, k) for k, d in changed])
         P = ExpertisePerson.__table__
-        prow = [{"workspace": ws, "user_id": u, "messages_n": p[0], "answers_n": p[1], "answers_s": p[2], "last_at": p[3]}
-                for u, p in sorted(self.people.items()) if p[0] or p[1] or p[2] or p[3] is not None]
-        if prow and self.pg:
+        prow = [(ws, u, p[0], p[1], p[2], p[3]) for u, p in sorted(self.people.items()) if p[0] or p[1] or p[2] or p[3] is not None]
+        if prow:
             t = P.name
-            _pg_bulk(conn, P, prow, conflict=(
+            greatest = "GREATEST" if self.pg else "max"
+            _bulk(conn, P, _PERSON_COLS, prow, conflict=(
                 "ON CONFLICT (workspace, user_id) DO UPDATE SET "
-                + ", ".join(f"{c} = GREATEST({t}.{c} + EXCLUDED.{c}, 0)" for c in ("messages_n", "answers_n", "answers_s"))
+                + ", ".join(f"{c} = {greatest}({t}.{c} + EXCLUDED.{c}, {zero})"
+                            for c, zero in (("messages_n", "0"), ("answers_n", "0"), ("answers_s", "0.0")))
                 + f", last_at = {_later_sql(t)}"
             ))
-        elif prow:
-            ins = self._upsert(P)
-            conn.execute(ins.on_conflict_do_update(
-                index_elements=["workspace", "user_id"],
-                set_={
-                    "messages_n": self._greatest(P.c.messages_n + ins.excluded.messages_n, 0),
-                    "answers_n": self._greatest(P.c.answers_n + ins.excluded.answers_n, 0),
-                    "answers_s": self._greatest(P.c.answers_s + ins.excluded.answers_s, 0.0),
-                    "last_at": self._later(P.c.last_at, ins.excluded.last_at),
-                },
-            ), prow)
         self.scores.clear()
         self.topics.clear()
         self.people.clear()
 
 
-def _pg_array_type(column: Any) -> str:
-    t = column.type
-    if isinstance(t, Boolean):
-        return "bool[]"
-    if isinstance(t, Integer):
-        return "int8[]"
-    if isinstance(t, Float):
-        return "float8[]"
-    if isinstance(t, DateTime):
-        return "timestamptz[]"
-    return "text[]"
+# ---- bulk statements --------------------------------------------------------------------------------
+#
+# A batch writes thousands of rows. Through SQLAlchemy's per-row parameter handling that costs
+# more than the database's own work, so the index gives its rows as tuples in column order and
+# sends SQL text built once: on SQLite through the driver's executemany, each value first
+# through its column type's own bind processor (so datetimes, booleans and floats are stored
+# exactly as SQLAlchemy stores them); on PostgreSQL by COPY for plain inserts, and by one
+# INSERT … SELECT from a JSON array of rows for upserts.
+
+_MESSAGE_COLS = ("workspace", "conversation_id", "conversation_name", "ts", "thread_ts", "parent_user_id", "user_id",
+                 "answer", "at", "permalink")
+_EVIDENCE_COLS = ("workspace", "user_id", "topic_key", "kind", "weight", "at", "conversation_id", "ts", "permalink",
+                  "conversation_name")
+_SCORE_COLS = ("workspace", "user_id", "topic_key", "last_at", "strength", *_COUNT_COLS, *_SUM_COLS)
+_TOPIC_COLS = ("workspace", "key", "display", "lang", "people_n")
+_PERSON_COLS = ("workspace", "user_id", "messages_n", "answers_n", "answers_s", "last_at")
 
 
-def _pg_bulk(conn: Any, table: Any, rows: Sequence[Mapping[str, Any]], *, conflict: str = "", returning: str = "") -> list[Any]:
-    """PostgreSQL: insert ``rows`` (dicts with the same keys) in one INSERT … SELECT FROM
-    unnest(one array per column). Its text stays small however many rows there are, where a
-    multi-row VALUES of thousands of rows costs more to build and parse than to run.
-    ``conflict``/``returning``: SQL after the rows (the table by name, new values as EXCLUDED)."""
+def _bulk(conn: Any, table: Any, cols: Sequence[str], rows: Sequence[Sequence[Any]], *, conflict: str = "",
+          returning: str = "") -> list[Any]:
+    """Insert ``rows`` (tuples of values in the order of ``cols``) into ``table``, on SQLite or
+    PostgreSQL. ``conflict``: an ON CONFLICT clause (the table by name, the new values as
+    EXCLUDED); ``returning``: what to return of each row inserted or updated."""
     if not rows:
         return []
-    cols = list(rows[0])
-    arrays = ", ".join(f"CAST(:c{i} AS {_pg_array_type(table.c[c])})" for i, c in enumerate(cols))
-    sql = f"INSERT INTO {table.name} ({', '.join(cols)}) SELECT * FROM unnest({arrays}) {conflict}"
+    if conn.dialect.name == "postgresql":
+        if not conflict and not returning:
+            _pg_copy(conn, table, cols, rows)
+            return []
+        return _pg_json(conn, table, cols, rows, conflict=conflict, returning=returning)
+    return _sqlite_insert(conn, table, cols, rows, conflict=conflict, returning=returning)
+
+
+def _sqlite_insert(conn: Any, table: Any, cols: Sequence[str], rows: Sequence[Sequence[Any]], *, conflict: str,
+                   returning: str) -> list[Any]:
+    values = _sqlite_values(conn.dialect, table, cols, rows)
+    head = f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES "
+    one = "(" + ", ".join("?" * len(cols)) + ")"
+    if not returning:
+        conn.exec_driver_sql(f"{head}{one} {conflict}", values)
+        return []
+    # RETURNING needs one statement (executemany returns no rows): rows as multi-row VALUES,
+    # as many per statement as SQLite takes parameters.
+    limit = conn.connection.driver_connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    out: list[Any] = []
+    for chunk in _chunks(values, max(1, limit // len(cols))):
+        sql = f"{head}{', '.join([one] * len(chunk))} {conflict} RETURNING {returning}"
+        out += conn.exec_driver_sql(sql, tuple(v for row in chunk for v in row)).all()
+    return out
+
+
+def _sqlite_values(dialect: Any, table: Any, cols: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[Any]:
+    """The rows with each value as SQLAlchemy binds it for its column's type on SQLite."""
+    columns: list[Any] = []
+    converted = False
+    for i, c in enumerate(cols):
+        column_type = table.c[c].type
+        process = column_type.dialect_impl(dialect).bind_processor(dialect)
+        values = [row[i] for row in rows]
+        if process is not None:
+            converted = True
+            if isinstance(column_type, DateTime):
+                # The rows of one message share its datetime object: each converted once.
+                seen: dict[int, Any] = {}
+                values = [seen[id(v)] if id(v) in seen else seen.setdefault(id(v), process(v)) for v in values]
+            else:
+                values = list(map(process, values))
+        columns.append(values)
+    return list(zip(*columns)) if converted else list(rows)
+
+
+def _pg_type(column: Any) -> str:
+    t = column.type
+    if isinstance(t, Boolean):
+        return "bool"
+    if isinstance(t, Integer):
+        return "int8"
+    if isinstance(t, Float):
+        return "float8"
+    if isinstance(t, DateTime):
+        return "timestamptz" if t.timezone else "timestamp"
+    return "text"
+
+
+def _pg_copy(conn: Any, table: Any, cols: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """PostgreSQL: insert rows with COPY, in the transaction of ``conn`` (the least work for
+    the client and the server)."""
+    with conn.connection.driver_connection.cursor() as cursor:
+        with cursor.copy(f"COPY {table.name} ({', '.join(cols)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+
+def _pg_json(conn: Any, table: Any, cols: Sequence[str], rows: Sequence[Sequence[Any]], *, conflict: str,
+             returning: str) -> list[Any]:
+    """PostgreSQL: rows in one INSERT … SELECT from a JSON array of rows, for statements that
+    COPY cannot make (ON CONFLICT, RETURNING). One parameter however many rows, encoded by the
+    json module in C and parsed once by the server (jsonb); numbers and text travel as JSON,
+    times in ISO 8601 with their offset, and PostgreSQL reads each back exactly."""
+    values = ", ".join(f"(r->>{i})::{_pg_type(table.c[c])}" for i, c in enumerate(cols))
+    sql = (f"INSERT INTO {table.name} ({', '.join(cols)}) SELECT {values} "
+           f"FROM jsonb_array_elements(%(rows)s::jsonb) AS r {conflict}")
     if returning:
         sql += f" RETURNING {returning}"
-    result = conn.execute(text(sql), {f"c{i}": [r[c] for r in rows] for i, c in enumerate(cols)})
+    result = conn.exec_driver_sql(sql, {"rows": json.dumps(rows, default=dt.datetime.isoformat)})
     return result.all() if returning else []
 
 
@@ -502,13 +535,11 @@ def _record(writer: _Writer, *, user_id: str, topics: Mapping[str, tuple[Topic, 
             for key, old_weight, old_at in conn.execute(stmt).all():
                 writer.add(user_id, Topic(key, key, "en"), kind, old_weight, _aware(old_at), -1)
     rows = []
+    permalink, name = (ref.permalink, ref.conversation_name) if ref else (None, None)
     for key, (topic, weight) in wanted.items():
-        rows.append(dict(
-            workspace=writer.ws, user_id=user_id, topic_key=key, kind=kind, weight=weight, at=at, conversation_id=conv, ts=ts,
-            permalink=ref.permalink if ref else None, conversation_name=ref.conversation_name if ref else None,
-        ))
+        rows.append((writer.ws, user_id, key, kind, weight, at, conv, ts, permalink, name))
         writer.add(user_id, Topic(key, topic.display, topic.lang), kind, weight, at, +1)
-    writer._insert(E, rows)
+    _bulk(conn, E, _EVIDENCE_COLS, rows)
 
 
 def _remove_evidence_rows(writer: _Writer, rows: Sequence[Any]) -> None:
@@ -646,19 +677,16 @@ def index_messages(session: Session, messages: Sequence[Any], *, nlp: Any, setti
         for ts, topics in _root_topics(session, conv, [ts for c, ts in roots if c == conv]).items():
             roots[(conv, ts)][1].extend(topics)
 
-    message_rows: list[dict[str, Any]] = []
-    evidence_rows: list[dict[str, Any]] = []
+    message_rows: list[tuple[Any, ...]] = []
+    evidence_rows: list[tuple[Any, ...]] = []
     for m, own in zip(upserts, analysed):
         at = _aware(m.message_time) if m.message_time else (ts_time(m.ts) or _aware(now))
         in_thread = bool(m.thread_ts) and m.thread_ts != m.ts
         root = roots.get((m.conversation_id, m.thread_ts)) if in_thread else None
         root_author = m.parent_user_id or (root[0] if root else None)
         answer = in_thread and root_author is not None and root_author != m.user_id
-        message_rows.append(dict(
-            workspace=ws, conversation_id=m.conversation_id, conversation_name=m.conversation_name, ts=m.ts,
-            thread_ts=m.thread_ts, parent_user_id=root_author if in_thread else None, user_id=m.user_id,
-            answer=answer, at=at, permalink=m.permalink,
-        ))
+        message_rows.append((ws, m.conversation_id, m.conversation_name, m.ts, m.thread_ts,
+                             root_author if in_thread else None, m.user_id, answer, at, m.permalink))
         writer.message(m.user_id, answer=answer, at=at, sign=+1)
         if answer:
             kind = "answered"
@@ -673,16 +701,14 @@ def index_messages(session: Session, messages: Sequence[Any], *, nlp: Any, setti
             if key in done:
                 continue
             done.add(key)
-            evidence_rows.append(dict(
-                workspace=ws, user_id=m.user_id, topic_key=key, kind=kind, weight=weight, at=at,
-                conversation_id=m.conversation_id, ts=m.ts, permalink=m.permalink, conversation_name=m.conversation_name,
-            ))
+            evidence_rows.append((ws, m.user_id, key, kind, weight, at, m.conversation_id, m.ts, m.permalink,
+                                  m.conversation_name))
             writer.add(m.user_id, Topic(key, topic.display, topic.lang), kind, weight, at, +1)
         if not in_thread:
             # Later messages of the same batch may be replies to this one.
             roots[(m.conversation_id, m.ts)] = (m.user_id, list(own))
-    writer._insert(M, message_rows)
-    writer._insert(ExpertiseEvidence.__table__, evidence_rows)
+    _bulk(conn, M, _MESSAGE_COLS, message_rows)
+    _bulk(conn, ExpertiseEvidence.__table__, _EVIDENCE_COLS, evidence_rows)
     writer.finish()
     return len(upserts)
 

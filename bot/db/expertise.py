@@ -23,7 +23,15 @@ from sqlalchemy.orm import Mapped, mapped_column
 from bot.db import Base, WorkspaceScoped
 
 
-class ExpertiseMessage(WorkspaceScoped, Base):
+class _Scoped(WorkspaceScoped):
+    """``WorkspaceScoped`` without an index on the workspace alone: every index of these tables
+    starts with the workspace and serves that lookup, so a one-column index would only make
+    each write (thousands of rows per ingested batch) update one more index."""
+
+    workspace: Mapped[str] = mapped_column(String(96))
+
+
+class ExpertiseMessage(_Scoped, Base):
     __tablename__ = "expertise_messages"
     __table_args__ = (
         UniqueConstraint("workspace", "conversation_id", "ts", name="uq_expertise_message"),
@@ -44,7 +52,7 @@ class ExpertiseMessage(WorkspaceScoped, Base):
     permalink: Mapped[str | None] = mapped_column(String(500), nullable=True)
 
 
-class ExpertiseEvidence(WorkspaceScoped, Base):
+class ExpertiseEvidence(_Scoped, Base):
     __tablename__ = "expertise_evidence"
     __table_args__ = (
         UniqueConstraint("workspace", "user_id", "topic_key", "kind", "conversation_id", "ts", name="uq_expertise_evidence"),
@@ -66,7 +74,7 @@ class ExpertiseEvidence(WorkspaceScoped, Base):
     conversation_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
 
-class ExpertiseScore(WorkspaceScoped, Base):
+class ExpertiseScore(_Scoped, Base):
     __tablename__ = "expertise_scores"
     __table_args__ = (
         UniqueConstraint("workspace", "user_id", "topic_key", name="uq_expertise_score"),
@@ -92,7 +100,7 @@ class ExpertiseScore(WorkspaceScoped, Base):
     last_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
-class ExpertisePerson(WorkspaceScoped, Base):
+class ExpertisePerson(_Scoped, Base):
     __tablename__ = "expertise_people"
     __table_args__ = (
         UniqueConstraint("workspace", "user_id", name="uq_expertise_person"),
@@ -109,7 +117,7 @@ class ExpertisePerson(WorkspaceScoped, Base):
     last_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
-class ExpertiseTopic(WorkspaceScoped, Base):
+class ExpertiseTopic(_Scoped, Base):
     __tablename__ = "expertise_topics"
     __table_args__ = (UniqueConstraint("workspace", "key", name="uq_expertise_topic"),)
 

@@ -7,9 +7,9 @@ import datetime as dt
 from typing import Iterator
 
 import pytest
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func, insert, inspect, select
 
-from bot.db import Database
+from bot.db import Base, Database
 from bot.db.expertise import ExpertiseEvidence, ExpertiseMessage, ExpertisePerson, ExpertiseScore, ExpertiseTopic
 from bot.db.migrate import upgrade
 from bot.expertise import (
@@ -196,3 +196,95 @@ def test_the_index_is_only_written_through_a_workspace_session(db: Database, nlp
     service = ExpertiseService(settings=ExpertiseSettings(), nlp=nlp)
     with db.session(None) as s, pytest.raises(ValueError, match="scoped to one workspace"):
         service.ingest(s, [m("UA", "Kafka", "12.1")], now=NOW)
+
+
+def _stored(db: Database, table: str, ws: str) -> list[tuple]:
+    """The stored values of a workspace's rows, in insertion order, without id and workspace;
+    on SQLite with each value's storage class."""
+    with db.engine.connect() as conn:
+        cols = [c.name for c in Base.metadata.tables[table].columns if c.name not in ("id", "workspace")]
+        wanted = cols + ([f"typeof({c})" for c in cols] if db.dialect == "sqlite" else [])
+        mark = "?" if db.dialect == "sqlite" else "%(ws)s"
+        params = (ws,) if db.dialect == "sqlite" else {"ws": ws}
+        return [tuple(r) for r in conn.exec_driver_sql(
+            f"SELECT {', '.join(wanted)} FROM {table} WHERE workspace = {mark} ORDER BY id", params)]
+
+
+def test_bulk_writes_store_values_as_sqlalchemy_does(db: Database) -> None:
+    # The index writes its rows in bulk (the driver's executemany on SQLite, COPY and JSON on
+    # PostgreSQL): times with and without a time zone or microseconds, booleans, floats and
+    # NULLs must be stored as an insert through SQLAlchemy stores them, and read back the same.
+    from bot.expertise import _EVIDENCE_COLS, _MESSAGE_COLS, _PERSON_COLS, _SCORE_COLS, _TOPIC_COLS, _bulk
+
+    utc, plus2 = dt.timezone.utc, dt.timezone(dt.timedelta(hours=2))
+    times = [dt.datetime(2017, 6, 26, 9, 25, 14, 841904, tzinfo=utc), dt.datetime(2017, 6, 26, 11, 25, 14, tzinfo=plus2),
+             dt.datetime(2017, 6, 26, 9, 25, 14, 5), None]
+    floats = [0.1, 1 / 3, 1e-300, 123456789.123456789, -2.5, 1]
+    tables = {
+        "expertise_messages": (_MESSAGE_COLS, "", [
+            (None, "C1", name, f"{i}.1", thread, parent, "UA", answer, at or times[0], link)
+            for i, (name, thread, parent, answer, at, link) in enumerate([
+                ("dev", None, None, False, times[0], None), (None, "0.1", "UB", True, times[1], "https://x/1"),
+                ("dev", "0.1", None, False, times[2], None)])]),
+        "expertise_evidence": (_EVIDENCE_COLS, "", [
+            (None, "UA", f"topic {i}", "wrote", w, at or times[1], "C1" if i % 2 else "", f"{i}.1" if i % 2 else "", None, None)
+            for i, (w, at) in enumerate(zip(floats, times * 2))]),
+        "expertise_scores": (_SCORE_COLS, "ON CONFLICT (workspace, user_id, topic_key) DO NOTHING", [
+            (None, "UA", f"topic {i}", at, f, i, 0, 1, 0, f, 0.0, f * 3, 0.5) for i, (f, at) in enumerate(zip(floats, times * 2))]),
+        "expertise_people": (_PERSON_COLS, "ON CONFLICT (workspace, user_id) DO NOTHING", [
+            (None, f"U{i}", i, 1, f, at) for i, (f, at) in enumerate(zip(floats, times * 2))]),
+        "expertise_topics": (_TOPIC_COLS, "ON CONFLICT (workspace, key) DO NOTHING", [
+            (None, f"topic {i}", f"Topic {i} ’é", "fr", 0) for i in range(3)]),
+    }
+    for name, (cols, conflict, rows) in tables.items():
+        table = Base.metadata.tables[name]
+        with db.session("slack:FAST") as s:
+            _bulk(s.connection(), table, cols, [("slack:FAST", *r[1:]) for r in rows], conflict=conflict)
+        with db.session("slack:ORM") as s:
+            s.connection().execute(insert(table), [dict(zip(cols, ("slack:ORM", *r[1:]))) for r in rows])
+        fast, orm = _stored(db, name, "slack:FAST"), _stored(db, name, "slack:ORM")
+        assert fast == orm and len(fast) == len(rows), name
+    with db.session("slack:FAST") as s:
+        back = s.execute(select(ExpertiseScore.last_at, ExpertiseScore.strength).order_by(ExpertiseScore.id)).all()
+    assert [r.strength for r in back] == [float(f) for f in floats]
+    written = (times * 2)[: len(floats)]
+    if db.dialect == "sqlite":  # SQLAlchemy keeps the wall-clock time there, without its zone
+        written = [t.replace(tzinfo=None) if t else None for t in written]
+    assert [_utc(r.last_at) for r in back] == [_utc(t) for t in written]
+
+
+def _utc(at: dt.datetime | None) -> dt.datetime | None:
+    """A stored time as the index reads it (naive on SQLite means UTC), in UTC."""
+    if at is None:
+        return None
+    return (at if at.tzinfo else at.replace(tzinfo=dt.timezone.utc)).astimezone(dt.timezone.utc)
+
+
+def test_bulk_upserts_return_every_row_however_many(db: Database) -> None:
+    # More rows than SQLite takes parameters in one statement: the upsert's RETURNING still
+    # gives one row per row, inserted or updated.
+    from bot.expertise import _SCORE_COLS, _bulk
+
+    table = ExpertiseScore.__table__
+    rows = [("slack:T1", f"U{i % 7}", f"topic {i}", NOW, 1.0, 1, 0, 0, 0, 1.0, 0.0, 0.0, 0.0) for i in range(3000)]
+    conflict = "ON CONFLICT (workspace, user_id, topic_key) DO UPDATE SET wrote_n = expertise_scores.wrote_n + EXCLUDED.wrote_n"
+    for expected in (1, 2):
+        with db.session("slack:T1") as s:
+            returned = _bulk(s.connection(), table, _SCORE_COLS, rows, conflict=conflict, returning="user_id, topic_key, wrote_n")
+        assert sorted(returned) == sorted((u, k, expected) for _, u, k, *_ in rows)
+
+
+def test_the_migrations_give_the_expertise_tables_the_indexes_of_their_models(db: Database) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from bot.db.schema import metadata
+
+    with db.engine.connect() as conn:
+        differences = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert [d for d in differences if "expertise_" in repr(d)] == []
+    insp = inspect(db.engine)
+    for table in ("expertise_messages", "expertise_evidence", "expertise_scores", "expertise_people", "expertise_topics"):
+        # Every index starts with the workspace: none on the workspace alone.
+        indexes = [ix["column_names"] for ix in insp.get_indexes(table)]
+        assert all(cols[0] == "workspace" and cols != ["workspace"] for cols in indexes), table
