@@ -3,7 +3,10 @@ in batches, to the skills' ingest handlers (the expertise index), off the reques
 
 A batch is handled in one transaction that also deletes its queue rows, so a crash mid-batch
 loses nothing (the rows are still there) and a batch is never applied twice. On PostgreSQL
-several workers can share the queue: rows are claimed with FOR UPDATE SKIP LOCKED.
+several workers can share the queue: one applies a workspace's messages at a time (a
+transaction-level advisory lock per workspace; the others move on), and a batch is read again
+under that lock, so a message another worker applied meanwhile, or a version it replaced, is
+never applied again.
 """
 
 from __future__ import annotations
@@ -11,17 +14,29 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import zlib
 from dataclasses import dataclass
 from itertools import groupby
 from typing import Any, Sequence
 
-from sqlalchemy import delete, func, select, tuple_, update
+from sqlalchemy import delete, func, select, text, tuple_, update
 
 from bot.db import Database
 from bot.db.models import IngestItem
 from bot.events import Workspace
 
 log = logging.getLogger("liaison.ingest")
+
+# The first key of the two-key PostgreSQL advisory locks that let one worker at a time apply a
+# workspace's messages ("LI"); the second is a hash of the workspace. (Two-key and one-key
+# advisory locks never conflict, so this cannot meet the scheduler's or the migrations' locks.)
+_PG_WORKSPACE_LOCK = 0x4C49
+
+
+def _workspace_lock_key(ws: str) -> int:
+    """A workspace's key as a signed 32-bit integer."""
+    key = zlib.crc32(ws.encode("utf-8"))
+    return key - (1 << 32) if key >= (1 << 31) else key
 
 
 @dataclass(frozen=True)
@@ -95,6 +110,18 @@ class IngestWorker:
         ids = [m.id for m in items]
         try:
             with self.db.session(ws) as s:
+                Q = IngestItem.__table__
+                if self.db.dialect == "postgresql" and not s.connection().execute(
+                        text("SELECT pg_try_advisory_xact_lock(:a, :b)"),
+                        {"a": _PG_WORKSPACE_LOCK, "b": _workspace_lock_key(ws)}).scalar():
+                    log.debug("another worker is applying messages of %s; they stay queued for it", ws)
+                    return 0
+                # The batch as it is queued now: another worker may have applied some of it, or a
+                # newer version may have replaced a message, since it was read.
+                current = {r.id: r for r in s.connection().execute(select(Q).where(Q.c.id.in_(ids)))}
+                items = [QueuedMessage.of(current[m.id]) for m in items if m.id in current]
+                if not items:
+                    return 0
                 ctx = SkillContext(
                     workspace=Workspace.from_key(ws), event=None, db=s, settings=self.app.settings,
                     clock=self.app.clock, chat=None, router=self.app.router, services=self.app.services,
@@ -104,11 +131,13 @@ class IngestWorker:
                     route.handler(items, ctx)
                 # Only rows not changed since they were read: an edit that arrived meanwhile
                 # (same id, new text or op) stays queued and is applied by the next batch.
-                # One statement for the batch: (id, op, text) IN (the versions just applied).
-                Q = IngestItem.__table__
+                # One statement per 500 rows: (id, op, text) IN (the versions just applied), found
+                # by their ids (the primary key), not by a scan of the queue.
                 for chunk in range(0, len(items), 500):
                     versions = [(m.id, m.op, m.text) for m in items[chunk : chunk + 500]]
-                    s.connection().execute(delete(Q).where(tuple_(Q.c.id, Q.c.op, func.coalesce(Q.c.text, "")).in_(versions)))
+                    s.connection().execute(delete(Q).where(
+                        Q.c.id.in_([v[0] for v in versions]),
+                        tuple_(Q.c.id, Q.c.op, func.coalesce(Q.c.text, "")).in_(versions)))
             self.processed += len(items)
             return len(items)
         except Exception as exc:  # noqa: BLE001 - the batch stays queued and is retried

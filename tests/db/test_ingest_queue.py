@@ -148,3 +148,47 @@ async def test_a_processed_batch_leaves_no_text_behind_even_for_deletions(make_a
     assert worker.drain() == 1
     assert rec.batches == [[(WS.key, "delete", "")]]
     assert queued(app) == [] and worker.pending() == 0
+
+
+async def test_a_batch_read_before_another_worker_applied_it_is_not_applied_again(make_app, database_url) -> None:  # noqa: ANN001
+    import dataclasses
+
+    from bot.ingest import QueuedMessage
+
+    rec = Recorder()
+    app = build(make_app, database_url, rec)
+    first = message(ALICE, "Kafka partitions", ts="1762070400.000300")
+    await app.dispatcher.handle(first)
+    # Worker B reads the batch...
+    with app.db.session(None) as s:
+        stale = [QueuedMessage.of(r) for r in s.connection().execute(select(IngestItem.__table__))]
+    # ...the message is edited, and worker A applies the new version first.
+    assert app.dispatcher.backfill(dataclasses.replace(first, text="Kafka partitions and consumer groups", edited=True, event_id="EvEdit3"))
+    assert IngestWorker(app).drain() == 1
+    # B's batch is read again under its lock: nothing of it is queued any more, nothing is applied.
+    assert IngestWorker(app)._apply(WS.key, stale) == 0
+    assert [t for b in rec.batches for (_, _, t) in b] == ["Kafka partitions and consumer groups"]
+    assert queued(app) == []
+
+
+async def test_one_worker_at_a_time_applies_a_workspace_on_postgresql(make_app, pg_url) -> None:  # noqa: ANN001
+    from sqlalchemy import create_engine, text
+
+    from bot.ingest import _PG_WORKSPACE_LOCK, _workspace_lock_key
+
+    rec = Recorder()
+    app = build(make_app, pg_url, rec)
+    for t in ("one", "two"):
+        await app.dispatcher.handle(message(ALICE, t))
+    other_worker = create_engine(pg_url)
+    try:
+        with other_worker.connect() as conn:
+            # Another worker is applying this workspace's messages (it holds the lock in its transaction).
+            conn.execute(text("SELECT pg_advisory_xact_lock(:a, :b)"), {"a": _PG_WORKSPACE_LOCK, "b": _workspace_lock_key(WS.key)})
+            assert IngestWorker(app).run_once() == 0
+            assert queued(app) == ["one", "two"] and rec.batches == []
+            conn.rollback()  # its transaction ends, and the lock with it
+        assert IngestWorker(app).drain() == 2
+        assert sorted(t for b in rec.batches for (_, _, t) in b) == ["one", "two"] and queued(app) == []
+    finally:
+        other_worker.dispose()
