@@ -10,16 +10,19 @@ Topics are found by a spaCy component, ``liaison_topics``, that ends every pipel
 trained), so ``nlp.pipe`` gives each Doc its topics (``doc._.liaison_topics``). Its rules also
 work on blank pipelines: runs of content words (not stop words, not numbers) give unigrams and
 bigrams of lemmas; code identifiers (``sorted-map``, ``asyncio.gather``, text in backticks) are
-kept as written; chat markup (mentions, links, code blocks, emoji, quotes) is removed first. Trained pipelines add their noun chunks and entities.
-Blank pipelines have no tagger, so the word lists of spacy-lookups-data stand in for one: common
-verbs ("keep", "grow", "broke") and adverbs end a phrase instead of becoming topics, while rarer
-verbs ("compile", "deploy") stay, since they name what a message is about.
+kept as written; chat markup (mentions, links, code blocks, emoji, quotes) is removed first.
+Trained pipelines add their part-of-speech tags and entities. Blank pipelines have no tagger, so
+the word lists of spacy-lookups-data (and, for how common a French word is, wordfreq's) stand in
+for one: common verbs ("keep", "grow", "broke", "regarder") and adverbs end a phrase instead of
+becoming topics, while rarer verbs ("compile", "deploy", "déployer") stay, since they name what a
+message is about.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import math
 import re
 import threading
 import unicodedata
@@ -150,7 +153,8 @@ class WordClasses:
     """What a blank pipeline cannot tell: which words are verbs, adverbs or adjectives rather
     than nouns, and which are so common in general language that they name no subject. Read
     from the dictionaries of spacy-lookups-data (word lists per part of speech, inflection
-    tables and, for English, word probabilities); empty when they are not installed."""
+    tables and, for English, word probabilities; for French, wordfreq's frequencies); empty
+    when they are not installed."""
 
     nouns: frozenset[str] = frozenset()
     verbs: frozenset[str] = frozenset()
@@ -206,14 +210,45 @@ def _load_word_classes(lang: str, common_logprob: float) -> WordClasses:
 
     index, exc_table, prob = table("lemma_index"), table("lemma_exc"), table("lexeme_prob")
     verb_exc = exc_table.get("verb", {})
+    common = frozenset(w for w, p in prob.items() if p > common_logprob and w.isalpha()) if prob else _common_words(lang, common_logprob)
     return WordClasses(
         nouns=frozenset(index.get("noun", ())) | frozenset(exc_table.get("noun", {})),
         verbs=frozenset(index.get("verb", ())) | frozenset(v for vs in verb_exc.values() for v in vs),
         verb_forms=frozenset(verb_exc),
         adjectives=frozenset(index.get("adj", ())),
         adverbs=frozenset(index.get("adv", ())),
-        common=frozenset(w for w, p in prob.items() if p > common_logprob and w.isalpha()),
+        common=common,
     )
+
+
+def _common_words(lang: str, common_logprob: float) -> frozenset[str]:
+    """The words more common than ``common_logprob`` (natural log of their probability) in a
+    language whose spacy-lookups-data has no probability table (French): from wordfreq's word
+    lists, read once and let go (only the common words are kept)."""
+    try:
+        import wordfreq
+    except ImportError as exc:
+        log.warning("nlp: no word frequencies for %s (%s); its common verbs may show up as topics", lang, exc)
+        return frozenset()
+    # wordfreq's Zipf scale is log10 of the frequency per billion words.
+    zipf = common_logprob / math.log(10) + 9.0
+    out = set()
+    try:
+        # The "small" list (words down to Zipf 3) holds every common word, at a fraction of
+        # the memory of the full one.
+        for word in wordfreq.iter_wordlist(lang, wordlist="small"):
+            if wordfreq.zipf_frequency(word, lang, wordlist="small") < zipf:
+                break  # the list is in frequency order
+            if word.isalpha():
+                out.add(word)
+    except LookupError as exc:  # a language wordfreq does not know
+        log.warning("nlp: no word frequencies for %s (%s)", lang, exc)
+    finally:
+        for cached in ("get_frequency_list", "get_frequency_dict", "_word_frequency"):
+            clear = getattr(getattr(wordfreq, cached, None), "cache_clear", None)
+            if clear is not None:
+                clear()
+    return frozenset(out)
 
 
 # ---- the topic component -------------------------------------------------------------------------

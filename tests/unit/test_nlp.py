@@ -135,6 +135,14 @@ def test_french_verbs_of_a_question_do_not_hide_its_subject(nlp: Nlp) -> None:
     assert not found & {"quelqu'un", "a", "déjà", "la", "entre"}
 
 
+def test_common_french_verbs_are_not_topics_but_technical_ones_are(nlp: Nlp) -> None:
+    # French has no probability table in spacy-lookups-data: its common words come from wordfreq.
+    found = keys(nlp, "Tu peux regarder pourquoi la réplication Postgres prend autant de retard ? Je vais passer voir.", lang="fr")
+    assert {"réplication", "postgres", "retard"} <= found
+    assert not found & {"regarder", "prendre", "prend", "passer", "voir"}
+    assert {"configurer", "déployer"} <= keys(nlp, "Comment configurer le proxy pour déployer ?", lang="fr")
+
+
 def test_lemmas_of_sentence_starts_and_of_nouns_are_right(nlp: Nlp) -> None:
     # A capitalised first word is looked up in lower case; a noun keeps its own lemma (the lookup
     # table would turn "broker" into the adjective "broke").
