@@ -41,6 +41,7 @@ from bot.db import normalise_url  # noqa: E402
 from bot.events import Conversation, MessageReceived, Person, Workspace  # noqa: E402
 from bot.ingest import IngestWorker  # noqa: E402
 from bot.ports import FixedClock  # noqa: E402
+from bot.runtime import warm_up  # noqa: E402
 
 WS = Workspace("slack", "TBENCH")
 DATA = ROOT.parent / "shared" / "data" / "slack-exports"
@@ -105,6 +106,7 @@ def whole_path(label: str, url: str, rows: list[tuple[str, str, str, str | None]
     app = bootstrap(settings, clock=FixedClock(dt.datetime(2026, 11, 2, tzinfo=dt.timezone.utc)), platforms=(), migrate=True)
     try:
         nlp = app.services.get("expertise").nlp  # both languages loaded
+        warm_up(app)  # as `liaison worker` does at start (long-lived objects out of the GC's way)
         texts = [t for _, t, _, _ in rows]
         # Steady state, as in a running worker: everything the pipelines load or cache lazily
         # (lookup tables, word lists) is warm for every timing below.

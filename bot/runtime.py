@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 from typing import Any
@@ -13,6 +14,17 @@ from bot.ingest import IngestWorker
 from bot.web import build_web_app
 
 log = logging.getLogger("liaison")
+
+
+def warm_up(app: Any) -> None:
+    """Load what the first event would otherwise wait for (the language pipelines and their word
+    lists), then take everything allocated so far out of the garbage collector's full passes:
+    those millions of long-lived objects would otherwise be scanned again and again, a pause of
+    a tenth of a second in the middle of some answers."""
+    if "nlp" in app.services:
+        app.services.get("nlp")
+    gc.collect()
+    gc.freeze()
 
 
 async def start_worker(app: Any, stop: asyncio.Event) -> list[asyncio.Task]:
@@ -48,6 +60,7 @@ def _install_signals(stop: asyncio.Event) -> None:
 async def serve(app: Any, *, host: str, port: int, with_worker: bool = True, stop: asyncio.Event | None = None) -> None:
     stop = stop or asyncio.Event()
     _install_signals(stop)
+    warm_up(app)
     runner = web.AppRunner(build_web_app(app), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
@@ -71,6 +84,7 @@ async def serve(app: Any, *, host: str, port: int, with_worker: bool = True, sto
 async def work(app: Any, *, stop: asyncio.Event | None = None) -> None:
     stop = stop or asyncio.Event()
     _install_signals(stop)
+    warm_up(app)
     tasks = await start_worker(app, stop)
     try:
         await stop.wait()

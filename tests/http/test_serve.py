@@ -53,6 +53,9 @@ def test_serve_answers_healthz_and_stops_on_sigterm(tmp_path) -> None:  # noqa: 
         out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0, out
     assert f"listening on http://127.0.0.1:{port}" in out and "stopping" in out
+    # The pipelines are loaded at start, before the first question, and the log says which.
+    assert "nlp loaded: en: blank + lookup lemmas" in out
+    assert out.index("nlp loaded") < out.index("listening on")
     assert (tmp_path / "serve.db").exists()  # a fresh SQLite file is migrated by itself
 
 
@@ -71,6 +74,7 @@ def test_serve_without_worker_and_the_worker_alone(tmp_path) -> None:  # noqa: A
         outs = [p.communicate(timeout=60)[0] for p in (web, worker)]
     assert web.returncode == 0 and worker.returncode == 0, outs
     assert "ingestion worker started" in outs[1]
+    assert outs[1].index("nlp loaded") < outs[1].index("ingestion worker started")
 
 
 def test_a_postgres_database_that_is_behind_stops_the_start(tmp_path, pg_url) -> None:  # noqa: ANN001
