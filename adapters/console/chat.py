@@ -21,6 +21,12 @@ def render(text: str, name_of: Callable[[str], str]) -> str:
     return _BARE_LINK.sub(lambda m: m.group(1), text)
 
 
+def permalink_for(workspace: Workspace, channel_name: str, ts: str) -> str:
+    """Where a message of the console workspace "lives": a link shaped like Slack's, on the
+    workspace's example domain (the evidence links of an answer point there)."""
+    return f"https://{workspace.id}.example/archives/{channel_name}/p{ts.replace('.', '')}"
+
+
 class ConsoleChat:
     platform = "console"
 
@@ -88,5 +94,4 @@ class ConsoleChat:
         return list(self.people.values())
 
     async def permalink(self, workspace: Workspace, conversation_id: str, ts: str) -> str | None:
-        name = self.channel_names.get(conversation_id, conversation_id)
-        return f"https://{workspace.id}.example/archives/{name}/p{ts.replace('.', '')}"
+        return permalink_for(workspace, self.channel_names.get(conversation_id, conversation_id), ts)

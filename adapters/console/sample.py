@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
+from adapters.console.chat import permalink_for
 from bot.events import Conversation, MessageReceived, Person, Workspace
 from bot.i18n import strip_accents
 
@@ -49,10 +50,11 @@ class SampleWorkspace:
             sender = self.people[m["user"]]
             thread = m.get("thread_ts")
             in_thread = thread if thread and thread != m["ts"] else None
+            conversation = self.conversation(m["channel"])
             out.append(
                 MessageReceived(
                     workspace=self.workspace,
-                    conversation=self.conversation(m["channel"]),
+                    conversation=conversation,
                     sender=sender,
                     text=m["text"],
                     ts=m["ts"],
@@ -61,6 +63,7 @@ class SampleWorkspace:
                     parent_user_id=authors.get((m["channel"], in_thread)) if in_thread else None,
                     mentions=tuple(_mentions(m["text"])),
                     time=dt.datetime.fromtimestamp(float(m["ts"]), dt.timezone.utc),
+                    permalink=permalink_for(self.workspace, conversation.name or m["channel"], m["ts"]),
                 )
             )
         return out

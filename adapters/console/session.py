@@ -24,7 +24,7 @@ from bot.events import Conversation, MessageReceived, Person
 from bot.ingest import IngestWorker
 from bot.ports import Clock
 
-from adapters.console.chat import ConsoleChat
+from adapters.console.chat import ConsoleChat, permalink_for
 from adapters.console.sample import SampleWorkspace, load_sample
 
 log = logging.getLogger("liaison.console")
@@ -114,6 +114,7 @@ class ConsoleSession:
             workspace=ws, conversation=conv, sender=who, text=text, ts=ts, event_id=f"console-{ts}",
             thread_ts=thread_ts, mentions=tuple(re.findall(r"<@([A-Za-z0-9]+)>", text)), addressed=addressed,
             time=self.app.clock.now(),
+            permalink=permalink_for(ws, conv.name, ts) if conv.kind == "channel" and conv.name else None,
         )
         return await self.app.dispatcher.handle(event)
 

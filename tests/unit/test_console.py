@@ -69,3 +69,12 @@ def test_two_messages_in_the_same_second_are_both_answered(workdir, capsys) -> N
     assert main(["chat", "--as", "Priya", "--in", "general", "--say", "@Liaison help"]) == 0
     assert main(["chat", "--as", "Priya", "--in", "general", "--say", "@Liaison help"]) == 0
     assert capsys.readouterr().out.count("Hi, I'm Liaison") == 2
+
+
+def test_who_knows_in_the_console_links_every_person_to_their_evidence(workdir, capsys) -> None:  # noqa: ANN001
+    assert main(["chat", "--as", "Claire", "--say", "who knows Terraform?"]) == 0
+    out = capsys.readouterr().out
+    people = [line for line in out.splitlines() if line.strip()[:2] in {f"{n}." for n in range(1, 6)}]
+    assert len(people) >= 3
+    # Each line carries at least one link to a message of the sample company.
+    assert all("(https://alderbrook.example/archives/" in line for line in people), people
