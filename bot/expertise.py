@@ -553,15 +553,6 @@ def _remove_evidence_rows(writer: _Writer, rows: Sequence[Any]) -> None:
         conn.execute(delete(E).where(E.c.workspace == writer.ws, _in(writer.pg, E.c.id, chunk)))
 
 
-def remove_message(session: Session, *, conversation_id: str, ts: str, settings: ExpertiseSettings | None = None) -> bool:
-    """Drop a message and all evidence that came from it (a deletion, or before re-indexing an
-    edit). Returns True when something was removed."""
-    writer = _Writer(session, settings or ExpertiseSettings())
-    removed = _remove_messages(writer, [(conversation_id, ts)], kinds=None)
-    writer.finish()
-    return removed > 0
-
-
 def _remove_messages(writer: _Writer, keys: Iterable[tuple[str, str]], *, kinds: Sequence[str] | None) -> int:
     """Delete the index rows of some messages, (conversation, ts) pairs, taking them out of the
     aggregates: evidence of ``kinds`` (None: of every kind) and the messages themselves. One
@@ -818,12 +809,12 @@ def _pick_details(rows: Sequence[Any], n: int) -> tuple[tuple[Link, ...], str | 
     return tuple(out), channel
 
 
-def _evidence_details(session: Session, user_id: str, key: str | None, n: int) -> tuple[tuple[Link, ...], str | None]:
-    """The best ``n`` messages proving ``user_id`` knows ``key`` (None: their answers), and the
-    channel where most of that evidence is: one query."""
+def _evidence_details(session: Session, user_id: str, key: str, n: int) -> tuple[tuple[Link, ...], str | None]:
+    """The best ``n`` messages proving ``user_id`` knows ``key``, and the channel where most of
+    that evidence is: one query."""
     E = ExpertiseEvidence
-    q = select(E.conversation_id, E.ts, E.permalink, E.conversation_name, E.kind, E.at).where(E.user_id == user_id, E.ts != "")
-    q = q.where(E.topic_key == key) if key is not None else q.where(E.kind == "answered")
+    q = select(E.conversation_id, E.ts, E.permalink, E.conversation_name, E.kind, E.at).where(
+        E.user_id == user_id, E.topic_key == key, E.ts != "")
     return _pick_details(session.execute(q.order_by(E.at.desc()).limit(_DETAIL_ROWS)).all(), n)
 
 
@@ -848,7 +839,7 @@ def _many_details(session: Session, pairs: Sequence[tuple[str, str]], n: int) ->
     return {u: _pick_details(rows.get(u, ()), n) for u, _ in pairs}
 
 
-def _links(session: Session, user_id: str, key: str | None, n: int) -> tuple[Link, ...]:
+def _links(session: Session, user_id: str, key: str, n: int) -> tuple[Link, ...]:
     return _evidence_details(session, user_id, key, n)[0] if n > 0 else ()
 
 
@@ -1067,10 +1058,6 @@ def busiest_channel(session: Session, *, now: dt.datetime, days: int = 90) -> st
         if row:
             return row[0]
     return None
-
-
-def people_count(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(ExpertisePerson)) or 0
 
 
 class ExpertiseService:
