@@ -23,8 +23,10 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 import json
+import logging
 import math
 import sqlite3
+import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -38,6 +40,8 @@ from bot.db.expertise import ExpertiseEvidence, ExpertiseMessage, ExpertisePerso
 from bot.db.models import PersonRow
 from bot.i18n import Catalog
 from bot.nlp import Topic
+
+log = logging.getLogger("liaison.expertise")
 
 KINDS = ("wrote", "answered", "thanked", "declared")
 
@@ -848,13 +852,11 @@ class IndexSnapshot:
     """What every question needs of a whole workspace's index and what changes slowly: kept by
     ``ExpertiseService`` for a few minutes instead of read per question.
 
-    ``latest``: the latest indexed message; ``people``: people with evidence; ``helping``:
-    ``recent_helpfulness``; ``helpers``: the people who helped most lately, and
+    ``helping``: ``recent_helpfulness``; ``helpers``: the people who helped most lately, and
     ``answerers``: over the evidence half-life, best first; ``recent``: the people active most
-    recently, latest first."""
+    recently, latest first. (Everything a stale copy could get wrong rather than merely less
+    precise, such as how many people the index holds, is read per question.)"""
 
-    latest: dt.datetime | None
-    people: int
     helping: Mapping[str, float]
     helpers: tuple[str, ...]
     answerers: tuple[str, ...]
@@ -867,7 +869,7 @@ def index_snapshot(session: Session, *, now: dt.datetime, settings: ExpertiseSet
     largest part)."""
     settings = settings or ExpertiseSettings()
     P = ExpertisePerson
-    latest, people = session.execute(select(func.max(P.last_at), func.count()).select_from(P)).one()
+    latest = session.scalar(select(func.max(P.last_at)))
     at = min(_aware(now), _aware(latest)) if latest is not None else _aware(now)
     helping = recent_helpfulness(session, now=at, settings=settings)
     helpers = heapq.nlargest(size, helping, key=helping.__getitem__)
@@ -875,8 +877,7 @@ def index_snapshot(session: Session, *, now: dt.datetime, settings: ExpertiseSet
     recent: Sequence[str] = ()
     if settings.activity_weight:
         recent = session.scalars(select(P.user_id).where(P.last_at.is_not(None)).order_by(P.last_at.desc()).limit(size)).all()
-    return IndexSnapshot(latest=_aware(latest) if latest is not None else None, people=people or 0, helping=helping,
-                         helpers=tuple(helpers), answerers=tuple(answerers), recent=tuple(recent))
+    return IndexSnapshot(helping=helping, helpers=tuple(helpers), answerers=tuple(answerers), recent=tuple(recent))
 
 
 def _candidates(session: Session, keys: Sequence[str], per_topic: int, pg: bool) -> list[Any]:
@@ -928,11 +929,12 @@ def who_knows(
     snap = snapshot if snapshot is not None else index_snapshot(session, now=now, settings=settings)
     # Time is measured up to the index's latest message: in a live workspace that is about
     # now; in an imported archive, it keeps old evidence from all decaying to nothing.
-    now = min(_aware(now), snap.latest) if snap.latest is not None else _aware(now)
+    latest, people = session.execute(select(func.max(P.last_at), func.count()).select_from(P)).one()
+    now = min(_aware(now), _aware(latest)) if latest is not None else _aware(now)
     keys = list(dict.fromkeys(t.key for t in topics if t.key))
     decay = 1.0 / growth(now, settings.half_life_days)
     topic_rows = {r.key: r for r in session.execute(select(T.key, T.display, T.people_n).where(T.key.in_(keys)))} if keys else {}
-    n = max(snap.people, 1)
+    n = max(people or 0, 1)
 
     rel: dict[str, float] = defaultdict(float)
     best: dict[str, tuple[float, str, Any]] = {}
@@ -1064,27 +1066,60 @@ class ExpertiseService:
     """The index as a shared service ("expertise"): the settings and the NLP pipelines bound
     together, for the ingest handler, the skill and the command line."""
 
-    def __init__(self, *, settings: ExpertiseSettings, nlp: Any) -> None:
+    def __init__(self, *, settings: ExpertiseSettings, nlp: Any, db: Any = None) -> None:
         self.settings = settings
         self.nlp = nlp
-        # Per workspace, what every question needs of the whole index (recent helpfulness,
-        # top helpers, size), kept for a few minutes: it changes slowly next to its half-lives.
+        # Per workspace, what every question needs of the whole index's recent help (a read of
+        # every answer of the last weeks, a tenth of a second on a large index), kept for a few
+        # minutes: it changes slowly next to its half-lives. With ``db`` (a Database), an
+        # expired copy is still used while a thread reads the new one, so no question waits.
+        self._db = db
         self._snapshots: dict[str | None, tuple[float, IndexSnapshot]] = {}
+        self._refreshing: set[str | None] = set()
+        self._lock = threading.Lock()
 
     def ingest(self, session: Session, messages: Sequence[Any], *, now: dt.datetime) -> int:
-        self._snapshots.pop(session.info.get("workspace"), None)
+        self._expire(session.info.get("workspace"))
         return index_messages(session, messages, nlp=self.nlp, settings=self.settings, now=now)
 
     def snapshot(self, session: Session, *, now: dt.datetime) -> IndexSnapshot:
         """``index_snapshot`` of the session's workspace, read again after
-        ``helpers_refresh_seconds`` or after this service ingested messages there."""
+        ``helpers_refresh_seconds`` or after this service ingested messages there (in the
+        background when the service has a database and a copy to answer with meanwhile)."""
         workspace = session.info.get("workspace")
         kept = self._snapshots.get(workspace)
         if kept is not None and time.monotonic() - kept[0] < self.settings.helpers_refresh_seconds:
             return kept[1]
+        if kept is not None and self._db is not None and workspace is not None:
+            self._refresh_later(workspace, now)
+            return kept[1]
         snap = index_snapshot(session, now=now, settings=self.settings)
         self._snapshots[workspace] = (time.monotonic(), snap)
         return snap
+
+    def _expire(self, workspace: str | None) -> None:
+        kept = self._snapshots.get(workspace)
+        if kept is not None:
+            self._snapshots[workspace] = (float("-inf"), kept[1])
+
+    def _refresh_later(self, workspace: str, now: dt.datetime) -> None:
+        with self._lock:
+            if workspace in self._refreshing:
+                return
+            self._refreshing.add(workspace)
+
+        def refresh() -> None:
+            try:
+                with self._db.session(workspace) as s:
+                    snap = index_snapshot(s, now=now, settings=self.settings)
+                self._snapshots[workspace] = (time.monotonic(), snap)
+            except Exception:  # noqa: BLE001 - the kept copy stays in use; the next question tries again
+                log.exception("could not refresh the expertise snapshot of %s; the previous one stays in use", workspace)
+            finally:
+                with self._lock:
+                    self._refreshing.discard(workspace)
+
+        threading.Thread(target=refresh, name=f"expertise-snapshot-{workspace}", daemon=True).start()
 
     def query_topics(self, text: str, *, lang: str | None = None) -> list[Topic]:
         return self.nlp.topics(text, lang=lang)

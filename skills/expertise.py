@@ -152,7 +152,7 @@ def services(app: Any) -> Mapping[str, Any]:
 
     return {
         "nlp": make_nlp,
-        "expertise": lambda: ExpertiseService(settings=settings, nlp=app.services.get("nlp")),
+        "expertise": lambda: ExpertiseService(settings=settings, nlp=app.services.get("nlp"), db=app.db),
     }
 
 

@@ -299,3 +299,36 @@ def test_the_reason_says_when_recent_help_to_others_counts_in_the_rank(db: Datab
     assert helper.lower().startswith("answered 1 question about kafka") and helper.endswith("; helps others a lot lately")
     assert old.lower().startswith("answered 3 questions about kafka") and "lately" not in old
     assert describe(by_id["UHELP"], lang="fr", now=NOW).endswith(" ; aide beaucoup les autres ces temps-ci")
+
+
+def test_what_another_process_indexed_counts_at_once(db: Database, nlp: Nlp) -> None:
+    # The web process keeps a snapshot of the index for a few minutes; the worker, another
+    # process, indexes a whole team meanwhile: how many people know a topic is read per question.
+    web, worker = ExpertiseService(settings=ExpertiseSettings(), nlp=nlp), ExpertiseService(settings=ExpertiseSettings(), nlp=nlp)
+    ingest(db, worker, msg("UFIRST", "Redis eviction policies"))
+    assert ask(db, web, "redis") == ["UFIRST"]
+    ingest(db, worker, *[m for i in range(10) for m in (
+        msg("UQ", f"Kafka retention question {i}?", ts=f"900.{i}"),
+        msg(f"UK{i}", f"Kafka retention: set it per topic ({i})", ts=f"900.{i}1", thread=f"900.{i}"))])
+    assert len(ask(db, web, "kafka")) >= 3
+
+
+def test_an_expired_snapshot_is_read_again_without_a_question_waiting(db: Database, nlp: Nlp) -> None:
+    import dataclasses
+    import time
+
+    web = ExpertiseService(settings=dataclasses.replace(ExpertiseSettings(), helpers_refresh_seconds=0.0), nlp=nlp, db=db)
+    worker = ExpertiseService(settings=ExpertiseSettings(), nlp=nlp)
+    with db.session(WS) as s:
+        first = web.snapshot(s, now=NOW)
+    assert "UHELP" not in first.helping
+    ingest(db, worker, msg("UQ", "Kafka lag question?", ts="950.1"), msg("UHELP", "Add consumers", ts="950.2", thread="950.1"))
+    with db.session(WS) as s:
+        assert web.snapshot(s, now=NOW) is first  # expired: the kept copy answers, a thread reads the new one
+    deadline = time.monotonic() + 20
+    while True:
+        with db.session(WS) as s:
+            if "UHELP" in web.snapshot(s, now=NOW).helping:
+                break
+        assert time.monotonic() < deadline, "the snapshot was never read again"
+        time.sleep(0.05)
