@@ -161,6 +161,9 @@ class Expert:
     answers: int = 0  # answers in others' threads, all topics
     links: tuple[Link, ...] = ()
     helps_lately: bool = False  # recent help to others counts in the rank (said in the reason)
+    # Threads started by others in which the person answered about the topic (None: not read;
+    # counts["answered"] counts replies, often several per thread).
+    questions: int | None = None
 
 
 def month_label(at: dt.datetime | None, *, lang: str, now: dt.datetime) -> str:
@@ -180,7 +183,7 @@ def describe(e: "Expert", *, lang: str, now: dt.datetime) -> str:
     thanked = c.get("thanked", 0)
     times = (t("once") if thanked == 1 else t("twice") if thanked == 2 else t("n_times", n=thanked)) if thanked else ""
     if c.get("answered"):
-        n = c["answered"]
+        n = e.questions if e.questions else c["answered"]
         text = t("answered", count=n, questions=t("question_one" if n == 1 else "question_many"), topic=topic)
     elif c.get("wrote"):
         n = c["wrote"]
@@ -843,6 +846,37 @@ def _many_details(session: Session, pairs: Sequence[tuple[str, str]], n: int) ->
     return {u: _pick_details(rows.get(u, ()), n) for u, _ in pairs}
 
 
+def _questions_answered(session: Session, pairs: Sequence[tuple[str, str]]) -> dict[str, int]:
+    """Per (person, topic) pair, how many questions — threads started by someone else — the
+    person answered about the topic. Someone usually replies several times in one thread, and
+    the index counts replies; a reason line says "answered 3 questions", so it counts threads.
+    On PostgreSQL one query for every pair; on SQLite one per pair."""
+    if not pairs:
+        return {}
+    E, M = ExpertiseEvidence.__table__, ExpertiseMessage.__table__
+    ws = session.info.get("workspace")
+    if session.get_bind().dialect.name == "postgresql" and ws:
+        result = session.execute(text(
+            "SELECT p.u, (SELECT count(*) FROM (SELECT DISTINCT m.conversation_id, m.thread_ts "
+            f"FROM {E.name} e JOIN {M.name} m ON m.workspace = e.workspace AND m.conversation_id = e.conversation_id "
+            "AND m.ts = e.ts WHERE e.workspace = :ws AND e.user_id = p.u AND e.topic_key = p.k AND e.kind = 'answered') t) "
+            "FROM unnest(CAST(:users AS text[]), CAST(:keys AS text[])) AS p(u, k)"
+        ), {"users": [u for u, _ in pairs], "keys": [k for _, k in pairs], "ws": ws})
+        return {u: n for u, n in result}
+    out = {}
+    for u, key in pairs:
+        threads = (
+            select(M.c.conversation_id, M.c.thread_ts)
+            .join(E, (M.c.workspace == E.c.workspace) & (M.c.conversation_id == E.c.conversation_id) & (M.c.ts == E.c.ts))
+            .where(E.c.user_id == u, E.c.topic_key == key, E.c.kind == "answered")
+            .distinct()
+        )
+        if ws:
+            threads = threads.where(E.c.workspace == ws)
+        out[u] = session.scalar(select(func.count()).select_from(threads.subquery())) or 0
+    return out
+
+
 def _links(session: Session, user_id: str, key: str, n: int) -> tuple[Link, ...]:
     return _evidence_details(session, user_id, key, n)[0] if n > 0 else ()
 
@@ -1008,6 +1042,7 @@ def who_knows(
     # shown with their number of answers, without links).
     shown = [u for u in ranked if u in rel][: settings.max_experts]
     found = _many_details(session, [(u, best[u][1]) for u in shown], settings.links_per_person) if details else {}
+    questions = _questions_answered(session, [(u, best[u][1]) for u in shown if best[u][2].answered_n]) if details else {}
     out = []
     for u in ranked:
         person = directory.get(u)
@@ -1029,6 +1064,7 @@ def who_knows(
             answers=(p.answers_n or 0) if p is not None else 0,
             links=links,
             helps_lately=helping.get(u, 0.0) >= HELPS_LATELY,
+            questions=questions.get(u),
         ))
     return out
 

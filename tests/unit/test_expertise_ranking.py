@@ -187,6 +187,28 @@ def test_reason_line_says_what_where_and_when(db: Database, service: ExpertiseSe
     assert [link.permalink for link in top.links] == ["https://chat.example/C1/601.2", "https://chat.example/C1/600.2"]
 
 
+def test_several_replies_in_one_thread_are_one_question_answered(db: Database, service: ExpertiseService) -> None:
+    # The index counts every reply (three here, in two threads), the reason line the questions.
+    ingest(db, service,
+           msg("UA", "Kafka partitions question?", ts="610.1"),
+           msg("UB", "Kafka partitions: use the key", ts="610.2", thread="610.1"),
+           msg("UB", "and Kafka keeps the order per partition", ts="610.3", thread="610.1"),
+           msg("UA2", "Kafka consumer lag again?", ts="611.1"),
+           msg("UB", "Kafka lag: add consumers", ts="611.2", thread="611.1"))
+    with db.session(WS) as s:
+        _, experts = service.ask(s, text="kafka", asker="UA", now=NOW)
+        assert s.scalar(select(ExpertiseScore.answered_n).where(ExpertiseScore.user_id == "UB",
+                                                                ExpertiseScore.topic_key == "kafka")) == 3
+    top = experts[0]
+    assert (top.user_id, top.counts["answered"], top.questions) == ("UB", 3, 2)
+    assert describe(top, lang="en", now=NOW).lower().startswith("answered 2 questions about kafka in #eng")
+    assert describe(top, lang="fr", now=NOW).lower().startswith("a répondu à 2 questions sur kafka")
+    # Answers without details (a bare ranking) are not read per thread: the reply count stays.
+    with db.session(WS) as s:
+        _, bare = service.ask(s, text="kafka", asker="UA", now=NOW, details=False)
+    assert bare[0].questions is None and describe(bare[0], lang="en", now=NOW).startswith("answered 3 questions")
+
+
 def _people(db: Database, **teams: str) -> None:
     with db.session(WS) as s:
         for user_id, team in teams.items():
