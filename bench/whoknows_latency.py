@@ -72,7 +72,10 @@ def synthesise(n_people: int, n_messages: int, n_topics: int, seed: int = 7):  #
             ts = f"{at.timestamp():.6f}"
             answer = rnd.random() < 0.35
             kind = "answered" if answer else "wrote"
-            messages.append((WS, channel, f"#{channel}", ts, u, answer, at))
+            # An answer is a reply in a thread started a little earlier (one person often
+            # replies several times in a thread: the reason line counts threads).
+            thread = f"{(at - dt.timedelta(seconds=rnd.random() * 3 * 86400)).timestamp():.6f}" if answer else None
+            messages.append((WS, channel, f"#{channel}", ts, thread, u, answer, at))
             p = answers[u]
             p[0] += 1
             if answer:
@@ -102,7 +105,7 @@ def load(db: Database, data) -> dict[str, int]:  # noqa: ANN001
         rows = [dict(workspace=WS, user_id=u, topic_key=k, **v) for (u, k), v in scores.items()]
         for i in range(0, len(rows), 50_000):
             s.execute(insert(ExpertiseScore), rows[i : i + 50_000])
-    cols = ("workspace", "conversation_id", "conversation_name", "ts", "user_id", "answer", "at")
+    cols = ("workspace", "conversation_id", "conversation_name", "ts", "thread_ts", "user_id", "answer", "at")
     _bulk(db, "expertise_messages", cols, messages)
     cols = ("workspace", "user_id", "topic_key", "kind", "weight", "at", "conversation_id", "ts", "permalink", "conversation_name")
     _bulk(db, "expertise_evidence", cols, evidence)

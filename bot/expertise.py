@@ -32,7 +32,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
-from sqlalchemy import Boolean, DateTime, Float, Integer, any_, bindparam, delete, func, select, text
+from sqlalchemy import Boolean, DateTime, Float, Integer, String, any_, bindparam, delete, func, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
@@ -49,6 +49,7 @@ KINDS = ("wrote", "answered", "thanked", "declared")
 REASONS = Catalog(
     en={
         "answered": "answered {count} {questions} about {topic}",
+        "answered_at_least": "answered at least {count} {questions} about {topic}",
         "question_one": "question",
         "question_many": "questions",
         "wrote": "wrote about {topic} {count} {times}",
@@ -69,6 +70,7 @@ REASONS = Catalog(
     },
     fr={
         "answered": "a répondu à {count} {questions} sur {topic}",
+        "answered_at_least": "a répondu à au moins {count} {questions} sur {topic}",
         "question_one": "question",
         "question_many": "questions",
         "wrote": "a écrit sur {topic} {count} {times}",
@@ -164,6 +166,7 @@ class Expert:
     # Threads started by others in which the person answered about the topic (None: not read;
     # counts["answered"] counts replies, often several per thread).
     questions: int | None = None
+    questions_all: bool = True  # False: ``questions`` counts the latest answers only ("at least")
 
 
 def month_label(at: dt.datetime | None, *, lang: str, now: dt.datetime) -> str:
@@ -184,7 +187,8 @@ def describe(e: "Expert", *, lang: str, now: dt.datetime) -> str:
     times = (t("once") if thanked == 1 else t("twice") if thanked == 2 else t("n_times", n=thanked)) if thanked else ""
     if c.get("answered"):
         n = e.questions if e.questions else c["answered"]
-        text = t("answered", count=n, questions=t("question_one" if n == 1 else "question_many"), topic=topic)
+        text = t("answered" if e.questions is None or e.questions_all else "answered_at_least",
+                 count=n, questions=t("question_one" if n == 1 else "question_many"), topic=topic)
     elif c.get("wrote"):
         n = c["wrote"]
         text = t("wrote", count=n, times=t("time_one" if n == 1 else "time_many"), topic=topic)
@@ -794,91 +798,99 @@ HELPS_LATELY = 1.0
 _DETAIL_ROWS = 60
 
 
-def _pick_details(rows: Sequence[Any], n: int) -> tuple[tuple[Link, ...], str | None]:
-    """From one person's latest evidence rows on a topic: the best ``n`` links (thanks and
-    answers first, then the most recent) and the channel where most of that evidence is."""
+@dataclass(frozen=True)
+class _Details:
+    """What an answer shows of one person's evidence on a topic, from its latest rows."""
+
+    links: tuple[Link, ...] = ()
+    channel: str | None = None  # where most of that evidence is
+    threads: int = 0  # distinct threads of the answers among those rows
+    answers: int = 0  # answers among those rows
+
+
+def _pick_details(rows: Sequence[Any], n: int) -> _Details:
+    """From one person's latest evidence rows on a topic (with the thread of each message): the
+    best ``n`` links (thanks and answers first, then the most recent), the channel where most of
+    that evidence is, and the threads their answers are in."""
     channels: dict[str, int] = defaultdict(int)
+    threads: set[tuple[str, str]] = set()
+    answers = 0
     for r in rows:
         if r.conversation_name:
             channels[r.conversation_name] += 1
+        if r.kind == "answered":
+            answers += 1
+            threads.add((r.conversation_id, r.thread_ts or r.ts))
     channel = max(channels, key=lambda c: (channels[c], c)) if channels else None
     out: list[Link] = []
-    if n <= 0:
-        return (), channel
     seen = set()
     for r in sorted(rows, key=lambda r: (_LINK_PRIORITY.get(r.kind, 9), -_aware(r.at).timestamp())):
+        if len(out) >= n:
+            break
         if (r.conversation_id, r.ts) in seen:
             continue
         seen.add((r.conversation_id, r.ts))
         out.append(Link(r.conversation_id, r.ts, r.permalink, r.conversation_name, r.kind, _aware(r.at)))
-        if len(out) >= n:
-            break
-    return tuple(out), channel
+    return _Details(tuple(out), channel, len(threads), answers)
 
 
-def _evidence_details(session: Session, user_id: str, key: str, n: int) -> tuple[tuple[Link, ...], str | None]:
-    """The best ``n`` messages proving ``user_id`` knows ``key``, and the channel where most of
-    that evidence is: one query."""
-    E = ExpertiseEvidence
-    q = select(E.conversation_id, E.ts, E.permalink, E.conversation_name, E.kind, E.at).where(
-        E.user_id == user_id, E.topic_key == key, E.ts != "")
+def _evidence_details(session: Session, user_id: str, key: str, n: int) -> _Details:
+    """``_pick_details`` of the latest ``_DETAIL_ROWS`` evidence rows of ``user_id`` on ``key``,
+    with the thread of each message: one query."""
+    E, M = ExpertiseEvidence, ExpertiseMessage
+    q = (
+        select(E.conversation_id, E.ts, E.permalink, E.conversation_name, E.kind, E.at, M.thread_ts)
+        .outerjoin(M, (M.workspace == E.workspace) & (M.conversation_id == E.conversation_id) & (M.ts == E.ts))
+        .where(E.user_id == user_id, E.topic_key == key, E.ts != "")
+    )
     return _pick_details(session.execute(q.order_by(E.at.desc()).limit(_DETAIL_ROWS)).all(), n)
 
 
-def _many_details(session: Session, pairs: Sequence[tuple[str, str]], n: int) -> dict[str, tuple[tuple[Link, ...], str | None]]:
+def _many_details(session: Session, pairs: Sequence[tuple[str, str]], n: int) -> dict[str, _Details]:
     """``_evidence_details`` for several (person, topic) pairs. On PostgreSQL one query (a
     LATERAL read of each pair's latest rows, straight from the index); on SQLite, where a
     query costs no round trip, one per pair."""
     if not pairs:
         return {}
-    if session.get_bind().dialect.name != "postgresql" or not session.info.get("workspace"):
+    ws = session.info.get("workspace")
+    if not ws:
         return {u: _evidence_details(session, u, key, n) for u, key in pairs}
     rows: dict[str, list[Any]] = defaultdict(list)
-    result = session.execute(text(
-        "SELECT p.u AS user_id, e.conversation_id, e.ts, e.permalink, e.conversation_name, e.kind, e.at "
+    E, M = ExpertiseEvidence.__tablename__, ExpertiseMessage.__tablename__
+    if session.get_bind().dialect.name != "postgresql":
+        # SQLite: the latest rows of each pair, read straight from the index, in one statement.
+        params: dict[str, Any] = {"ws": ws, "rows": _DETAIL_ROWS}
+        parts = []
+        for i, (u, key) in enumerate(pairs):
+            params[f"u{i}"], params[f"k{i}"] = u, key
+            parts.append(
+                f"SELECT * FROM (SELECT user_id, conversation_id, ts, permalink, conversation_name, kind, at FROM {E} "
+                f"WHERE workspace = :ws AND user_id = :u{i} AND topic_key = :k{i} AND ts <> '' ORDER BY at DESC LIMIT :rows)")
+        result = session.connection().execute(text(
+            "SELECT e.user_id, e.conversation_id, e.ts, e.permalink, e.conversation_name, e.kind, e.at, m.thread_ts "
+            f"FROM ({' UNION ALL '.join(parts)}) AS e LEFT JOIN {M} m "
+            "ON m.workspace = :ws AND m.conversation_id = e.conversation_id AND m.ts = e.ts"
+        ).columns(user_id=String, conversation_id=String, ts=String, permalink=String, conversation_name=String,
+                  kind=String, at=DateTime(timezone=True), thread_ts=String), params)
+        for r in result.all():
+            rows[r.user_id].append(r)
+        return {u: _pick_details(rows.get(u, ()), n) for u, _ in pairs}
+    result = session.connection().execute(text(
+        "SELECT p.u AS user_id, e.conversation_id, e.ts, e.permalink, e.conversation_name, e.kind, e.at, m.thread_ts "
         "FROM unnest(CAST(:users AS text[]), CAST(:keys AS text[])) AS p(u, k) "
         "CROSS JOIN LATERAL (SELECT conversation_id, ts, permalink, conversation_name, kind, at "
         f"FROM {ExpertiseEvidence.__tablename__} WHERE workspace = :ws AND user_id = p.u AND topic_key = p.k AND ts <> '' "
-        "ORDER BY at DESC LIMIT :rows) AS e"
+        "ORDER BY at DESC LIMIT :rows) AS e "
+        f"LEFT JOIN {ExpertiseMessage.__tablename__} m "
+        "ON m.workspace = :ws AND m.conversation_id = e.conversation_id AND m.ts = e.ts"
     ), {"users": [u for u, _ in pairs], "keys": [k for _, k in pairs], "ws": session.info.get("workspace"), "rows": _DETAIL_ROWS})
-    for r in result:
+    for r in result.all():
         rows[r.user_id].append(r)
     return {u: _pick_details(rows.get(u, ()), n) for u, _ in pairs}
 
 
-def _questions_answered(session: Session, pairs: Sequence[tuple[str, str]]) -> dict[str, int]:
-    """Per (person, topic) pair, how many questions — threads started by someone else — the
-    person answered about the topic. Someone usually replies several times in one thread, and
-    the index counts replies; a reason line says "answered 3 questions", so it counts threads.
-    On PostgreSQL one query for every pair; on SQLite one per pair."""
-    if not pairs:
-        return {}
-    E, M = ExpertiseEvidence.__table__, ExpertiseMessage.__table__
-    ws = session.info.get("workspace")
-    if session.get_bind().dialect.name == "postgresql" and ws:
-        result = session.execute(text(
-            "SELECT p.u, (SELECT count(*) FROM (SELECT DISTINCT m.conversation_id, m.thread_ts "
-            f"FROM {E.name} e JOIN {M.name} m ON m.workspace = e.workspace AND m.conversation_id = e.conversation_id "
-            "AND m.ts = e.ts WHERE e.workspace = :ws AND e.user_id = p.u AND e.topic_key = p.k AND e.kind = 'answered') t) "
-            "FROM unnest(CAST(:users AS text[]), CAST(:keys AS text[])) AS p(u, k)"
-        ), {"users": [u for u, _ in pairs], "keys": [k for _, k in pairs], "ws": ws})
-        return {u: n for u, n in result}
-    out = {}
-    for u, key in pairs:
-        threads = (
-            select(M.c.conversation_id, M.c.thread_ts)
-            .join(E, (M.c.workspace == E.c.workspace) & (M.c.conversation_id == E.c.conversation_id) & (M.c.ts == E.c.ts))
-            .where(E.c.user_id == u, E.c.topic_key == key, E.c.kind == "answered")
-            .distinct()
-        )
-        if ws:
-            threads = threads.where(E.c.workspace == ws)
-        out[u] = session.scalar(select(func.count()).select_from(threads.subquery())) or 0
-    return out
-
-
 def _links(session: Session, user_id: str, key: str, n: int) -> tuple[Link, ...]:
-    return _evidence_details(session, user_id, key, n)[0] if n > 0 else ()
+    return _evidence_details(session, user_id, key, n).links if n > 0 else ()
 
 
 @dataclass(frozen=True)
@@ -914,6 +926,17 @@ def index_snapshot(session: Session, *, now: dt.datetime, settings: ExpertiseSet
     return IndexSnapshot(helping=helping, helpers=tuple(helpers), answerers=tuple(answerers), recent=tuple(recent))
 
 
+def _core(session: Session, stmt: Any, *tables: Any) -> Any:
+    """Run a Core ``select`` on the session's connection, kept to the session's workspace with
+    an explicit condition on each of ``tables`` (what the ORM's workspace criteria would add):
+    a question's reads skip the ORM's per-statement and per-row work."""
+    ws = session.info.get("workspace")
+    if ws:
+        for t in tables:
+            stmt = stmt.where(t.c.workspace == ws)
+    return session.connection().execute(stmt)
+
+
 def _candidates(session: Session, keys: Sequence[str], per_topic: int, pg: bool) -> list[Any]:
     """The strongest ``per_topic`` score rows of each topic, straight from the topic index: on
     PostgreSQL in one query (a LATERAL read per topic), on SQLite one query per topic."""
@@ -922,15 +945,16 @@ def _candidates(session: Session, keys: Sequence[str], per_topic: int, pg: bool)
     if not keys:
         return []
     if pg:
-        return list(session.execute(text(
+        return session.connection().execute(text(
             f"SELECT s.{', s.'.join(names)} FROM unnest(CAST(:keys AS text[])) AS q(k) "
             f"CROSS JOIN LATERAL (SELECT {', '.join(names)} FROM {S.__tablename__} "
             "WHERE workspace = :ws AND topic_key = q.k ORDER BY strength DESC LIMIT :n) AS s"
-        ), {"keys": list(keys), "ws": session.info.get("workspace"), "n": per_topic}))
-    cols = [getattr(S, c) for c in names]
+        ), {"keys": list(keys), "ws": session.info.get("workspace"), "n": per_topic}).all()
+    table = S.__table__
+    cols = [table.c[c] for c in names]
     out: list[Any] = []
     for key in keys:
-        out += session.execute(select(*cols).where(S.topic_key == key).order_by(S.strength.desc()).limit(per_topic)).all()
+        out += _core(session, select(*cols).where(table.c.topic_key == key).order_by(table.c.strength.desc()).limit(per_topic), table).all()
     return out
 
 
@@ -963,11 +987,12 @@ def who_knows(
     snap = snapshot if snapshot is not None else index_snapshot(session, now=now, settings=settings)
     # Time is measured up to the index's latest message: in a live workspace that is about
     # now; in an imported archive, it keeps old evidence from all decaying to nothing.
-    latest, people = session.execute(select(func.max(P.last_at), func.count()).select_from(P)).one()
+    PT, TT, RT = P.__table__, T.__table__, PersonRow.__table__
+    latest, people = _core(session, select(func.max(PT.c.last_at), func.count()).select_from(PT), PT).one()
     now = min(_aware(now), _aware(latest)) if latest is not None else _aware(now)
     keys = list(dict.fromkeys(t.key for t in topics if t.key))
     decay = 1.0 / growth(now, settings.half_life_days)
-    topic_rows = {r.key: r for r in session.execute(select(T.key, T.display, T.people_n).where(T.key.in_(keys)))} if keys else {}
+    topic_rows = {r.key: r for r in _core(session, select(TT.c.key, TT.c.display, TT.c.people_n).where(TT.c.key.in_(keys)), TT).all()} if keys else {}
     n = max(people or 0, 1)
 
     rel: dict[str, float] = defaultdict(float)
@@ -995,24 +1020,28 @@ def who_knows(
     # lately; read for the candidates, the top helpers and the most recently active people.
     extra = max(50, limit * 10)
     wanted = set(rel) | set(snap.helpers[:extra]) | set(snap.answerers[:extra]) | set(snap.recent[:extra])
-    pcols = (P.user_id, P.answers_n, P.answers_s, P.last_at)
+    pcols = (PT.c.user_id, PT.c.answers_n, PT.c.answers_s, PT.c.last_at)
+    dcols = (RT.c.user_id, RT.c.name, RT.c.team, RT.c.indexing_opt_out, RT.c.deleted, RT.c.is_bot)
     prior_rows: dict[str, Any] = {}
     directory: dict[str, Any] = {}
-    R = PersonRow
     for chunk in _chunks(sorted(wanted | ({asker} if asker else set())), 1000):
-        for r in session.execute(select(*pcols).where(_in(pg, P.user_id, chunk))):
+        # (.all(): the driver's fetchall, much cheaper than a fetch per row)
+        for r in _core(session, select(*pcols).where(_in(pg, PT.c.user_id, chunk)), PT).all():
             prior_rows[r.user_id] = r
-        for r in session.execute(select(R.user_id, R.name, R.team, R.indexing_opt_out, R.deleted, R.is_bot).where(_in(pg, R.user_id, chunk))):
+        for r in _core(session, select(*dcols).where(_in(pg, RT.c.user_id, chunk)), RT).all():
             directory[r.user_id] = r
     helping = snap.helping
+
+    now_s = now.timestamp()
+    activity_half_life = max(settings.activity_half_life_days, 1e-6) * _DAY
 
     def prior(u: str, p: Any) -> float:
         # How much, and how recently, the person helped others: people who answer lately are
         # the ones who answer next.
         value = settings.helpfulness_weight * math.log1p(helping.get(u, 0.0))
         if settings.activity_weight and p is not None and p.last_at is not None:
-            idle_days = max(0.0, (now - _aware(p.last_at)).total_seconds() / _DAY)
-            value += settings.activity_weight * 2.0 ** (-idle_days / max(settings.activity_half_life_days, 1e-6))
+            idle = max(0.0, now_s - _aware(p.last_at).timestamp())
+            value += settings.activity_weight * 2.0 ** (-idle / activity_half_life)
         return value
 
     # Everyone matched, then the general helpers, so a ranking is never cut short.
@@ -1042,13 +1071,12 @@ def who_knows(
     # shown with their number of answers, without links).
     shown = [u for u in ranked if u in rel][: settings.max_experts]
     found = _many_details(session, [(u, best[u][1]) for u in shown], settings.links_per_person) if details else {}
-    questions = _questions_answered(session, [(u, best[u][1]) for u in shown if best[u][2].answered_n]) if details else {}
     out = []
     for u in ranked:
         person = directory.get(u)
         _, key, srow = best.get(u, (0.0, None, None))
         p = prior_rows.get(u)
-        links, channel = found.get(u, ((), None))
+        d = found.get(u, _Details())
         team = person.team if person is not None else None
         out.append(Expert(
             user_id=u,
@@ -1059,12 +1087,15 @@ def who_knows(
             outside_team=bool(team and asker_team and team != asker_team),
             topic=topic_rows[key].display if key else None,
             counts={k: getattr(srow, f"{k}_n") or 0 for k in KINDS} if srow is not None else {},
-            channel=channel,
+            channel=d.channel,
             last_at=(srow.last_at if srow is not None else (p.last_at if p is not None else None)),
             answers=(p.answers_n or 0) if p is not None else 0,
-            links=links,
+            links=d.links,
             helps_lately=helping.get(u, 0.0) >= HELPS_LATELY,
-            questions=questions.get(u),
+            # Threads answered, counted over the rows read for the links: all of the person's
+            # answers on the topic, or only the latest (then "at least").
+            questions=d.threads if d.answers else None,
+            questions_all=srow is not None and d.answers >= (srow.answered_n or 0),
         ))
     return out
 

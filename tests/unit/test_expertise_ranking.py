@@ -200,13 +200,33 @@ def test_several_replies_in_one_thread_are_one_question_answered(db: Database, s
         assert s.scalar(select(ExpertiseScore.answered_n).where(ExpertiseScore.user_id == "UB",
                                                                 ExpertiseScore.topic_key == "kafka")) == 3
     top = experts[0]
-    assert (top.user_id, top.counts["answered"], top.questions) == ("UB", 3, 2)
+    assert (top.user_id, top.counts["answered"], top.questions, top.questions_all) == ("UB", 3, 2, True)
     assert describe(top, lang="en", now=NOW).lower().startswith("answered 2 questions about kafka in #eng")
     assert describe(top, lang="fr", now=NOW).lower().startswith("a répondu à 2 questions sur kafka")
     # Answers without details (a bare ranking) are not read per thread: the reply count stays.
     with db.session(WS) as s:
         _, bare = service.ask(s, text="kafka", asker="UA", now=NOW, details=False)
     assert bare[0].questions is None and describe(bare[0], lang="en", now=NOW).startswith("answered 3 questions")
+
+
+def test_a_prolific_answerer_is_said_to_have_answered_at_least_the_questions_counted(db: Database, service: ExpertiseService) -> None:
+    # 35 threads with two answers each: more answers than an answer reads for its links, so the
+    # reason line counts the threads of the latest answers only, and says "at least".
+    messages = []
+    for i in range(35):
+        root = f"{800 + i}.1"
+        messages += [msg("UA", f"Kafka question {i}?", ts=root, days_ago=40 - i),
+                     msg("UB", "Kafka: use the key", ts=f"{800 + i}.2", thread=root, days_ago=40 - i),
+                     msg("UB", "Kafka: and check the lag", ts=f"{800 + i}.3", thread=root, days_ago=40 - i)]
+    ingest(db, service, *messages)
+    with db.session(WS) as s:
+        _, experts = service.ask(s, text="kafka", asker="UA", now=NOW)
+    top = experts[0]
+    assert (top.user_id, top.counts["answered"], top.questions_all) == ("UB", 70, False)
+    assert 25 <= top.questions < 35
+    line = describe(top, lang="en", now=NOW).lower()
+    assert line.startswith(f"answered at least {top.questions} questions about kafka"), line
+    assert describe(top, lang="fr", now=NOW).lower().startswith(f"a répondu à au moins {top.questions} questions sur kafka")
 
 
 def _people(db: Database, **teams: str) -> None:
