@@ -3,6 +3,7 @@ printed as each person would see them."""
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import textwrap
 from typing import Callable, TextIO
@@ -24,6 +25,12 @@ async def run_demo(settings: Settings, *, progress: Callable[[str], Callable[[in
         print(f"Liaison demo — {sample.name}: {len(humans)} people in {len(teams)} teams, "
               f"{len(sample.channels)} channels, {len(sample.messages)} messages.", file=out)
         print(f"Database: {redact(session.app.db.url)}\n", file=out)
+        if "nlp" in session.app.services:
+            # Loaded first (as `liaison serve` and `liaison worker` do at start), so the first
+            # thanks does not wait for it in the middle of the messages' progress.
+            print("Loading the language pipelines…", file=out, flush=True)
+            nlp = await asyncio.to_thread(session.app.services.get, "nlp")
+            print(f"  {nlp.description}", file=out)
         print("Loading the company's public channels through the ingestion queue…", file=out)
         await session.load(progress=progress("messages") if progress else None)
         steps = session.app.router.demo_steps()
