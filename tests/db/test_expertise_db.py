@@ -70,6 +70,32 @@ def test_workspaces_do_not_see_each_other(db: Database, nlp: Nlp) -> None:
             assert [e.user_id for e in experts if e.matched] == [who]
 
 
+def test_one_person_in_two_workspaces_gets_each_workspaces_directory_and_links(db: Database, nlp: Nlp) -> None:
+    # The same user id in two workspaces (as with a shared Slack Enterprise Grid user): each
+    # answer reads that workspace's directory row, prior and evidence links, and nothing else.
+    from bot.db.models import PersonRow
+
+    service = ExpertiseService(settings=ExpertiseSettings(), nlp=nlp)
+    for ws, team, opted_out in (("slack:T1", "Data", False), ("slack:T2", "Mobile", True)):
+        with db.session(ws) as s:
+            s.add(PersonRow(user_id="UA", name=f"Ann of {ws}", team=team, indexing_opt_out=opted_out))
+            s.add(PersonRow(user_id="UQ", name="Quinn", team="Sales"))
+    for ws in ("slack:T1", "slack:T2"):
+        with db.session(ws) as s:
+            link = f"https://{ws[6:]}.example/C1/2.2"
+            service.ingest(s, [m("UQ", "Kafka lag again?", "2.1"),
+                               IncomingMessage("upsert", "C1", "dev", "2.2", "2.1", None, "UA", "Kafka: add consumers", link,
+                                               NOW - dt.timedelta(days=2))], now=NOW)
+    with db.session("slack:T1") as s:
+        _, experts = service.ask(s, text="kafka", asker="UQ", now=NOW)
+    ann = next(e for e in experts if e.user_id == "UA")
+    assert (ann.name, ann.team, ann.outside_team, ann.questions) == ("Ann of slack:T1", "Data", True, 1)
+    assert [link.permalink for link in ann.links] == ["https://T1.example/C1/2.2"]
+    with db.session("slack:T2") as s:
+        _, experts = service.ask(s, text="kafka", asker="UQ", now=NOW)
+    assert "UA" not in [e.user_id for e in experts]  # opted out in T2 only
+
+
 def test_aggregates_follow_the_evidence_through_edits_and_erasure(db: Database, nlp: Nlp) -> None:
     service = ExpertiseService(settings=ExpertiseSettings(), nlp=nlp)
     ws = "slack:T1"
