@@ -1018,13 +1018,30 @@ def who_knows(
         return []
     # The prior: how much each person answers others (decayed) and whether they are around
     # lately; read for the candidates, the top helpers and the most recently active people.
-    extra = max(50, limit * 10)
+    # The highest priors are at the heads of those lists: twice an answer's length of each (at
+    # least 50) finds the general helpers an answer may need, without scoring hundreds more.
+    extra = max(50, limit * 2)
     wanted = set(rel) | set(snap.helpers[:extra]) | set(snap.answerers[:extra]) | set(snap.recent[:extra])
     pcols = (PT.c.user_id, PT.c.answers_n, PT.c.answers_s, PT.c.last_at)
     dcols = (RT.c.user_id, RT.c.name, RT.c.team, RT.c.indexing_opt_out, RT.c.deleted, RT.c.is_bot)
     prior_rows: dict[str, Any] = {}
     directory: dict[str, Any] = {}
-    for chunk in _chunks(sorted(wanted | ({asker} if asker else set())), 1000):
+    everyone = sorted(wanted | ({asker} if asker else set()))
+    if lateral:
+        # PostgreSQL: both rows of each person in one round trip, the ids as one array.
+        result = session.connection().execute(text(
+            "SELECT u.id AS user_id, p.user_id IS NOT NULL AS indexed, p.answers_n, p.answers_s, p.last_at, "
+            "r.user_id IS NOT NULL AS known, r.name, r.team, r.indexing_opt_out, r.deleted, r.is_bot "
+            "FROM unnest(CAST(:ids AS text[])) AS u(id) "
+            f"LEFT JOIN {PT.name} p ON p.workspace = :ws AND p.user_id = u.id "
+            f"LEFT JOIN {RT.name} r ON r.workspace = :ws AND r.user_id = u.id"
+        ), {"ids": everyone, "ws": session.info.get("workspace")})
+        for r in result.all():
+            if r.indexed:
+                prior_rows[r.user_id] = r
+            if r.known:
+                directory[r.user_id] = r
+    for chunk in _chunks(everyone, 1000) if not lateral else ():
         # (.all(): the driver's fetchall, much cheaper than a fetch per row)
         for r in _core(session, select(*pcols).where(_in(pg, PT.c.user_id, chunk)), PT).all():
             prior_rows[r.user_id] = r
