@@ -937,6 +937,41 @@ def _core(session: Session, stmt: Any, *tables: Any) -> Any:
     return session.connection().execute(stmt)
 
 
+def _people_rows(session: Session, ids: Sequence[str], pg: bool) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The prior rows (expertise_people) and the directory rows (people) of some people, in one
+    query that takes the ids as one parameter (an array on PostgreSQL, a JSON list read by
+    ``json_each`` on SQLite): a question reads them for hundreds of people."""
+    PT, RT = ExpertisePerson.__table__, PersonRow.__table__
+    ws = session.info.get("workspace")
+    prior: dict[str, Any] = {}
+    directory: dict[str, Any] = {}
+    if not ws:
+        # Unscoped (maintenance): the ORM's plain reads, chunked.
+        for chunk in _chunks(list(ids), 500):
+            for r in session.execute(select(PT.c.user_id, PT.c.answers_n, PT.c.answers_s, PT.c.last_at).where(PT.c.user_id.in_(chunk))).all():
+                prior[r.user_id] = r
+            for r in session.execute(select(RT.c.user_id, RT.c.name, RT.c.team, RT.c.indexing_opt_out, RT.c.deleted,
+                                            RT.c.is_bot).where(RT.c.user_id.in_(chunk))).all():
+                directory[r.user_id] = r
+        return prior, directory
+    source = "unnest(CAST(:ids AS text[])) AS u(id)" if pg else "(SELECT value AS id FROM json_each(:ids)) AS u"
+    stmt = text(
+        "SELECT u.id AS user_id, p.user_id IS NOT NULL AS indexed, p.answers_n, p.answers_s, p.last_at, "
+        "r.user_id IS NOT NULL AS known, r.name, r.team, r.indexing_opt_out, r.deleted, r.is_bot "
+        f"FROM {source} "
+        f"LEFT JOIN {PT.name} p ON p.workspace = :ws AND p.user_id = u.id "
+        f"LEFT JOIN {RT.name} r ON r.workspace = :ws AND r.user_id = u.id"
+    ).columns(user_id=String, indexed=Boolean, answers_n=Integer, answers_s=Float, last_at=DateTime(timezone=True),
+              known=Boolean, name=String, team=String, indexing_opt_out=Boolean, deleted=Boolean, is_bot=Boolean)
+    result = session.connection().execute(stmt, {"ids": list(ids) if pg else json.dumps(list(ids)), "ws": ws})
+    for r in result.all():
+        if r.indexed:
+            prior[r.user_id] = r
+        if r.known:
+            directory[r.user_id] = r
+    return prior, directory
+
+
 def _candidates(session: Session, keys: Sequence[str], per_topic: int, pg: bool) -> list[Any]:
     """The strongest ``per_topic`` score rows of each topic, straight from the topic index: on
     PostgreSQL in one query (a LATERAL read per topic), on SQLite one query per topic."""
@@ -987,7 +1022,7 @@ def who_knows(
     snap = snapshot if snapshot is not None else index_snapshot(session, now=now, settings=settings)
     # Time is measured up to the index's latest message: in a live workspace that is about
     # now; in an imported archive, it keeps old evidence from all decaying to nothing.
-    PT, TT, RT = P.__table__, T.__table__, PersonRow.__table__
+    PT, TT = P.__table__, T.__table__
     latest, people = _core(session, select(func.max(PT.c.last_at), func.count()).select_from(PT), PT).one()
     now = min(_aware(now), _aware(latest)) if latest is not None else _aware(now)
     keys = list(dict.fromkeys(t.key for t in topics if t.key))
@@ -1022,31 +1057,7 @@ def who_knows(
     # least 50) finds the general helpers an answer may need, without scoring hundreds more.
     extra = max(50, limit * 2)
     wanted = set(rel) | set(snap.helpers[:extra]) | set(snap.answerers[:extra]) | set(snap.recent[:extra])
-    pcols = (PT.c.user_id, PT.c.answers_n, PT.c.answers_s, PT.c.last_at)
-    dcols = (RT.c.user_id, RT.c.name, RT.c.team, RT.c.indexing_opt_out, RT.c.deleted, RT.c.is_bot)
-    prior_rows: dict[str, Any] = {}
-    directory: dict[str, Any] = {}
-    everyone = sorted(wanted | ({asker} if asker else set()))
-    if lateral:
-        # PostgreSQL: both rows of each person in one round trip, the ids as one array.
-        result = session.connection().execute(text(
-            "SELECT u.id AS user_id, p.user_id IS NOT NULL AS indexed, p.answers_n, p.answers_s, p.last_at, "
-            "r.user_id IS NOT NULL AS known, r.name, r.team, r.indexing_opt_out, r.deleted, r.is_bot "
-            "FROM unnest(CAST(:ids AS text[])) AS u(id) "
-            f"LEFT JOIN {PT.name} p ON p.workspace = :ws AND p.user_id = u.id "
-            f"LEFT JOIN {RT.name} r ON r.workspace = :ws AND r.user_id = u.id"
-        ), {"ids": everyone, "ws": session.info.get("workspace")})
-        for r in result.all():
-            if r.indexed:
-                prior_rows[r.user_id] = r
-            if r.known:
-                directory[r.user_id] = r
-    for chunk in _chunks(everyone, 1000) if not lateral else ():
-        # (.all(): the driver's fetchall, much cheaper than a fetch per row)
-        for r in _core(session, select(*pcols).where(_in(pg, PT.c.user_id, chunk)), PT).all():
-            prior_rows[r.user_id] = r
-        for r in _core(session, select(*dcols).where(_in(pg, RT.c.user_id, chunk)), RT).all():
-            directory[r.user_id] = r
+    prior_rows, directory = _people_rows(session, sorted(wanted | ({asker} if asker else set())), pg)
     helping = snap.helping
 
     now_s = now.timestamp()
