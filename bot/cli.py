@@ -53,9 +53,15 @@ def setup_logging(level: str = "INFO") -> None:
 
 
 def _progress(label: str):  # noqa: ANN202
+    """A progress bar on stderr: ``show(done, total)``. The rate counts from the bar's creation,
+    or from a call with ``done == 0`` (a caller with set-up work first calls it when its real
+    work starts)."""
     started = time.perf_counter()
 
     def show(done: int, total: int) -> None:
+        nonlocal started
+        if done == 0:
+            started = time.perf_counter()
         width = 30
         filled = int(width * done / total) if total else width
         rate = done / max(time.perf_counter() - started, 1e-6)

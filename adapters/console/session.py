@@ -68,7 +68,12 @@ class ConsoleSession:
         ws = self.sample.workspace
         with self.app.db.session(ws.key) as s:
             people.sync_directory(s, self.sample.people.values())
+        if "nlp" in self.app.services:
+            # The pipelines first, so the first thanks does not wait for them mid-way.
+            await asyncio.to_thread(self.app.services.get, "nlp")
         events = self.sample.message_events()
+        if progress:
+            progress(0, len(events))
         for i, event in enumerate(events, 1):
             await self.app.dispatcher.handle(event)
             if progress and (i % 50 == 0 or i == len(events)):
