@@ -740,14 +740,15 @@ def held_about(session: Session, *, user_id: str, limit: int = 15, settings: Exp
         return sum(settings.weight(k) * (getattr(r, f"{k}_n") or 0) for k in KINDS)
 
     rows = sorted(rows, key=lambda rd: (-strength(rd[0]), rd[0].topic_key))[:limit]
-    out = []
-    for score, display in rows:
-        out.append(HeldTopic(
+    found = _details(session, [(user_id, score.topic_key) for score, _ in rows], 1)
+    return [
+        HeldTopic(
             key=score.topic_key, display=display,
             counts={k: getattr(score, f"{k}_n") or 0 for k in KINDS if getattr(score, f"{k}_n")},
-            last_at=score.last_at, links=_links(session, score.user_id, score.topic_key, 1),
-        ))
-    return out
+            last_at=score.last_at, links=found[(user_id, score.topic_key)].links,
+        )
+        for score, display in rows
+    ]
 
 
 def count_held(session: Session, *, user_id: str) -> tuple[int, int]:
@@ -834,63 +835,45 @@ def _pick_details(rows: Sequence[Any], n: int) -> _Details:
     return _Details(tuple(out), channel, len(threads), answers)
 
 
-def _evidence_details(session: Session, user_id: str, key: str, n: int) -> _Details:
-    """``_pick_details`` of the latest ``_DETAIL_ROWS`` evidence rows of ``user_id`` on ``key``,
-    with the thread of each message: one query."""
-    E, M = ExpertiseEvidence, ExpertiseMessage
-    q = (
-        select(E.conversation_id, E.ts, E.permalink, E.conversation_name, E.kind, E.at, M.thread_ts)
-        .outerjoin(M, (M.workspace == E.workspace) & (M.conversation_id == E.conversation_id) & (M.ts == E.ts))
-        .where(E.user_id == user_id, E.topic_key == key, E.ts != "")
-    )
-    return _pick_details(session.execute(q.order_by(E.at.desc()).limit(_DETAIL_ROWS)).all(), n)
-
-
-def _many_details(session: Session, pairs: Sequence[tuple[str, str]], n: int) -> dict[str, _Details]:
-    """``_evidence_details`` for several (person, topic) pairs. On PostgreSQL one query (a
-    LATERAL read of each pair's latest rows, straight from the index); on SQLite, where a
-    query costs no round trip, one per pair."""
-    if not pairs:
-        return {}
+def _workspace(session: Session) -> str:
+    """The workspace a session is scoped to; the index is read, like written, only within one."""
     ws = session.info.get("workspace")
     if not ws:
-        return {u: _evidence_details(session, u, key, n) for u, key in pairs}
-    rows: dict[str, list[Any]] = defaultdict(list)
+        raise ValueError("the expertise index is read through a session scoped to one workspace")
+    return ws
+
+
+def _details(session: Session, pairs: Sequence[tuple[str, str]], n: int) -> dict[tuple[str, str], _Details]:
+    """``_pick_details`` of the latest ``_DETAIL_ROWS`` evidence rows of each (person, topic)
+    pair, with each message's thread, read straight from the index in one statement: a
+    ``LATERAL`` read per pair on PostgreSQL, a ``UNION ALL`` of per-pair reads on SQLite."""
+    if not pairs:
+        return {}
+    ws = _workspace(session)
     E, M = ExpertiseEvidence.__tablename__, ExpertiseMessage.__tablename__
-    if session.get_bind().dialect.name != "postgresql":
-        # SQLite: the latest rows of each pair, read straight from the index, in one statement.
-        params: dict[str, Any] = {"ws": ws, "rows": _DETAIL_ROWS}
+    cols = "conversation_id, ts, permalink, conversation_name, kind, at"
+    params: dict[str, Any] = {"ws": ws, "rows": _DETAIL_ROWS}
+    if session.get_bind().dialect.name == "postgresql":
+        params |= {"users": [u for u, _ in pairs], "keys": [k for _, k in pairs]}
+        rows_sql = (f"SELECT p.u AS user_id, p.k AS topic_key, e.* FROM unnest(CAST(:users AS text[]), CAST(:keys AS text[])) AS p(u, k) "
+                    f"CROSS JOIN LATERAL (SELECT {cols} FROM {E} WHERE workspace = :ws AND user_id = p.u AND topic_key = p.k "
+                    "AND ts <> '' ORDER BY at DESC LIMIT :rows) AS e")
+    else:
         parts = []
         for i, (u, key) in enumerate(pairs):
             params[f"u{i}"], params[f"k{i}"] = u, key
-            parts.append(
-                f"SELECT * FROM (SELECT user_id, conversation_id, ts, permalink, conversation_name, kind, at FROM {E} "
-                f"WHERE workspace = :ws AND user_id = :u{i} AND topic_key = :k{i} AND ts <> '' ORDER BY at DESC LIMIT :rows)")
-        result = session.connection().execute(text(
-            "SELECT e.user_id, e.conversation_id, e.ts, e.permalink, e.conversation_name, e.kind, e.at, m.thread_ts "
-            f"FROM ({' UNION ALL '.join(parts)}) AS e LEFT JOIN {M} m "
-            "ON m.workspace = :ws AND m.conversation_id = e.conversation_id AND m.ts = e.ts"
-        ).columns(user_id=String, conversation_id=String, ts=String, permalink=String, conversation_name=String,
-                  kind=String, at=DateTime(timezone=True), thread_ts=String), params)
-        for r in result.all():
-            rows[r.user_id].append(r)
-        return {u: _pick_details(rows.get(u, ()), n) for u, _ in pairs}
+            parts.append(f"SELECT * FROM (SELECT user_id, topic_key, {cols} FROM {E} WHERE workspace = :ws AND user_id = :u{i} "
+                         f"AND topic_key = :k{i} AND ts <> '' ORDER BY at DESC LIMIT :rows)")
+        rows_sql = " UNION ALL ".join(parts)
     result = session.connection().execute(text(
-        "SELECT p.u AS user_id, e.conversation_id, e.ts, e.permalink, e.conversation_name, e.kind, e.at, m.thread_ts "
-        "FROM unnest(CAST(:users AS text[]), CAST(:keys AS text[])) AS p(u, k) "
-        "CROSS JOIN LATERAL (SELECT conversation_id, ts, permalink, conversation_name, kind, at "
-        f"FROM {ExpertiseEvidence.__tablename__} WHERE workspace = :ws AND user_id = p.u AND topic_key = p.k AND ts <> '' "
-        "ORDER BY at DESC LIMIT :rows) AS e "
-        f"LEFT JOIN {ExpertiseMessage.__tablename__} m "
-        "ON m.workspace = :ws AND m.conversation_id = e.conversation_id AND m.ts = e.ts"
-    ), {"users": [u for u, _ in pairs], "keys": [k for _, k in pairs], "ws": session.info.get("workspace"), "rows": _DETAIL_ROWS})
-    for r in result.all():
-        rows[r.user_id].append(r)
-    return {u: _pick_details(rows.get(u, ()), n) for u, _ in pairs}
-
-
-def _links(session: Session, user_id: str, key: str, n: int) -> tuple[Link, ...]:
-    return _evidence_details(session, user_id, key, n).links if n > 0 else ()
+        "SELECT e.user_id, e.topic_key, e.conversation_id, e.ts, e.permalink, e.conversation_name, e.kind, e.at, m.thread_ts "
+        f"FROM ({rows_sql}) AS e LEFT JOIN {M} m ON m.workspace = :ws AND m.conversation_id = e.conversation_id AND m.ts = e.ts"
+    ).columns(user_id=String, topic_key=String, conversation_id=String, ts=String, permalink=String,
+              conversation_name=String, kind=String, at=DateTime(timezone=True), thread_ts=String), params)
+    rows: dict[tuple[str, str], list[Any]] = defaultdict(list)
+    for r in result.all():  # (.all(): the driver's fetchall, much cheaper than a fetch per row)
+        rows[(r.user_id, r.topic_key)].append(r)
+    return {pair: _pick_details(rows.get(pair, ()), n) for pair in pairs}
 
 
 @dataclass(frozen=True)
@@ -930,10 +913,9 @@ def _core(session: Session, stmt: Any, *tables: Any) -> Any:
     """Run a Core ``select`` on the session's connection, kept to the session's workspace with
     an explicit condition on each of ``tables`` (what the ORM's workspace criteria would add):
     a question's reads skip the ORM's per-statement and per-row work."""
-    ws = session.info.get("workspace")
-    if ws:
-        for t in tables:
-            stmt = stmt.where(t.c.workspace == ws)
+    ws = _workspace(session)
+    for t in tables:
+        stmt = stmt.where(t.c.workspace == ws)
     return session.connection().execute(stmt)
 
 
@@ -942,18 +924,9 @@ def _people_rows(session: Session, ids: Sequence[str], pg: bool) -> tuple[dict[s
     query that takes the ids as one parameter (an array on PostgreSQL, a JSON list read by
     ``json_each`` on SQLite): a question reads them for hundreds of people."""
     PT, RT = ExpertisePerson.__table__, PersonRow.__table__
-    ws = session.info.get("workspace")
+    ws = _workspace(session)
     prior: dict[str, Any] = {}
     directory: dict[str, Any] = {}
-    if not ws:
-        # Unscoped (maintenance): the ORM's plain reads, chunked.
-        for chunk in _chunks(list(ids), 500):
-            for r in session.execute(select(PT.c.user_id, PT.c.answers_n, PT.c.answers_s, PT.c.last_at).where(PT.c.user_id.in_(chunk))).all():
-                prior[r.user_id] = r
-            for r in session.execute(select(RT.c.user_id, RT.c.name, RT.c.team, RT.c.indexing_opt_out, RT.c.deleted,
-                                            RT.c.is_bot).where(RT.c.user_id.in_(chunk))).all():
-                directory[r.user_id] = r
-        return prior, directory
     source = "unnest(CAST(:ids AS text[])) AS u(id)" if pg else "(SELECT value AS id FROM json_each(:ids)) AS u"
     stmt = text(
         "SELECT u.id AS user_id, p.user_id IS NOT NULL AS indexed, p.answers_n, p.answers_s, p.last_at, "
@@ -984,7 +957,7 @@ def _candidates(session: Session, keys: Sequence[str], per_topic: int, pg: bool)
             f"SELECT s.{', s.'.join(names)} FROM unnest(CAST(:keys AS text[])) AS q(k) "
             f"CROSS JOIN LATERAL (SELECT {', '.join(names)} FROM {S.__tablename__} "
             "WHERE workspace = :ws AND topic_key = q.k ORDER BY strength DESC LIMIT :n) AS s"
-        ), {"keys": list(keys), "ws": session.info.get("workspace"), "n": per_topic}).all()
+        ), {"keys": list(keys), "ws": _workspace(session), "n": per_topic}).all()
     table = S.__table__
     cols = [table.c[c] for c in names]
     out: list[Any] = []
@@ -1017,8 +990,8 @@ def who_knows(
     settings = settings or ExpertiseSettings()
     limit = limit or settings.max_experts
     T, P = ExpertiseTopic, ExpertisePerson
-    pg = session.get_bind().dialect.name == "postgresql"  # lists of people as one array parameter
-    lateral = pg and bool(session.info.get("workspace"))  # raw SQL names the workspace itself
+    _workspace(session)
+    pg = session.get_bind().dialect.name == "postgresql"
     snap = snapshot if snapshot is not None else index_snapshot(session, now=now, settings=settings)
     # Time is measured up to the index's latest message: in a live workspace that is about
     # now; in an imported archive, it keeps old evidence from all decaying to nothing.
@@ -1039,7 +1012,7 @@ def who_knows(
         idf = math.log(1.0 + (n - df + 0.5) / (df + 0.5))
         if idf > 0:
             idfs[key] = idf
-    for row in _candidates(session, list(idfs), settings.candidates_per_topic, lateral):
+    for row in _candidates(session, list(idfs), settings.candidates_per_topic, pg):
         ev = sum((row[7 + i] or 0.0) * w for i, w in enumerate(weights)) * decay
         if ev <= 0:
             continue
@@ -1098,13 +1071,13 @@ def who_knows(
     # Reasons and links: only for the matched people an answer shows (general helpers are
     # shown with their number of answers, without links).
     shown = [u for u in ranked if u in rel][: settings.max_experts]
-    found = _many_details(session, [(u, best[u][1]) for u in shown], settings.links_per_person) if details else {}
+    found = _details(session, [(u, best[u][1]) for u in shown], settings.links_per_person) if details else {}
     out = []
     for u in ranked:
         person = directory.get(u)
         _, key, srow = best.get(u, (0.0, None, None))
         p = prior_rows.get(u)
-        d = found.get(u, _Details())
+        d = found.get((u, key), _Details())
         team = person.team if person is not None else None
         out.append(Expert(
             user_id=u,

@@ -224,6 +224,15 @@ def test_the_index_is_only_written_through_a_workspace_session(db: Database, nlp
         service.ingest(s, [m("UA", "Kafka", "12.1")], now=NOW)
 
 
+def test_the_index_is_only_read_through_a_workspace_session(db: Database, nlp: Nlp) -> None:
+    # Its reads name the workspace in their SQL: an unscoped session would read every workspace.
+    service = ExpertiseService(settings=ExpertiseSettings(), nlp=nlp)
+    with db.session("slack:T1") as s:
+        service.ingest(s, [m("UA", "Kafka partitions", "13.1")], now=NOW)
+    with db.session(None) as s, pytest.raises(ValueError, match="read through a session scoped to one workspace"):
+        service.ask(s, text="kafka", asker=None, now=NOW)
+
+
 def _stored(db: Database, table: str, ws: str) -> list[tuple]:
     """The stored values of a workspace's rows, in insertion order, without id and workspace;
     on SQLite with each value's storage class."""
