@@ -26,8 +26,7 @@ async def run_demo(settings: Settings, *, progress: Callable[[str], Callable[[in
               f"{len(sample.channels)} channels, {len(sample.messages)} messages.", file=out)
         print(f"Database: {redact(session.app.db.url)}\n", file=out)
         if "nlp" in session.app.services:
-            # Loaded first (as `liaison serve` and `liaison worker` do at start), so the first
-            # thanks does not wait for it in the middle of the messages' progress.
+            # Loaded here (``session.load`` would load them too) to say which pipelines run.
             print("Loading the language pipelines…", file=out, flush=True)
             nlp = await asyncio.to_thread(session.app.services.get, "nlp")
             print(f"  {nlp.description}", file=out)
