@@ -132,7 +132,9 @@ _CHAT_STOP = {
         "really actually basically probably maybe also still even much many little sorry question "
         "questions answer help idea time day today week tomorrow yesterday work works working "
         "familiar tell say said let able sure thing mean means point case example problem issue "
-        "er um wo ca sha i'm i've it's don't doesn't can't isn't that's what's there's you're etc".split()
+        "er um wo ca sha i'm i've it's don't doesn't can't isn't that's what's there's you're etc "
+        "yea yeah yup yep yeh nah ahh aah aw aww ooh uh uhh huh wow whoa oops ugh meh hehe heh lmao "
+        "lmfao rofl omg btw imo imho tbh idk fyi afaik iirc np nvm gonna wanna gotta kinda sorta".split()
     ),
     "fr": frozenset(
         "bonjour salut merci svp stp oui non ouais ok bah bon ben euh hmm ah oh cool super bien mal "
@@ -140,7 +142,7 @@ _CHAT_STOP = {
         "connaitre penser vouloir falloir faire aller venir voir dire pouvoir devoir mettre prendre "
         "essayer utiliser aider aide question questions réponse idée temps jour aujourd'hui demain "
         "hier semaine vraiment juste aussi encore peu beaucoup problème souci exemple façon "
-        "y'a il y a c'est j'ai".split()
+        "y'a il y a c'est j'ai mdr ptdr lol bref genre voilà voila hein bah bof ouf oups".split()
     ),
 }
 
@@ -295,7 +297,9 @@ class TopicExtractor:
         self.bigrams = bigrams
         self.use_word_classes = word_classes
         self.common_word_logprob = common_word_logprob
-        self.stop = _CHAT_STOP.get(self.lang, frozenset())
+        # The chat words, and the language's own stop words as lemmas ("ones" -> "one") and as
+        # the norms of tokenizer exceptions ("dont" -> "do" + "nt", whose norm is "not").
+        self.stop = _CHAT_STOP.get(self.lang, frozenset()) | frozenset(_norm_key(w) for w in nlp.Defaults.stop_words)
         self._attrs = [ORTH, LEMMA, POS]
         self._topic_pos = frozenset(IDS[p] for p in _TOPIC_POS)
         self._classes: WordClasses | None = None
@@ -397,6 +401,7 @@ class TopicExtractor:
             and not tok.like_url
             and key not in stop
             and _norm_key(text) not in stop
+            and _norm_key(tok.norm_) not in stop
         )
         plain = self.synonyms.get(key, key)
         common_key, common_kind = plain, "noun"

@@ -45,6 +45,15 @@ def test_stop_words_fillers_and_numbers_are_not_topics(nlp: Nlp) -> None:
     assert keys(nlp, "Hi, thanks a lot, I think it is 42 ok?") == set()
 
 
+def test_pieces_of_contractions_stop_word_lemmas_and_chat_fillers_are_not_topics(nlp: Nlp) -> None:
+    # "dont" -> "do" + "nt" (norm "not"), "gonna" -> "gon" + "na" (norms "going", "to"), "ones"
+    # (lemma "one", a stop word), "ya" (lemma "you"): none names a subject.
+    found = keys(nlp, "yea i dont know, gonna ask the ones on Kafka btw, cant say ya know, yup")
+    assert found == {"kafka"}
+    assert keys(nlp, "bref, mdr, genre les partitions Kafka", lang="fr") >= {"kafka", "partition"}
+    assert not keys(nlp, "bref, mdr, genre les partitions Kafka", lang="fr") & {"bref", "mdr", "genre"}
+
+
 def test_french_lemmas_and_stop_words(nlp: Nlp) -> None:
     found = keys(nlp, "Je cherche quelqu'un pour les migrations Terraform des environnements", lang="fr")
     assert "migration" in found and "terraform" in found and "environnement" in found
