@@ -284,17 +284,28 @@ class _Writer:
 
     def add(self, user_id: str, topic: Topic, kind: str, weight: float, at: dt.datetime, sign: int) -> None:
         """Add (sign=1) or take back (sign=-1) one piece of evidence in the aggregates."""
+        if sign > 0:
+            self.gain(user_id, topic.key, topic.display, topic.lang, _KIND_INDEX[kind], weight * self.growth(at), at)
+            return
         d = self.scores.get((user_id, topic.key))
         if d is None:
             d = self.scores[(user_id, topic.key)] = [0, 0, 0, 0, 0.0, 0.0, 0.0, 0.0, None]
         i = _KIND_INDEX[kind]
-        d[i] += sign
-        d[4 + i] += sign * weight * self.growth(at)
-        if sign > 0:
-            if d[8] is None or d[8] < at:
-                d[8] = at
-            if topic.key not in self.topics:
-                self.topics[topic.key] = ((topic.display or topic.key)[:200], topic.lang)
+        d[i] -= 1
+        d[4 + i] -= weight * self.growth(at)
+
+    def gain(self, user_id: str, key: str, display: str, lang: str, kind: int, grown: float, at: dt.datetime) -> None:
+        """``add`` of one new piece of evidence, for the ingestion loop: the kind as its index
+        in KINDS, the weight already times ``growth(at)`` (computed once per message)."""
+        d = self.scores.get((user_id, key))
+        if d is None:
+            d = self.scores[(user_id, key)] = [0, 0, 0, 0, 0.0, 0.0, 0.0, 0.0, None]
+        d[kind] += 1
+        d[4 + kind] += grown
+        if d[8] is None or d[8] < at:
+            d[8] = at
+        if key not in self.topics:
+            self.topics[key] = ((display or key)[:200], lang)
 
     def message(self, user_id: str, *, answer: bool, at: dt.datetime, sign: int) -> None:
         """Count (or take back) one message of ``user_id`` in the per-person prior."""
@@ -698,14 +709,15 @@ def index_messages(session: Session, messages: Sequence[Any], *, nlp: Any, setti
             w = settings.question_weight if "?" in (m.text or "") else 1.0
             topics = _merge_topics((t, w) for t in own)
         done: set[str] = set()
+        k, g, user = _KIND_INDEX[kind], writer.growth(at), m.user_id
         for key, (topic, weight) in topics.items():
             key = key[:200]
             if key in done:
                 continue
             done.add(key)
-            evidence_rows.append((ws, m.user_id, key, kind, weight, at, m.conversation_id, m.ts, m.permalink,
+            evidence_rows.append((ws, user, key, kind, weight, at, m.conversation_id, m.ts, m.permalink,
                                   m.conversation_name))
-            writer.add(m.user_id, Topic(key, topic.display, topic.lang), kind, weight, at, +1)
+            writer.gain(user, key, topic.display, topic.lang, k, weight * g, at)
         if not in_thread:
             # Later messages of the same batch may be replies to this one.
             roots[(m.conversation_id, m.ts)] = (m.user_id, list(own))

@@ -89,25 +89,25 @@ class IngestWorker:
         """Process one batch (synchronously; call it in a thread). Returns messages done."""
         limit = limit or self.settings.batch_size
         with self.db.session(None) as s:
-            # Plain rows, not ORM objects: they are copied into QueuedMessage at once.
+            # Which rows, not what they hold: each workspace's rows are read in full once, under
+            # its lock (see _apply).
             Q = IngestItem.__table__
-            q = select(Q).where(Q.c.attempts < self.settings.max_attempts).order_by(Q.c.workspace, Q.c.id).limit(limit)
+            q = (select(Q.c.id, Q.c.workspace).where(Q.c.attempts < self.settings.max_attempts)
+                 .order_by(Q.c.workspace, Q.c.id).limit(limit))
             if self.db.dialect == "postgresql":
                 q = q.with_for_update(skip_locked=True)
             rows = s.connection().execute(q).all()
             if not rows:
                 return 0
-            batch = [QueuedMessage.of(r) for r in rows]
         done = 0
-        for ws, items in groupby(batch, key=lambda m: m.workspace):
-            done += self._apply(ws, list(items))
+        for ws, group in groupby(rows, key=lambda r: r.workspace):
+            done += self._apply(ws, [r.id for r in group])
         self.last_batch_at = time.time()
         return done
 
-    def _apply(self, ws: str, items: list[QueuedMessage]) -> int:
+    def _apply(self, ws: str, ids: list[int]) -> int:
         from bot.dispatch import SkillContext
 
-        ids = [m.id for m in items]
         try:
             with self.db.session(ws) as s:
                 Q = IngestItem.__table__
@@ -119,7 +119,7 @@ class IngestWorker:
                 # The batch as it is queued now: another worker may have applied some of it, or a
                 # newer version may have replaced a message, since it was read.
                 current = {r.id: r for r in s.connection().execute(select(Q).where(Q.c.id.in_(ids)))}
-                items = [QueuedMessage.of(current[m.id]) for m in items if m.id in current]
+                items = [QueuedMessage.of(current[i]) for i in ids if i in current]
                 if not items:
                     return 0
                 ctx = SkillContext(
@@ -141,18 +141,18 @@ class IngestWorker:
             self.processed += len(items)
             return len(items)
         except Exception as exc:  # noqa: BLE001 - the batch stays queued and is retried
-            self.failed += len(items)
+            self.failed += len(ids)
             log.exception("ingestion of %d messages in %s failed; they stay queued and will be retried "
-                          "(up to %d attempts)", len(items), ws, self.settings.max_attempts)
+                          "(up to %d attempts)", len(ids), ws, self.settings.max_attempts)
             with self.db.session(ws) as s:
                 s.execute(
                     update(IngestItem)
                     .where(IngestItem.id.in_(ids))
                     .values(attempts=IngestItem.attempts + 1, last_error=f"{type(exc).__name__}: {exc}"[:2000])
                 )
-            if len(items) > 1:
+            if len(ids) > 1:
                 # Retry one by one, so one bad message does not hold back the others.
-                return sum(self._apply(ws, [m]) for m in items if self._still_queued(ws, m.id))
+                return sum(self._apply(ws, [i]) for i in ids if self._still_queued(ws, i))
             return 0
 
     def _still_queued(self, ws: str, item_id: int) -> bool:
