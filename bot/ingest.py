@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from itertools import groupby
 from typing import Any, Sequence
 
-from sqlalchemy import delete, func, select, text, tuple_, update
+from sqlalchemy import Integer, any_, bindparam, delete, func, select, text, tuple_, update
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from bot.db import Database
 from bot.db.models import IngestItem
@@ -118,7 +119,11 @@ class IngestWorker:
                     return 0
                 # The batch as it is queued now: another worker may have applied some of it, or a
                 # newer version may have replaced a message, since it was read.
-                current = {r.id: r for r in s.connection().execute(select(Q).where(Q.c.id.in_(ids)))}
+                pg = self.db.dialect == "postgresql"
+                # On PostgreSQL the ids go as one array parameter: a thousand separate ones make a
+                # statement the driver takes longer to prepare than the server to run.
+                by_id = Q.c.id == any_(bindparam("ids", ids, type_=ARRAY(Integer))) if pg else Q.c.id.in_(ids)
+                current = {r.id: r for r in s.connection().execute(select(Q).where(by_id))}
                 items = [QueuedMessage.of(current[i]) for i in ids if i in current]
                 if not items:
                     return 0
@@ -133,7 +138,13 @@ class IngestWorker:
                 # (same id, new text or op) stays queued and is applied by the next batch.
                 # One statement per 500 rows: (id, op, text) IN (the versions just applied), found
                 # by their ids (the primary key), not by a scan of the queue.
-                for chunk in range(0, len(items), 500):
+                # On PostgreSQL, one statement with the versions as three arrays.
+                if pg:
+                    s.connection().exec_driver_sql(
+                        f"DELETE FROM {Q.name} AS q USING unnest(%(ids)s::int8[], %(ops)s::text[], %(texts)s::text[]) "
+                        "AS v(id, op, text) WHERE q.id = v.id AND q.op = v.op AND coalesce(q.text, '') = v.text",
+                        {"ids": [m.id for m in items], "ops": [m.op for m in items], "texts": [m.text for m in items]})
+                for chunk in range(0, 0 if pg else len(items), 500):
                     versions = [(m.id, m.op, m.text) for m in items[chunk : chunk + 500]]
                     s.connection().execute(delete(Q).where(
                         Q.c.id.in_([v[0] for v in versions]),
