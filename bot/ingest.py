@@ -142,8 +142,9 @@ class IngestWorker:
                 if pg:
                     s.connection().exec_driver_sql(
                         f"DELETE FROM {Q.name} AS q USING unnest(%(ids)s::int8[], %(ops)s::text[], %(texts)s::text[]) "
-                        "AS v(id, op, text) WHERE q.id = v.id AND q.op = v.op AND coalesce(q.text, '') = v.text",
-                        {"ids": [m.id for m in items], "ops": [m.op for m in items], "texts": [m.text for m in items]})
+                        "AS v(id, op, text) WHERE q.workspace = %(ws)s AND q.id = v.id AND q.op = v.op "
+                        "AND coalesce(q.text, '') = v.text",
+                        {"ws": ws, "ids": [m.id for m in items], "ops": [m.op for m in items], "texts": [m.text for m in items]})
                 for chunk in range(0, 0 if pg else len(items), 500):
                     versions = [(m.id, m.op, m.text) for m in items[chunk : chunk + 500]]
                     s.connection().execute(delete(Q).where(
