@@ -740,26 +740,33 @@ class HeldTopic:
 
 
 def held_about(session: Session, *, user_id: str, limit: int = 15, settings: ExpertiseSettings | None = None) -> list[HeldTopic]:
-    """What the index holds about one person, strongest topics first."""
+    """What the index holds about one person, the topics they would be found for first: their
+    evidence on each topic times how telling the topic is in the workspace (the weight a
+    question gives it: a topic most people share, like "error" or "new", comes after one few
+    people know, like "kafka", for the same evidence)."""
     settings = settings or ExpertiseSettings()
     rows = session.execute(
-        select(ExpertiseScore, ExpertiseTopic.display)
+        select(ExpertiseScore, ExpertiseTopic.display, ExpertiseTopic.people_n)
         .join(ExpertiseTopic, (ExpertiseTopic.key == ExpertiseScore.topic_key) & (ExpertiseTopic.workspace == ExpertiseScore.workspace))
         .where(ExpertiseScore.user_id == user_id)
     ).all()
+    people = max(session.scalar(select(func.count()).select_from(ExpertisePerson)) or 0, 1)
 
-    def strength(r: ExpertiseScore) -> float:
-        return sum(settings.weight(k) * (getattr(r, f"{k}_n") or 0) for k in KINDS)
+    def order(r: Any) -> tuple[float, str]:
+        score, _, df = r
+        strength = sum(settings.weight(k) * (getattr(score, f"{k}_n") or 0) for k in KINDS)
+        df = max(df or 0, 1)
+        return -strength * max(math.log(1.0 + (people - df + 0.5) / (df + 0.5)), 1e-6), score.topic_key
 
-    rows = sorted(rows, key=lambda rd: (-strength(rd[0]), rd[0].topic_key))[:limit]
-    found = _details(session, [(user_id, score.topic_key) for score, _ in rows], 1)
+    rows = sorted(rows, key=order)[:limit]
+    found = _details(session, [(user_id, score.topic_key) for score, _, _ in rows], 1)
     return [
         HeldTopic(
             key=score.topic_key, display=display,
             counts={k: getattr(score, f"{k}_n") or 0 for k in KINDS if getattr(score, f"{k}_n")},
             last_at=score.last_at, links=found[(user_id, score.topic_key)].links,
         )
-        for score, display in rows
+        for score, display, _ in rows
     ]
 
 

@@ -105,6 +105,20 @@ def test_what_do_you_know_about_me_and_forget_topic(app) -> None:  # noqa: ANN00
     assert out.startswith("Je ne sais encore rien de vous")
 
 
+def test_what_do_you_know_about_me_lists_telling_topics_before_ones_everybody_shares(app) -> None:  # noqa: ANN001
+    # Everyone mentions errors; Dan mentions them more often than Kafka, which few people know.
+    for who in (ALICE, BOB, CAROL):
+        assert run(app, message(who, "Another deploy error")).queued
+    for _ in range(2):
+        assert run(app, message(DAN, "Another deploy error")).queued
+    IngestWorker(app).drain()
+    lines = [line for line in said(run(app, dm(DAN, "what do you know about me?"))).lower().splitlines() if line.startswith("•")]
+    kafka = next(i for i, line in enumerate(lines) if "*kafka*" in line)
+    deploy = next(i for i, line in enumerate(lines) if "*deploy*" in line and "wrote 2×" in line)
+    assert kafka < deploy
+    assert not any("*error*" in line for line in lines[:kafka])
+
+
 def test_stop_and_start_indexing(app) -> None:  # noqa: ANN001
     out = said(run(app, dm(BOB, "stop indexing me")))
     assert out.startswith("Done: I won't index your messages")
