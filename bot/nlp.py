@@ -414,6 +414,8 @@ class TopicExtractor:
                 key = _norm_key(self._lemma_of(lower))
             if lower in classes.nouns and key != lower and key not in classes.nouns and key not in classes.verbs:
                 key = _norm_key(lower)  # a noun is its own lemma ("broker", not "broke")
+            if self.lang == "fr" and len(lower) > 3 and lower.endswith("s") and not lower.endswith("ss"):
+                key = self._french_plural(lower, key, classes)
             common_kind = classes.kind(lower, key)
             common_key = self.synonyms.get(key, key)
         word = (text, tok.is_alpha, text.isupper(), text[:1].isupper(), content, plain, common_key, common_kind)
@@ -434,6 +436,18 @@ class TopicExtractor:
         if self._classes is None:
             self._classes = word_classes(self.lang, common_logprob=self.common_word_logprob)
         return self._classes
+
+    def _french_plural(self, lower: str, key: str, classes: WordClasses) -> str:
+        """The singular of a French plural the lookup lemmas get wrong: a noun read as a verb
+        ("bases" -> "base", not "baser"), or an English word French borrows, which the French
+        tables do not know ("clusters", "dashboards" -> "cluster", "dashboard", as in English)."""
+        singular = lower[:-1]
+        if key in classes.verbs and key not in classes.nouns and singular in classes.nouns:
+            return singular
+        if key == lower and singular not in classes.verbs:
+            if singular in classes.nouns or singular in word_classes("en", common_logprob=self.common_word_logprob).nouns:
+                return singular
+        return key
 
     def _lemma_of(self, word: str) -> str:
         """The lookup lemma of one lower-case word (the word itself when unknown)."""

@@ -60,6 +60,16 @@ def test_french_lemmas_and_stop_words(nlp: Nlp) -> None:
     assert not found & {"je", "les", "des", "pour"}
 
 
+def test_french_plurals_of_nouns_and_of_borrowed_english_words_meet_their_singular(nlp: Nlp) -> None:
+    found = keys(nlp, "Je gère les clusters Kubernetes, les dashboards Grafana et les bases de données", lang="fr")
+    assert {"cluster", "kubernetes", "dashboard", "grafana", "base", "donnée"} <= found
+    assert not found & {"clusters", "dashboards", "baser", "donner"}
+    # The English question meets the French message on the same keys.
+    assert {"cluster", "dashboard"} <= keys(nlp, "who knows kubernetes clusters and grafana dashboards?")
+    # Names that end in s stay whole.
+    assert {"kubernetes", "redis", "postgres"} <= keys(nlp, "les bases Redis et Postgres sur Kubernetes", lang="fr")
+
+
 def test_topics_are_ordered_and_capped() -> None:
     nlp = Nlp(NlpSettings(max_topics=3))
     topics = nlp.topics("alpha beta gamma delta epsilon zeta eta theta iota kappa")
