@@ -135,21 +135,22 @@ class IngestWorker:
                 for route in self.handlers:
                     route.handler(items, ctx)
                 # Only rows not changed since they were read: an edit that arrived meanwhile
-                # (same id, new text or op) stays queued and is applied by the next batch.
-                # One statement per 500 rows: (id, op, text) IN (the versions just applied), found
-                # by their ids (the primary key), not by a scan of the queue.
-                # On PostgreSQL, one statement with the versions as three arrays.
+                # (same id, new text or op) stays queued and is applied by the next batch. The
+                # rows are found by their ids (the primary key), not by a scan of the queue.
                 if pg:
+                    # One statement, with the versions just applied as three arrays.
                     s.connection().exec_driver_sql(
                         f"DELETE FROM {Q.name} AS q USING unnest(%(ids)s::int8[], %(ops)s::text[], %(texts)s::text[]) "
                         "AS v(id, op, text) WHERE q.workspace = %(ws)s AND q.id = v.id AND q.op = v.op "
                         "AND coalesce(q.text, '') = v.text",
                         {"ws": ws, "ids": [m.id for m in items], "ops": [m.op for m in items], "texts": [m.text for m in items]})
-                for chunk in range(0, 0 if pg else len(items), 500):
-                    versions = [(m.id, m.op, m.text) for m in items[chunk : chunk + 500]]
-                    s.connection().execute(delete(Q).where(
-                        Q.c.id.in_([v[0] for v in versions]),
-                        tuple_(Q.c.id, Q.c.op, func.coalesce(Q.c.text, "")).in_(versions)))
+                else:
+                    # One statement per 500 rows: (id, op, text) IN (the versions just applied).
+                    for chunk in range(0, len(items), 500):
+                        versions = [(m.id, m.op, m.text) for m in items[chunk : chunk + 500]]
+                        s.connection().execute(delete(Q).where(
+                            Q.c.id.in_([v[0] for v in versions]),
+                            tuple_(Q.c.id, Q.c.op, func.coalesce(Q.c.text, "")).in_(versions)))
             self.processed += len(items)
             return len(items)
         except Exception as exc:  # noqa: BLE001 - the batch stays queued and is retried
