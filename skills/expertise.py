@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib.util
 import logging
+import re
 from typing import Any, Mapping, Sequence
 
 from bot.dispatch import SkillContext, reply
@@ -208,7 +209,8 @@ def _answer(ctx: SkillContext, question: str) -> Any:
     asker = ctx.sender.user_id if ctx.sender is not None else None
     topics, experts = service.ask(ctx.db, text=question, asker=asker, now=ctx.clock.now(), lang=ctx.lang,
                                   limit=4 * service.settings.max_experts)
-    topic_label = question if len(question) <= 60 else question[:57] + "…"
+    topic_label = _without_article(question)
+    topic_label = topic_label if len(topic_label) <= 60 else topic_label[:57] + "…"
     matched = [e for e in experts if e.matched]
     if not matched:
         channel = busiest_channel(ctx.db, now=ctx.clock.now())
@@ -222,6 +224,19 @@ def _answer(ctx: SkillContext, question: str) -> Any:
     lines = [ctx.t(TEXT, "intro", topic=topic_label)]
     lines += [_line(ctx, i, e) for i, e in enumerate(matched[: service.settings.max_experts], 1)]
     return reply(ctx, "\n".join(lines))
+
+
+# A leading article, as in "qui connaît les clusters Kubernetes ?" or "who knows the billing API?".
+_ARTICLE = re.compile(r"^(?:(?:the|an?|les|le|la|des|du|une?)\s+|l['’]\s*)(?=\S)", re.IGNORECASE)
+
+
+def _without_article(question: str) -> str:
+    """The subject of a question as the answer names it: "*clusters Kubernetes*", not "*les
+    clusters Kubernetes*". An all-capitals word ("LA", "A") is a name, not an article."""
+    m = _ARTICLE.match(question)
+    if m is None or m.group(0).strip().rstrip("'’").isupper():
+        return question
+    return question[m.end():]
 
 
 def when(ctx: SkillContext, at: dt.datetime | None) -> str:

@@ -62,6 +62,11 @@ def test_who_knows_in_french_and_as_a_command(app) -> None:  # noqa: ANN001
     assert "a répondu à 1 question sur" in out and "hors de votre équipe" in out
     out = said(run(app, dm(CAROL, "qui s'y connaît en terraform ?")))
     assert "Dan Ito" in out
+    # The answer names the subject without its article.
+    out = said(run(app, dm(CAROL, "qui connaît les partitions Kafka ?")))
+    assert out.startswith("Les personnes qui s'y connaissent en *partitions Kafka*") and "Bob Keller" in out
+    assert said(run(app, dm(ALICE, "who knows the Kafka partitions?"))).startswith("People who know about *Kafka partitions*")
+    assert said(run(app, dm(ALICE, "who knows LA logistics?"))).count("*LA logistics*") == 1
     cmd = CommandInvoked(workspace=WS, conversation=Conversation("C-GENERAL", "channel", "general"), sender=ALICE,
                          command="whoknows", text="kafka", event_id="Ev-cmd-1")
     out = said(run(app, cmd))
