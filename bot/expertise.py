@@ -739,6 +739,13 @@ class HeldTopic:
     links: tuple[Link, ...]
 
 
+def topic_weight(people: int, people_with_topic: int | None) -> float:
+    """How telling a topic is in a workspace of ``people`` indexed people (an inverse document
+    frequency): high for a topic few of them know, near zero for one nearly all share."""
+    df = max(people_with_topic or 0, 1)
+    return math.log(1.0 + (people - df + 0.5) / (df + 0.5))
+
+
 def held_about(session: Session, *, user_id: str, limit: int = 15, settings: ExpertiseSettings | None = None) -> list[HeldTopic]:
     """What the index holds about one person, the topics they would be found for first: their
     evidence on each topic times how telling the topic is in the workspace (the weight a
@@ -755,8 +762,7 @@ def held_about(session: Session, *, user_id: str, limit: int = 15, settings: Exp
     def order(r: Any) -> tuple[float, str]:
         score, _, df = r
         strength = sum(settings.weight(k) * (getattr(score, f"{k}_n") or 0) for k in KINDS)
-        df = max(df or 0, 1)
-        return -strength * max(math.log(1.0 + (people - df + 0.5) / (df + 0.5)), 1e-6), score.topic_key
+        return -strength * max(topic_weight(people, df), 1e-6), score.topic_key
 
     rows = sorted(rows, key=order)[:limit]
     found = _details(session, [(user_id, score.topic_key) for score, _, _ in rows], 1)
@@ -1027,8 +1033,7 @@ def who_knows(
     weights = [settings.weight(k) for k in KINDS]
     idfs = {}
     for key, trow in topic_rows.items():
-        df = max(trow.people_n or 0, 1)
-        idf = math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+        idf = topic_weight(n, trow.people_n)
         if idf > 0:
             idfs[key] = idf
     for row in _candidates(session, list(idfs), settings.candidates_per_topic, pg):
