@@ -10,6 +10,9 @@ request (401 otherwise) and outbound calls carry a token for that app. With
 LIAISON_TEAMS_NO_AUTH=1 and no app id, activities are accepted without a token, but only on a
 loopback address (the start refuses another ``server.host``; each request is checked too) and
 replies go to the activity's serviceUrl: that is for trying the bot locally and for tests.
+
+Either way, an activity's serviceUrl is used only when it is a Bot Connector endpoint of the
+``[teams] allowed_service_hosts`` (trust.py): the bot never sends anywhere an activity names.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from typing import Any, Coroutine, Mapping
 from adapters.teams import translate
 from adapters.teams.chat import ReferenceStore, TeamsChat
 from adapters.teams.connector import ConnectorClient, Credentials, Pacer, TokenSource
+from adapters.teams.trust import DEFAULT_SERVICE_HOSTS, ServiceUrlPolicy
 from bot.config import ConfigError
 from bot.events import Workspace
 
@@ -47,6 +51,7 @@ class TeamsSettings:
     team_name_as_department: bool = True
     welcome: bool = True
     reaction_names: Mapping[str, str] = field(default_factory=dict)
+    allowed_service_hosts: tuple[str, ...] = DEFAULT_SERVICE_HOSTS
 
     def __post_init__(self) -> None:
         if self.max_messages_per_second < 1:
@@ -57,6 +62,7 @@ class TeamsSettings:
             raise ConfigError("teams.roster_page_size must be between 50 and 500 (what Teams accepts)")
         if self.retry_base_seconds < 0 or self.retry_max_seconds < 0 or self.request_timeout_seconds <= 0:
             raise ConfigError("teams.retry_base_seconds, retry_max_seconds and request_timeout_seconds must be positive")
+        ServiceUrlPolicy(self.allowed_service_hosts)  # says which entry is wrong
 
 
 class TeamsAdapter:
@@ -78,9 +84,11 @@ class TeamsAdapter:
             tenant = secrets.microsoft_app_tenant_id if app_type == "singletenant" else None
             credentials = Credentials(self.app_id or "", secrets.microsoft_app_password or "", tenant)
         self.refs = ReferenceStore(app.db)
+        self.service_urls = ServiceUrlPolicy(settings.allowed_service_hosts)
         self.connector = ConnectorClient(
             tokens=TokenSource(credentials),
             pacer=Pacer(per_second=settings.max_messages_per_second),
+            service_urls=self.service_urls,
             max_attempts=settings.max_attempts,
             retry_base=settings.retry_base_seconds,
             retry_cap=settings.retry_max_seconds,

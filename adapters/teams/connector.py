@@ -6,7 +6,10 @@ them to back off on 429 (and on 412, 502, 504), so sending is done here on aioht
 - every call is retried on 429, 412, 502, 504 and network errors, waiting ``retry_base`` seconds
   and doubling, or as long as the ``Retry-After`` header asks when that is longer;
 - messages to one conversation are paced to at most ``per_second`` in any second (Teams allows
-  about 7 per second per conversation before it throttles).
+  about 7 per second per conversation before it throttles);
+- a call goes out only when its serviceUrl passes ``ServiceUrlPolicy`` (trust.py): https, a
+  known Bot Connector host, no credentials. A stored reference from before those rules, or one
+  that slipped in any other way, is refused here, before anything is sent.
 
 The bearer token for outbound calls comes from botframework's MicrosoftAppCredentials (MSAL),
 only when an app id is set: with no app id (local trials and tests) calls carry no token.
@@ -26,6 +29,7 @@ from urllib.parse import quote
 
 import aiohttp
 
+from adapters.teams.trust import ServiceUrlPolicy
 from bot.ports import ChatError
 
 log = logging.getLogger("liaison.teams")
@@ -156,6 +160,7 @@ class ConnectorClient:
         *,
         tokens: TokenSource,
         pacer: Pacer,
+        service_urls: ServiceUrlPolicy,
         max_attempts: int = 5,
         retry_base: float = 1.0,
         retry_cap: float = 30.0,
@@ -164,6 +169,7 @@ class ConnectorClient:
     ) -> None:
         self.tokens = tokens
         self.pacer = pacer
+        self.service_urls = service_urls
         self.max_attempts = max(1, max_attempts)
         self.retry_base = retry_base
         self.retry_cap = retry_cap
@@ -195,8 +201,12 @@ class ConnectorClient:
 
         ``pace``: a conversation id, when the call posts a message there (paced per conversation).
         """
-        url = service_url.rstrip("/") + "/" + path
         what = f"{method} {path}"
+        problem = self.service_urls.problem(service_url)
+        if problem is not None:
+            raise ConnectorError(f"refused to call the Bot Connector ({what}): {problem}. The stored conversation "
+                                 "reference is not used; one from a new activity replaces it", status=0, retryable=False)
+        url = service_url.rstrip("/") + "/" + path
         last = ""
         for attempt in range(1, self.max_attempts + 1):
             if pace is not None:

@@ -6,8 +6,9 @@ Order of checks, so that a request that is refused leaves nothing behind:
 2. a body that is not a JSON object → 400;
 3. with an app id, a request without ``Authorization`` → 401 at once;
 4. an activity without type, conversation, sender or serviceUrl → 400;
-5. botbuilder's CloudAdapter checks the Bot Framework JWT (401 when it is not valid);
-6. only then are conversation references stored and events dispatched.
+5. a serviceUrl that is not a trusted Bot Connector endpoint (trust.py) → 400;
+6. botbuilder's CloudAdapter checks the Bot Framework JWT (401 when it is not valid);
+7. only then are conversation references stored and events dispatched.
 
 Teams wants an answer quickly (it retries after 15 s), so events are dispatched in background
 tasks and the request is answered at once; ``TeamsAdapter.wait_idle`` waits for them.
@@ -150,6 +151,10 @@ async def handle_request(adapter: "TeamsAdapter", request: web.Request) -> web.R
     except translate.MalformedActivity as exc:
         log.warning("refused a malformed Teams activity: %s", exc)
         return _error(400, str(exc))
+    problem = adapter.service_urls.problem(body["serviceUrl"])
+    if problem is not None:
+        log.warning("refused a Teams activity: %s", problem)
+        return _error(400, problem)
 
     try:
         activity = Activity().deserialize(body)

@@ -33,8 +33,10 @@ NO_AUTH = {"LIAISON_TEAMS_NO_AUTH": "1"}
 
 def teams_app(make_app, database_url, *, env=None, **overrides):  # noqa: ANN001, ANN201
     # Retries wait 0 s in tests (a 429 answered once is retried at once); rosters are synced only
-    # when a test asks, so the requests the fake records are the ones each test causes.
-    teams = {"retry_base_seconds": 0.0, "roster_sync_hours": 0, **overrides.pop("teams", {})}
+    # when a test asks, so the requests the fake records are the ones each test causes. The fake
+    # connector is plain http on loopback, which only this setting lets the bot call.
+    teams = {"retry_base_seconds": 0.0, "roster_sync_hours": 0, "allowed_service_hosts": ["http://127.0.0.1"],
+             **overrides.pop("teams", {})}
     server = {"host": "127.0.0.1", **overrides.pop("server", {})}
     return make_app(database_url=database_url, platforms=["teams"], env=env or NO_AUTH, teams=teams,
                     server=server, **overrides)

@@ -1,0 +1,84 @@
+"""Where the bot sends: serviceUrls are accepted only from Microsoft's Bot Connector hosts (or
+the setting's loopback fake), and a reference stored with any other is not used.
+
+The attacks run at the wire: the legitimate fake Bot Connector, and a second fake on loopback
+that records anything it receives and must receive nothing."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from bot.db.models import ConversationRef
+from bot.events import DirectMessage, Workspace
+from bot.ports import ChatError
+from tests.http.fake_connector import TENANT, Activities, FakeConnector, post, served
+
+WS = Workspace("teams", TENANT)
+ALICE = ("29:1alice-Qx_aliceaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "Alice Martin")
+NO_AUTH = {"LIAISON_TEAMS_NO_AUTH": "1"}
+
+
+def _attacks(legit: FakeConnector, recorder: FakeConnector) -> dict[str, tuple[str, str]]:
+    """serviceUrls an activity could name, pointing at the recorder where a request could go,
+    with the reason the bot must give."""
+    rec = recorder.port
+    return {
+        "credentials": (f"http://alice:secret@127.0.0.1:{rec}/amer/", "credentials"),
+        "credentials, host allowed": (f"http://alice:secret@127.0.0.1:{legit.port}/amer/", "credentials"),
+        "CRLF": (f"http://127.0.0.1:{rec}/amer/\r\nX-Injected: 1", "control characters"),
+        "localhost": (f"http://localhost:{rec}/amer/", "'localhost'"),
+        "http, another port": (f"http://127.0.0.1:{rec}/amer/", "not one of"),
+        "http to a Microsoft host": ("http://smba.trafficmanager.net/amer/", "plain http"),
+        "file": ("file:///etc/passwd", "'file'"),
+        "gopher": (f"gopher://127.0.0.1:{rec}/_POST%20/v3/conversations", "'gopher'"),
+        "foreign https host": ("https://attacker.example/amer/", "'attacker.example'"),
+    }
+
+
+async def test_a_malicious_service_url_is_never_stored_or_called(make_app, database_url, caplog) -> None:  # noqa: ANN001
+    async with FakeConnector() as legit, FakeConnector() as recorder:
+        app = make_app(database_url=database_url, platforms=["teams"], env=NO_AUTH, server={"host": "127.0.0.1"},
+                       teams={"roster_sync_hours": 0,
+                              "allowed_service_hosts": [f"http://127.0.0.1:{legit.port}", "smba.trafficmanager.net"]})
+        async with served(app) as url:
+            acts = Activities(legit.service_url)
+            first = acts.personal_message(ALICE, "hello")
+            assert (await post(url + "/api/messages", first))[0] == 200
+            await app.adapters["teams"].wait_idle()
+            legit.requests.clear()
+            answers = {}
+            for name, (service_url, why) in _attacks(legit, recorder).items():
+                for conversation in (first["conversation"]["id"], f"a:attacker-{len(answers)}"):
+                    attack = acts.personal_message(ALICE, "help", conversation_id=conversation)
+                    attack["serviceUrl"] = service_url
+                    caplog.clear()
+                    status, answer = await post(url + "/api/messages", attack)
+                    logged = [r.getMessage() for r in caplog.records if r.getMessage().startswith("refused a Teams")]
+                    answers[(name, conversation[:10])] = (status, why in answer["error"], len(logged))
+            await app.adapters["teams"].wait_idle()
+            # The later private message to Alice goes where her own chat is.
+            await app.adapters["teams"].chat.send(WS, DirectMessage(ALICE[0], "Your coffee partner is Bob"))
+    assert answers == {key: (400, True, 1) for key in answers}
+    assert recorder.requests == []
+    [dm] = legit.requests
+    assert dm.conversation_id == first["conversation"]["id"] and dm.body["text"] == "Your coffee partner is Bob"
+    assert "Authorization" not in dm.headers  # no credentials from any URL were sent
+    with app.db.session(WS.key) as s:
+        stored = {r.key: r.reference["serviceUrl"] for r in s.scalars(select(ConversationRef))}
+    assert stored == {f"conversation:{first['conversation']['id']}": legit.service_url, f"user:{ALICE[0]}": legit.service_url}
+
+
+async def test_a_reference_stored_with_a_bad_service_url_is_not_used(make_app, sqlite_url) -> None:  # noqa: ANN001
+    """A reference stored before these checks (file://, credentials) is refused when sending."""
+    async with FakeConnector() as recorder:
+        app = make_app(database_url=sqlite_url, platforms=["teams"], env=NO_AUTH, server={"host": "127.0.0.1"},
+                       teams={"roster_sync_hours": 0, "allowed_service_hosts": ["http://127.0.0.1"]})
+        bad = f"http://alice:secret@127.0.0.1:{recorder.port}/amer/"
+        with app.db.session(WS.key) as s:
+            s.add(ConversationRef(workspace=WS.key, key=f"user:{ALICE[0]}", user_id=ALICE[0], reference={
+                "serviceUrl": bad, "conversation": {"id": "a:old"}, "bot": {"id": "28:bot"}}))
+        async with served(app):
+            with pytest.raises(ChatError, match="refused to call the Bot Connector .*credentials"):
+                await app.adapters["teams"].chat.send(WS, DirectMessage(ALICE[0], "hi"))
+    assert recorder.requests == []
