@@ -9,7 +9,8 @@ Authentication: with an app id, botbuilder's CloudAdapter checks the Bot Framewo
 request (401 otherwise) and outbound calls carry a token for that app. With
 LIAISON_TEAMS_NO_AUTH=1 and no app id, activities are accepted without a token, but only on a
 loopback address (the start refuses another ``server.host``; each request is checked too) and
-replies go to the activity's serviceUrl: that is for trying the bot locally and for tests.
+replies go to the activity's serviceUrl: that is for trying the bot locally and for tests. Such
+activities may add conversation references, never change one.
 
 Either way, an activity's serviceUrl is used only when it is a Bot Connector endpoint of the
 ``[teams] allowed_service_hosts`` (trust.py): the bot never sends anywhere an activity names.
@@ -143,7 +144,7 @@ class TeamsAdapter:
         (Teams mention entities carry names, so "thanks @Bob" works before Bob ever wrote).
         Storing the sender here, once per request, also keeps the dispatches of two messages
         of a new person from both trying to add them."""
-        self.refs.remember(body)
+        self.refs.remember(body, replace=self.auth_enabled)
         env = translate.envelope(body)
         known = [env.sender, *translate.mentioned_people(body, env.bot_id)]
         from sqlalchemy.exc import IntegrityError

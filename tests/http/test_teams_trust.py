@@ -1,5 +1,6 @@
-"""Where the bot sends: serviceUrls are accepted only from Microsoft's Bot Connector hosts (or
-the setting's loopback fake), and a reference stored with any other is not used.
+"""Where the bot sends, and whom it trusts without a token: serviceUrls are accepted only from
+Microsoft's Bot Connector hosts (or the setting's loopback fake), a stored conversation reference
+is never redirected by an unauthenticated activity.
 
 The attacks run at the wire: the legitimate fake Bot Connector, and a second fake on loopback
 that records anything it receives and must receive nothing."""
@@ -67,6 +68,25 @@ async def test_a_malicious_service_url_is_never_stored_or_called(make_app, datab
     with app.db.session(WS.key) as s:
         stored = {r.key: r.reference["serviceUrl"] for r in s.scalars(select(ConversationRef))}
     assert stored == {f"conversation:{first['conversation']['id']}": legit.service_url, f"user:{ALICE[0]}": legit.service_url}
+
+
+async def test_an_unauthenticated_activity_cannot_redirect_a_stored_reference(make_app, database_url) -> None:  # noqa: ANN001
+    """Without authentication (LIAISON_TEAMS_NO_AUTH), an activity "from Alice" naming another
+    chat is handled, but Alice's private messages still go to her own chat."""
+    async with FakeConnector() as teams:
+        app = make_app(database_url=database_url, platforms=["teams"], env=NO_AUTH, server={"host": "127.0.0.1"},
+                       teams={"roster_sync_hours": 0, "allowed_service_hosts": ["http://127.0.0.1"]})
+        async with served(app) as url:
+            acts = Activities(teams.service_url)
+            mine = acts.personal_message(ALICE, "hello")
+            forged = acts.personal_message(ALICE, "hello", conversation_id="a:chat-of-the-attacker")
+            for activity in (mine, forged):
+                assert (await post(url + "/api/messages", activity))[0] == 200
+            await app.adapters["teams"].wait_idle()
+            teams.requests.clear()
+            await app.adapters["teams"].chat.send(WS, DirectMessage(ALICE[0], "Your coffee partner is Bob"))
+    [dm] = teams.messages()
+    assert dm.conversation_id == mine["conversation"]["id"]
 
 
 async def test_a_reference_stored_with_a_bad_service_url_is_not_used(make_app, sqlite_url) -> None:  # noqa: ANN001
