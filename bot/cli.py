@@ -126,8 +126,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     app = bootstrap(settings)
+    host = args.host or settings.server.host
     try:
-        asyncio.run(serve(app, host=args.host or settings.server.host, port=args.port or settings.port, with_worker=not args.no_worker))
+        # Before anything listens: an adapter may refuse the address (Teams without authentication).
+        for adapter in app.adapters.values():
+            if hasattr(adapter, "check_listen_address"):
+                adapter.check_listen_address(host)
+        asyncio.run(serve(app, host=host, port=args.port or settings.port, with_worker=not args.no_worker))
     finally:
         app.close()
     return 0

@@ -7,10 +7,11 @@ SDK), and replacing it must not touch the core or the skills.
 
 Authentication: with an app id, botbuilder's CloudAdapter checks the Bot Framework JWT of every
 request (401 otherwise) and outbound calls carry a token for that app. With
-LIAISON_TEAMS_NO_AUTH=1 and no app id, activities are accepted without a token, but only on a
-loopback address (the start refuses another ``server.host``; each request is checked too) and
-replies go to the activity's serviceUrl: that is for trying the bot locally and for tests. Such
-activities may add conversation references, never change one.
+LIAISON_TEAMS_NO_AUTH=1 and no app id, activities are accepted without a token, but only from
+this machine: ``liaison serve`` refuses to listen on another address than a loopback one
+(``check_listen_address``, before binding) and each request whose peer is not a loopback
+address gets 403. Such activities may add conversation references, never change one. That mode
+is for trying the bot locally and for tests.
 
 Either way, an activity's serviceUrl is used only when it is a Bot Connector endpoint of the
 ``[teams] allowed_service_hosts`` (trust.py): the bot never sends anywhere an activity names.
@@ -28,7 +29,7 @@ from typing import Any, Coroutine, Mapping
 from adapters.teams import translate
 from adapters.teams.chat import ReferenceStore, TeamsChat
 from adapters.teams.connector import ConnectorClient, Credentials, Pacer, TokenSource
-from adapters.teams.trust import DEFAULT_SERVICE_HOSTS, ServiceUrlPolicy
+from adapters.teams.trust import DEFAULT_SERVICE_HOSTS, ServiceUrlPolicy, is_loopback
 from bot.config import ConfigError
 from bot.events import Workspace
 
@@ -242,19 +243,20 @@ class TeamsAdapter:
 
     # ---- lifecycle ---------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        host = self.app.settings.server.host
-        if not self.auth_enabled:
-            from adapters.teams.handler import is_loopback
+    def check_listen_address(self, host: str) -> None:
+        """Called by ``liaison serve`` with the address it is about to listen on, before it
+        binds: without authentication, only a loopback address is allowed."""
+        if not self.auth_enabled and not is_loopback(host):
+            raise ConfigError(
+                f"LIAISON_TEAMS_NO_AUTH=1 accepts unauthenticated Teams activities, so the server must listen on a "
+                f"loopback address, not {host!r}: use --host 127.0.0.1 (or server.host = \"127.0.0.1\"), or set "
+                "MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD."
+            )
 
-            if not is_loopback(host):
-                raise ConfigError(
-                    f"LIAISON_TEAMS_NO_AUTH=1 accepts unauthenticated Teams activities, so it only works when the "
-                    f"server listens on a loopback address; server.host is {host!r}. Set server.host = \"127.0.0.1\" "
-                    "for a local trial, or set MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD."
-                )
-            log.warning("Teams: LIAISON_TEAMS_NO_AUTH=1: activities are NOT authenticated (local trials only; "
-                        "listening on %s)", host)
+    async def start(self) -> None:
+        if not self.auth_enabled:
+            log.warning("Teams: LIAISON_TEAMS_NO_AUTH=1: activities are NOT authenticated; only requests from this "
+                        "machine are accepted (local trials only)")
         if self.settings.roster_sync_hours > 0:
             self._roster_task = asyncio.get_running_loop().create_task(self._roster_loop(), name="teams-roster")
 

@@ -2,7 +2,7 @@
 and hand the neutral events to the dispatcher. Nothing here decides what to answer.
 
 Order of checks, so that a request that is refused leaves nothing behind:
-1. in no-auth mode, only requests that reached a loopback address are accepted (403);
+1. in no-auth mode, only requests whose peer (the client) is a loopback address (403);
 2. a body that is not a JSON object → 400;
 3. with an app id, a request without ``Authorization`` → 401 at once;
 4. an activity without type, conversation, sender or serviceUrl → 400;
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import ipaddress
 import json
 import logging
 from typing import TYPE_CHECKING, Any, Mapping
@@ -30,6 +29,7 @@ from botbuilder.core import ActivityHandler, InvokeResponse, TurnContext
 from botbuilder.schema import Activity
 
 from adapters.teams import translate
+from adapters.teams.trust import is_loopback
 from bot.db import Database
 from bot.db.models import EventSeen
 from bot.events import Reply
@@ -61,17 +61,6 @@ TEXT = Catalog(
         "card_done": "C'est noté, merci !",
     },
 )
-
-
-def is_loopback(host: str | None) -> bool:
-    if not host:
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.split("%")[0]).is_loopback
-    except ValueError:
-        return False
 
 
 class LiaisonActivityHandler(ActivityHandler):
@@ -131,13 +120,19 @@ def _error(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
 
 
+def peer_address(request: web.Request) -> str | None:
+    """The client's address, as the socket says (never a header a client could set)."""
+    peer = request.transport.get_extra_info("peername") if request.transport else None
+    return str(peer[0]) if isinstance(peer, tuple) and peer else None
+
+
 async def handle_request(adapter: "TeamsAdapter", request: web.Request) -> web.Response:
     """The aiohttp view of POST /api/messages (see the module docstring)."""
-    if not adapter.auth_enabled:
-        local = request.transport.get_extra_info("sockname") if request.transport else None
-        if not (isinstance(local, tuple) and is_loopback(str(local[0]))):
-            log.warning("refused a Teams activity on a non-loopback address: LIAISON_TEAMS_NO_AUTH is for local trials only")
-            return _error(403, "unauthenticated Teams activities are only accepted on a loopback address")
+    peer = peer_address(request)
+    if not adapter.auth_enabled and not is_loopback(peer):
+        log.warning("refused a Teams activity from %s: LIAISON_TEAMS_NO_AUTH accepts unauthenticated activities "
+                    "only from this machine", peer or "an unknown address")
+        return _error(403, "unauthenticated Teams activities are only accepted from a loopback address")
     raw = await request.read()
     try:
         body = json.loads(raw)
