@@ -5,13 +5,13 @@ LIAISON_TEAMS_NO_AUTH=1 for local trials). Every botbuilder import of the projec
 package: botbuilder-python is archived by Microsoft (its successor is the Microsoft 365 Agents
 SDK), and replacing it must not touch the core or the skills.
 
-Authentication: with an app id, botbuilder's CloudAdapter checks the Bot Framework JWT of every
-request (401 otherwise) and outbound calls carry a token for that app. With
-LIAISON_TEAMS_NO_AUTH=1 and no app id, activities are accepted without a token, but only from
-this machine: ``liaison serve`` refuses to listen on another address than a loopback one
-(``check_listen_address``, before binding) and each request whose peer is not a loopback
-address gets 403. Such activities may add conversation references, never change one. That mode
-is for trying the bot locally and for tests.
+Authentication: with an app id, the Bot Framework JWT of every request is checked (auth.py;
+401 otherwise) before botbuilder's CloudAdapter runs the turn, and outbound calls carry a token
+for that app. With LIAISON_TEAMS_NO_AUTH=1 and no app id, activities are accepted without a
+token, but only from this machine: ``liaison serve`` refuses to listen on another address than
+a loopback one (``check_listen_address``, before binding) and each request whose peer is not a
+loopback address gets 403. Such activities may add conversation references, never change one.
+That mode is for trying the bot locally and for tests.
 
 Either way, an activity's serviceUrl is used only when it is a Bot Connector endpoint of the
 ``[teams] allowed_service_hosts`` (trust.py): the bot never sends anywhere an activity names.
@@ -27,9 +27,10 @@ from dataclasses import dataclass, field
 from typing import Any, Coroutine, Mapping
 
 from adapters.teams import translate
+from adapters.teams.auth import SigningKeys, TokenValidator
 from adapters.teams.chat import ReferenceStore, TeamsChat
 from adapters.teams.connector import ConnectorClient, Credentials, Pacer, TokenSource
-from adapters.teams.trust import DEFAULT_SERVICE_HOSTS, ServiceUrlPolicy, is_loopback
+from adapters.teams.trust import DEFAULT_SERVICE_HOSTS, ServiceUrlPolicy, is_loopback, require_https
 from bot.config import ConfigError
 from bot.events import Workspace
 
@@ -54,6 +55,8 @@ class TeamsSettings:
     welcome: bool = True
     reaction_names: Mapping[str, str] = field(default_factory=dict)
     allowed_service_hosts: tuple[str, ...] = DEFAULT_SERVICE_HOSTS
+    openid_metadata_url: str = "https://login.botframework.com/v1/.well-known/openidconfiguration"
+    token_issuer: str = "https://api.botframework.com"
 
     def __post_init__(self) -> None:
         if self.max_messages_per_second < 1:
@@ -64,6 +67,7 @@ class TeamsSettings:
             raise ConfigError("teams.roster_page_size must be between 50 and 500 (what Teams accepts)")
         if self.retry_base_seconds < 0 or self.retry_max_seconds < 0 or self.request_timeout_seconds <= 0:
             raise ConfigError("teams.retry_base_seconds, retry_max_seconds and request_timeout_seconds must be positive")
+        require_https(self.openid_metadata_url, "teams.openid_metadata_url")
         ServiceUrlPolicy(self.allowed_service_hosts)  # says which entry is wrong
 
 
@@ -87,6 +91,10 @@ class TeamsAdapter:
             credentials = Credentials(self.app_id or "", secrets.microsoft_app_password or "", tenant)
         self.refs = ReferenceStore(app.db)
         self.service_urls = ServiceUrlPolicy(settings.allowed_service_hosts)
+        self.tokens: TokenValidator | None = None
+        if self.auth_enabled:
+            keys = SigningKeys(settings.openid_metadata_url, timeout=settings.request_timeout_seconds)
+            self.tokens = TokenValidator(app_id=self.app_id or "", issuer=settings.token_issuer, keys=keys)
         self.connector = ConnectorClient(
             tokens=TokenSource(credentials),
             pacer=Pacer(per_second=settings.max_messages_per_second),
@@ -123,7 +131,7 @@ class TeamsAdapter:
         web_app.router.add_post("/api/messages", messages)
 
     def cloud_adapter(self) -> Any:
-        """botbuilder's CloudAdapter, built on first use (it checks inbound JWTs)."""
+        """botbuilder's CloudAdapter, built on first use (it runs the turn through the handler)."""
         if self._cloud is None:
             from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
 
@@ -136,6 +144,21 @@ class TeamsAdapter:
             )
             self._cloud = CloudAdapter(ConfigurationBotFrameworkAuthentication(config))
         return self._cloud
+
+    def authenticated(self, claims: Mapping[str, Any]) -> Any:
+        """What CloudAdapter.process_activity needs of a request whose token auth.py verified
+        (given instead of the header, so botbuilder does not check it again with its blocking
+        key fetch)."""
+        from botbuilder.schema import CallerIdConstants
+        from botframework.connector.auth import AuthenticateRequestResult, AuthenticationConstants, ClaimsIdentity
+
+        identity = ClaimsIdentity(dict(claims), True)
+        result = AuthenticateRequestResult()
+        result.claims_identity = identity
+        result.audience = AuthenticationConstants.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE
+        result.caller_id = CallerIdConstants.public_azure_channel
+        result.connector_factory = self.cloud_adapter().bot_framework_authentication.create_connector_factory(identity)
+        return result
 
     # ---- events ------------------------------------------------------------------------------
 

@@ -89,6 +89,11 @@ def test_a_wrong_entry_in_the_setting_stops_the_start(make_app, entry, why) -> N
         make_app(platforms=["teams"], env=NO_AUTH, teams={"allowed_service_hosts": [entry]})
 
 
+def test_the_key_url_must_be_https(make_app) -> None:  # noqa: ANN001
+    with pytest.raises(ConfigError, match="openid_metadata_url must be an https URL"):
+        make_app(platforms=["teams"], env=NO_AUTH, teams={"openid_metadata_url": "http://login.botframework.com/x"})
+
+
 def test_loopback_addresses() -> None:
     from adapters.teams.trust import is_loopback
 
