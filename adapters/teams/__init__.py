@@ -33,6 +33,7 @@ from adapters.teams.connector import ConnectorClient, Credentials, Pacer, TokenS
 from adapters.teams.trust import DEFAULT_SERVICE_HOSTS, ServiceUrlPolicy, is_loopback, require_https
 from bot.config import ConfigError
 from bot.events import Workspace
+from bot.ports import ChatError
 
 log = logging.getLogger("liaison.teams")
 
@@ -96,7 +97,7 @@ class TeamsAdapter:
             keys = SigningKeys(settings.openid_metadata_url, timeout=settings.request_timeout_seconds)
             self.tokens = TokenValidator(app_id=self.app_id or "", issuer=settings.token_issuer, keys=keys)
         self.connector = ConnectorClient(
-            tokens=TokenSource(credentials),
+            tokens=TokenSource(credentials, timeout=settings.request_timeout_seconds),
             pacer=Pacer(per_second=settings.max_messages_per_second),
             service_urls=self.service_urls,
             max_attempts=settings.max_attempts,
@@ -245,8 +246,12 @@ class TeamsAdapter:
                 except Exception as exc:  # noqa: BLE001 - a failed hello must not stop the roster sync
                     log.warning("could not send the welcome in %s: %s", env.conversation_id, exc)
         if env.team_id:
-            await self.chat.refresh_team(ws, env.team_id)
-            await self.chat.sync_roster(ws)
+            try:
+                await self.chat.refresh_team(ws, env.team_id)
+                await self.chat.sync_roster(ws)
+            except ChatError as exc:
+                log.warning("could not read team %s from Teams: %s; its roster is read again at the next sync",
+                            env.team_id, exc)
 
     def _installed(self, ws: Workspace) -> None:
         """The tenant is (again) a workspace the bot serves: scheduled jobs run for it."""

@@ -200,3 +200,21 @@ async def test_a_body_nested_too_deep_is_400_not_500(make_app, sqlite_url, depth
     assert not any(r.exc_info for r in caplog.records)
     assert bf.metadata_requests == 0  # refused before any token work
 
+
+async def test_a_token_for_sending_that_cannot_be_had_is_one_chat_error(make_app, sqlite_url) -> None:  # noqa: ANN001
+    """With an app id, sending needs a token from Microsoft's login service. When it cannot be
+    had (not reachable here; with a network, these credentials are refused), the send fails
+    with one ChatError saying so — not an HTTP library's exception — and nothing is sent."""
+    from bot.events import DirectMessage
+    from bot.ports import ChatError
+
+    with FakeBotFramework() as bf:
+        app = auth_app(make_app, sqlite_url, bf, request_timeout_seconds=5.0)
+        async with FakeConnector() as teams, served(app):
+            with app.db.session(WS.key) as s:
+                s.add(ConversationRef(workspace=WS.key, key=f"user:{ALICE[0]}", user_id=ALICE[0], reference={
+                    "serviceUrl": teams.service_url, "conversation": {"id": "a:alice"}, "bot": {"id": "28:bot"}}))
+            with pytest.raises(ChatError, match="could not get a token for the Bot Connector") as failed:
+                await app.adapters["teams"].chat.send(WS, DirectMessage(ALICE[0], "hi"))
+    assert len(str(failed.value).splitlines()) == 1
+    assert teams.requests == []
