@@ -18,7 +18,6 @@ mounted whenever ``SLACK_SIGNING_SECRET`` is set.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 from dataclasses import dataclass
 from typing import Any, Callable, Coroutine, Sequence
@@ -71,6 +70,7 @@ class SlackSettings:
     min_seconds_between_messages: float = 1.0
     rate_limit_retries: int = 2
     home_tab: bool = True
+    channel_info_minutes: float = 15.0
 
 
 class SlackAdapter:
@@ -86,7 +86,8 @@ class SlackAdapter:
         self.app_token = app_token
         self.client = make_client(token, base_url=api_url, max_rate_limit_retries=settings.rate_limit_retries)
         self.chat = SlackChat(self.client, team_field=settings.team_field, reply_in_thread=settings.reply_in_thread,
-                              min_seconds_between_messages=settings.min_seconds_between_messages)
+                              min_seconds_between_messages=settings.min_seconds_between_messages,
+                              channel_info_seconds=settings.channel_info_minutes * 60)
         # An empty secret (not None) stops bolt from reading SLACK_SIGNING_SECRET by itself; bolt
         # still checks signatures on HTTP requests and skips them for Socket Mode envelopes.
         self.bolt = AsyncApp(
@@ -177,16 +178,20 @@ class SlackAdapter:
             await asyncio.wait([previous])
         if before is not None:
             before()
-        return await self.app.dispatcher.handle(await self._named(event))
+        return await self.app.dispatcher.handle(await self.resolve_conversation(event))
 
-    async def _named(self, event: Any) -> Any:
-        """Events carry channel ids only; the channel's name (cached) makes answers and
-        evidence read "in #kafka" rather than "in C0123"."""
+    async def resolve_conversation(self, event: Any) -> Any:
+        """Events carry channel ids only. Ask Slack (conversations.info, kept a while) what the
+        channel is: its name makes answers and evidence read "in #kafka" rather than "in C0123",
+        and for events that do not say whether the channel is public (app_mention, reactions,
+        commands) it decides that, failing closed, before anything is stored or queued."""
         conv = getattr(event, "conversation", None)
-        if conv is None or conv.name or conv.kind not in ("channel", "private"):
+        if conv is None or conv.kind not in ("channel", "private"):
             return event
-        name = await self.chat.conversation_name(conv.id)
-        return dataclasses.replace(event, conversation=dataclasses.replace(conv, name=name)) if name else event
+        if conv.name and translate.stated_kind_of(event.raw or {}) is not None:
+            return event  # nothing left to ask
+        info = await self.chat.channel_info(event.workspace, conv.id)
+        return translate.with_channel(event, info.kind, info.name, team_url=self.team_url)
 
     def background(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task:
         task = asyncio.create_task(self._guard(coro))
