@@ -25,11 +25,13 @@ from typing import Any, Callable, Coroutine, Sequence
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
+from sqlalchemy.exc import SQLAlchemyError
 
-from adapters.slack import listeners, translate
+from adapters.slack import directory, listeners, translate
 from adapters.slack.chat import SlackChat, make_client
 from bot import people
 from bot.config import ConfigError
+from bot.db import fit
 from bot.db.models import Installation
 from bot.events import HomeOpened, MessageReceived, Workspace
 from bot.i18n import Catalog, normalise_locale
@@ -220,37 +222,28 @@ class SlackAdapter:
 
     async def sync_directory(self) -> int:
         """users.list, page by page, into the people table: humans only; deleted accounts are
-        marked deleted. Returns how many people were synced."""
+        marked deleted; someone who cannot be stored is left out with one log line (see
+        adapters.slack.directory). Returns how many people were synced."""
         if self.workspace is None:
             raise ChatError("the directory cannot be synced before auth.test (start the adapter first)")
         users = await self.chat.list_user_objects()
-        active = [translate.person_from_user(u, team_field=self.settings.team_field) for u in users if translate.is_active_human(u)]
-        gone = [str(u.get("id")) for u in users if u.get("deleted")]
-        key = self.workspace.key
-
-        def apply() -> int:
-            with self.app.db.session(key) as s:
-                n = people.sync_directory(s, active)
-                for person in active:
-                    row = people.get(s, person.id)
-                    if row is not None:
-                        row.deleted = False
-                for user_id in gone:
-                    row = people.get(s, user_id)
-                    if row is not None:
-                        row.deleted = True
-                return n
-
-        n = await asyncio.to_thread(apply)
-        log.info("Slack: directory synced (%d people, %d deactivated accounts)", n, len(gone))
-        return n
+        result = await asyncio.to_thread(directory.apply_users, self.app.db, self.workspace.key, users,
+                                         team_field=self.settings.team_field)
+        log.info("Slack: directory synced (%d people, %d deactivated accounts)", result.synced, result.deactivated)
+        directory.log_left_out(result.failed, len(users))
+        return result.synced
 
     async def sync_directory_safely(self) -> None:
+        """The directory sync at start and every ``directory_sync_hours``: a failure is one log
+        line, never a failed start."""
         try:
             await self.sync_directory()
         except ChatError as exc:
             log.error("Slack: could not sync the directory (%s); the app needs the users:read scope "
                       "(and users:read.email for e-mail addresses). Retrying at the next sync.", exc)
+        except SQLAlchemyError as exc:
+            log.error("Slack: could not store the directory (%s); check DATABASE_URL and that the database is "
+                      "running. Retrying at the next sync.", directory.first_line(exc))
 
     async def _sync_forever(self) -> None:
         while True:
@@ -259,25 +252,20 @@ class SlackAdapter:
 
     async def directory_event(self, body: dict[str, Any]) -> None:
         """team_join / user_change: one person added, changed or deactivated."""
-        found = translate.directory_user(body, team_field=self.settings.team_field)
+        user = (body.get("event") or {}).get("user")
         ws = translate.extract_workspace(body) or self.workspace
-        if found is None or ws is None:
+        if not isinstance(user, dict) or not user.get("id") or ws is None:
             return
-        person, active = found
 
         def apply() -> None:
             with self.app.db.session(ws.key) as s:
-                if active:
-                    people.sync_directory(s, [person])
-                    row = people.get(s, person.id)
-                    if row is not None:
-                        row.deleted = False
-                else:
-                    row = people.get(s, person.id)
-                    if row is not None:
-                        row.deleted = True
+                directory.apply_user(s, user, team_field=self.settings.team_field, bots_leave=True)
 
-        await asyncio.to_thread(apply)
+        try:
+            await asyncio.to_thread(apply)
+        except (ValueError, TypeError, AttributeError, SQLAlchemyError) as exc:
+            log.warning("Slack: %s of %s could not be stored (%s); the next directory sync tries again",
+                        (body.get("event") or {}).get("type"), directory.user_id_of(user), directory.first_line(exc))
 
     # ---- home tab ----------------------------------------------------------------------------
 
@@ -337,6 +325,7 @@ class SlackAdapter:
 
     def _mark_installed(self, name: str | None) -> None:
         assert self.workspace is not None
+        name = fit(Installation.name, name)
         with self.app.db.session(None) as s:
             row = s.get(Installation, self.workspace.key)
             if row is None:
