@@ -439,12 +439,12 @@ class Dispatcher:
 
 
 def reply_to(event: Any, text: str, *, private: bool = False, buttons: Iterable = ()) -> Reply:
-    """An answer in the conversation an event came from: in its thread (a channel message
-    starts one), and visible to the sender only when ``private`` (errors and refusals), where
-    the platform can do that."""
+    """An answer in the conversation an event came from: in its thread (a message in a public
+    or private channel starts one), and visible to the sender only when ``private`` (errors and
+    refusals), where the platform can do that."""
     conv: Conversation = event.conversation
     thread = getattr(event, "thread_ts", None)
-    if isinstance(event, MessageReceived) and conv.kind == "channel":
+    if isinstance(event, MessageReceived) and conv.kind in ("channel", "private"):
         thread = event.thread_ts or event.ts
     sender = _sender_of(event)
     ephemeral = sender.id if (private and sender is not None and conv.kind != "dm") else None

@@ -13,7 +13,14 @@ How people thank, in English and French:
 What a thanks does: the receiver gets a direct message (who, for what, with a link); the giver
 gets a confirmation only they see; the recognition channel, when configured, gets a post; and the
 topics of the reason, plus those of the thread it was said in, become "thanked" evidence for the
-receiver in the expertise index.
+receiver in the expertise index — with a link for a thanks said in a public channel, without one
+for a thanks told to the bot in a DM, and not at all for one said in a private channel or a group
+DM, whose topics stay out of everyone else's answers.
+
+What is kept of a thanks (``kudos`` rows): who thanked whom, when and how, the conversation's id
+(its name and a link only for a public channel), the reason's topic keys and the few topic names
+"my thanks" and the digest show. The reason's text is never kept: it goes into the receiver's
+direct message and the recognition post, then only its topics remain.
 
 Rules: nobody thanks themselves or a bot; each giver may thank ``daily_cap`` people a day,
 counted from midnight in the giver's time zone; a thanks is stored once per (source, receiver)
@@ -446,6 +453,9 @@ def _record_evidence(ctx: SkillContext, *, receiver: PersonRow, topics: list[Any
                      at: dt.datetime) -> None:
     if not topics or receiver.indexing_opt_out:
         return
+    # What is said in a private channel or a group DM never reaches the index, not even as topics.
+    if source.conversation.kind not in ("channel", "dm"):
+        return
     # Only public channels become links in the index: a thanks said in a DM to the bot still
     # counts, but nobody else could open the message.
     ref = None
@@ -504,11 +514,12 @@ def give_thanks(ctx: SkillContext, *, tokens: Sequence[str], reason: str, source
     shown = shown_topics(ctx, topics)  # before recording: afterwards every topic is "known"
     for receiver in fresh:
         weight = reciprocal_weight(ctx.db, giver_id=giver.user_id, receiver_id=receiver.user_id, now=at, settings=settings)
+        public = source.conversation.kind == "channel"
         row = KudosRow(
-            source_key=source.key[:255], giver_id=giver.user_id, receiver_id=receiver.user_id, reason=reason,
+            source_key=source.key[:255], giver_id=giver.user_id, receiver_id=receiver.user_id,
             topics=[t.key for t in topics], topic_names=[t.display for t in shown], via=source.via,
-            conversation_id=source.conversation.id, conversation_name=source.conversation.name, ts=source.ts,
-            permalink=source.permalink, weight=weight, at=at,
+            conversation_id=source.conversation.id, conversation_name=source.conversation.name if public else None,
+            ts=source.ts, permalink=source.permalink if public else None, weight=weight, at=at,
         )
         try:
             with ctx.db.begin_nested():
@@ -565,7 +576,10 @@ def _post_text(ctx: SkillContext, receivers: list[PersonRow], reason: str, sourc
 
 
 def _permalink(ctx: SkillContext, conversation: Conversation, ts: str | None, given: str | None = None) -> str | None:
-    if given or not ts or ctx.chat is None or conversation.kind != "channel":
+    """A link to the thanks, for a public channel only (nobody else could open the others)."""
+    if conversation.kind != "channel":
+        return None
+    if given or not ts or ctx.chat is None:
         return given
     try:
         return ctx.chat.permalink(conversation.id, ts)

@@ -18,7 +18,6 @@ mounted whenever ``SLACK_SIGNING_SECRET`` is set.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 from dataclasses import dataclass
 from typing import Any, Callable, Coroutine, Sequence
@@ -26,11 +25,13 @@ from typing import Any, Callable, Coroutine, Sequence
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
+from sqlalchemy.exc import SQLAlchemyError
 
-from adapters.slack import listeners, translate
+from adapters.slack import directory, listeners, translate
 from adapters.slack.chat import SlackChat, make_client
 from bot import people
 from bot.config import ConfigError
+from bot.db import fit
 from bot.db.models import Installation
 from bot.events import HomeOpened, MessageReceived, Workspace
 from bot.i18n import Catalog, normalise_locale
@@ -71,6 +72,7 @@ class SlackSettings:
     min_seconds_between_messages: float = 1.0
     rate_limit_retries: int = 2
     home_tab: bool = True
+    channel_info_minutes: float = 15.0
 
 
 class SlackAdapter:
@@ -86,7 +88,8 @@ class SlackAdapter:
         self.app_token = app_token
         self.client = make_client(token, base_url=api_url, max_rate_limit_retries=settings.rate_limit_retries)
         self.chat = SlackChat(self.client, team_field=settings.team_field, reply_in_thread=settings.reply_in_thread,
-                              min_seconds_between_messages=settings.min_seconds_between_messages)
+                              min_seconds_between_messages=settings.min_seconds_between_messages,
+                              channel_info_seconds=settings.channel_info_minutes * 60)
         # An empty secret (not None) stops bolt from reading SLACK_SIGNING_SECRET by itself; bolt
         # still checks signatures on HTTP requests and skips them for Socket Mode envelopes.
         self.bolt = AsyncApp(
@@ -177,16 +180,20 @@ class SlackAdapter:
             await asyncio.wait([previous])
         if before is not None:
             before()
-        return await self.app.dispatcher.handle(await self._named(event))
+        return await self.app.dispatcher.handle(await self.resolve_conversation(event))
 
-    async def _named(self, event: Any) -> Any:
-        """Events carry channel ids only; the channel's name (cached) makes answers and
-        evidence read "in #kafka" rather than "in C0123"."""
+    async def resolve_conversation(self, event: Any) -> Any:
+        """Events carry channel ids only. Ask Slack (conversations.info, kept a while) what the
+        channel is: its name makes answers and evidence read "in #kafka" rather than "in C0123",
+        and for events that do not say whether the channel is public (app_mention, reactions,
+        commands) it decides that, failing closed, before anything is stored or queued."""
         conv = getattr(event, "conversation", None)
-        if conv is None or conv.name or conv.kind not in ("channel", "private"):
+        if conv is None or conv.kind not in ("channel", "private"):
             return event
-        name = await self.chat.conversation_name(conv.id)
-        return dataclasses.replace(event, conversation=dataclasses.replace(conv, name=name)) if name else event
+        if conv.name and translate.stated_kind_of(event.raw or {}) is not None:
+            return event  # nothing left to ask
+        info = await self.chat.channel_info(event.workspace, conv.id)
+        return translate.with_channel(event, info.kind, info.name, team_url=self.team_url)
 
     def background(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task:
         task = asyncio.create_task(self._guard(coro))
@@ -215,37 +222,28 @@ class SlackAdapter:
 
     async def sync_directory(self) -> int:
         """users.list, page by page, into the people table: humans only; deleted accounts are
-        marked deleted. Returns how many people were synced."""
+        marked deleted; someone who cannot be stored is left out with one log line (see
+        adapters.slack.directory). Returns how many people were synced."""
         if self.workspace is None:
             raise ChatError("the directory cannot be synced before auth.test (start the adapter first)")
         users = await self.chat.list_user_objects()
-        active = [translate.person_from_user(u, team_field=self.settings.team_field) for u in users if translate.is_active_human(u)]
-        gone = [str(u.get("id")) for u in users if u.get("deleted")]
-        key = self.workspace.key
-
-        def apply() -> int:
-            with self.app.db.session(key) as s:
-                n = people.sync_directory(s, active)
-                for person in active:
-                    row = people.get(s, person.id)
-                    if row is not None:
-                        row.deleted = False
-                for user_id in gone:
-                    row = people.get(s, user_id)
-                    if row is not None:
-                        row.deleted = True
-                return n
-
-        n = await asyncio.to_thread(apply)
-        log.info("Slack: directory synced (%d people, %d deactivated accounts)", n, len(gone))
-        return n
+        result = await asyncio.to_thread(directory.apply_users, self.app.db, self.workspace.key, users,
+                                         team_field=self.settings.team_field)
+        log.info("Slack: directory synced (%d people, %d deactivated accounts)", result.synced, result.deactivated)
+        directory.log_left_out(result.failed, len(users))
+        return result.synced
 
     async def sync_directory_safely(self) -> None:
+        """The directory sync at start and every ``directory_sync_hours``: a failure is one log
+        line, never a failed start."""
         try:
             await self.sync_directory()
         except ChatError as exc:
             log.error("Slack: could not sync the directory (%s); the app needs the users:read scope "
                       "(and users:read.email for e-mail addresses). Retrying at the next sync.", exc)
+        except SQLAlchemyError as exc:
+            log.error("Slack: could not store the directory (%s); check DATABASE_URL and that the database is "
+                      "running. Retrying at the next sync.", directory.first_line(exc))
 
     async def _sync_forever(self) -> None:
         while True:
@@ -254,25 +252,20 @@ class SlackAdapter:
 
     async def directory_event(self, body: dict[str, Any]) -> None:
         """team_join / user_change: one person added, changed or deactivated."""
-        found = translate.directory_user(body, team_field=self.settings.team_field)
+        user = (body.get("event") or {}).get("user")
         ws = translate.extract_workspace(body) or self.workspace
-        if found is None or ws is None:
+        if not isinstance(user, dict) or not user.get("id") or ws is None:
             return
-        person, active = found
 
         def apply() -> None:
             with self.app.db.session(ws.key) as s:
-                if active:
-                    people.sync_directory(s, [person])
-                    row = people.get(s, person.id)
-                    if row is not None:
-                        row.deleted = False
-                else:
-                    row = people.get(s, person.id)
-                    if row is not None:
-                        row.deleted = True
+                directory.apply_user(s, user, team_field=self.settings.team_field, bots_leave=True)
 
-        await asyncio.to_thread(apply)
+        try:
+            await asyncio.to_thread(apply)
+        except (ValueError, TypeError, AttributeError, SQLAlchemyError) as exc:
+            log.warning("Slack: %s of %s could not be stored (%s); the next directory sync tries again",
+                        (body.get("event") or {}).get("type"), directory.user_id_of(user), directory.first_line(exc))
 
     # ---- home tab ----------------------------------------------------------------------------
 
@@ -332,6 +325,7 @@ class SlackAdapter:
 
     def _mark_installed(self, name: str | None) -> None:
         assert self.workspace is not None
+        name = fit(Installation.name, name)
         with self.app.db.session(None) as s:
             row = s.get(Installation, self.workspace.key)
             if row is None:

@@ -26,6 +26,7 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetr
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from adapters.slack.channels import ChannelCache, ChannelInfo
 from adapters.slack.translate import person_from_user
 from bot.events import Button, DirectMessage, GroupMessage, Outbound, Person, Reply, Sent, Workspace
 from bot.ports import ChatError
@@ -141,6 +142,7 @@ class SlackChat:
         team_field: str = "title",
         reply_in_thread: bool = True,
         min_seconds_between_messages: float = 1.0,
+        channel_info_seconds: float = 900.0,
         pacer: Pacer | None = None,
     ) -> None:
         self.client = client
@@ -148,7 +150,8 @@ class SlackChat:
         self.reply_in_thread = reply_in_thread
         self.pacer = pacer or Pacer(min_seconds_between_messages)
         self._dm_channels: dict[str, str] = {}
-        self._names: dict[str, str | None] = {}  # channel id -> name (None: Slack did not say)
+        self.channels = ChannelCache(self._conversation_info, ttl=channel_info_seconds,
+                                     on_failure=_log_channel_failure)
         self._response_urls: dict[str, _ResponseUrl] = {}
         self._top_level: OrderedDict[tuple[str, str], None] = OrderedDict()
 
@@ -302,20 +305,20 @@ class SlackChat:
             return None
         return response.get("permalink")
 
-    async def conversation_name(self, conversation_id: str) -> str | None:
-        """A channel's name (conversations.info), cached; None when Slack does not say."""
-        if conversation_id in self._names:
-            return self._names[conversation_id]
-        try:
-            response = await self._call("conversations.info", self.client.conversations_info, channel=conversation_id)
-            name = (response.get("channel") or {}).get("name") or None
-        except ChatError as exc:
-            log.debug("no name for %s: %s", conversation_id, exc)
-            name = None
-        if len(self._names) > 10_000:
-            self._names.clear()
-        self._names[conversation_id] = name
-        return name
+    async def channel_info(self, workspace: Workspace, conversation_id: str) -> ChannelInfo:
+        """Whether a channel is public, and its name (conversations.info, kept a while; see
+        adapters.slack.channels). Private when Slack cannot be asked."""
+        return await self.channels.get(workspace.key, conversation_id)
+
+    def forget_channel(self, workspace: Workspace, conversation_id: str) -> None:
+        self.channels.forget(workspace.key, conversation_id)
+
+    async def _conversation_info(self, conversation_id: str) -> dict[str, Any]:
+        response = await self._call("conversations.info", self.client.conversations_info, channel=conversation_id)
+        channel = response.get("channel")
+        if not isinstance(channel, dict):
+            raise ChatError("Slack conversations.info answered without a channel")
+        return channel
 
     async def publish_home(self, user_id: str, view: dict[str, Any]) -> None:
         await self._call("views.publish", self.client.views_publish, user_id=user_id, view=view)
@@ -337,6 +340,12 @@ class SlackChat:
             raise ChatError(f"Slack {method} failed: {error}", retryable=error in _RETRYABLE) from None
         except (SlackClientError, aiohttp.ClientError, asyncio.TimeoutError) as exc:
             raise ChatError(f"Slack {method} could not be reached: {type(exc).__name__}: {exc}", retryable=True) from None
+
+
+def _log_channel_failure(conversation_id: str, exc: Exception) -> None:
+    log.warning("Slack: could not tell whether channel %s is public (%s); treating it as private, so nothing "
+                "said there is indexed, linked or counted as public evidence. Give the app the channels:read "
+                "and groups:read scopes and check SLACK_API_URL; it asks again within a minute.", conversation_id, exc)
 
 
 class _NotThere(ChatError):

@@ -27,8 +27,17 @@ def register(bolt: AsyncApp, adapter: "SlackAdapter") -> None:
     """Attach every listener to ``bolt``. Order matters: bolt runs the first listener that
     matches, so the catch-all for unknown event types comes last."""
 
+    def channel_changed(body: dict[str, Any]) -> None:
+        """Forget what Slack said about a channel that was renamed, archived, converted or
+        changed members: the next event there asks again whether it is public."""
+        channel = translate.changed_channel(body)
+        ws = translate.extract_workspace(body) or adapter.workspace
+        if channel and ws is not None:
+            adapter.chat.forget_channel(ws, channel)
+
     @bolt.event("message")
     async def on_message(body: dict[str, Any]) -> None:
+        channel_changed(body)
         event = translate.message_event(body, bot_user_id=adapter.bot_user_id, team_url=adapter.team_url)
         if event is None:
             log.debug("ignored a message event (subtype %s)", (body.get("event") or {}).get("subtype"))
@@ -49,11 +58,26 @@ def register(bolt: AsyncApp, adapter: "SlackAdapter") -> None:
 
     @bolt.event("member_joined_channel")
     async def on_member_joined(body: dict[str, Any]) -> None:
+        channel_changed(body)
         adapter.forward(translate.member_channel_event(body))
 
     @bolt.event("member_left_channel")
     async def on_member_left(body: dict[str, Any]) -> None:
+        channel_changed(body)
         adapter.forward(translate.member_channel_event(body))
+
+    @bolt.event("channel_rename")
+    @bolt.event("channel_archive")
+    @bolt.event("channel_unarchive")
+    @bolt.event("channel_deleted")
+    @bolt.event("channel_left")
+    @bolt.event("group_rename")
+    @bolt.event("group_archive")
+    @bolt.event("group_unarchive")
+    @bolt.event("group_deleted")
+    @bolt.event("group_left")
+    async def on_channel_change(body: dict[str, Any]) -> None:
+        channel_changed(body)
 
     @bolt.event("team_join")
     async def on_team_join(body: dict[str, Any]) -> None:

@@ -33,6 +33,21 @@ class WorkspaceScoped:
     workspace: Mapped[str] = mapped_column(String(96), index=True)
 
 
+def column_length(column: object) -> int | None:
+    """The most characters a String column holds (``PersonRow.name`` -> 200); None: no limit."""
+    return getattr(getattr(column, "type", None), "length", None)
+
+
+def fit(column: object, value: str | None) -> str | None:
+    """``value`` as it can be stored in ``column``: NUL characters (which PostgreSQL text cannot
+    hold) removed and cut to the column's length, read from the model."""
+    if value is None:
+        return None
+    value = value.replace("\x00", "")
+    length = column_length(column)
+    return value[:length].rstrip() if length is not None and len(value) > length else value
+
+
 class CrossWorkspaceError(RuntimeError):
     """A session of one workspace tried to write a row of another."""
 

@@ -86,9 +86,13 @@ class _Failure:
 
 class FakeSlack:
     def __init__(self, *, users: list[dict[str, Any]] | None = None, page_size: int = 2,
-                 members: dict[str, list[str]] | None = None, channel_names: dict[str, str] | None = None) -> None:
+                 members: dict[str, list[str]] | None = None, channel_names: dict[str, str] | None = None,
+                 private_channels: dict[str, str] | None = None) -> None:
         self.users = list(users or [])
         self.channel_names = {"C0GENERAL": "general", "C0COFFEE": "coffee", **(channel_names or {})}
+        # Private channels whose ids start with C, as Slack gives them today (id -> name).
+        self.private_channels = dict(private_channels or {})
+        self.team_name = "Acme"  # the workspace's name, as auth.test says it
         self.page_size = page_size  # users.list pages, small so pagination is exercised
         self.members = dict(members or {})
         self.calls_: list[Call] = []
@@ -192,7 +196,7 @@ class FakeSlack:
     # ---- methods ------------------------------------------------------------------------------
 
     def _m_auth_test(self, body: dict[str, Any]) -> dict[str, Any]:
-        return {"ok": True, "url": TEAM_URL, "team": "Acme", "user": "liaison", "team_id": TEAM_ID,
+        return {"ok": True, "url": TEAM_URL, "team": self.team_name, "user": "liaison", "team_id": TEAM_ID,
                 "user_id": BOT_USER_ID, "bot_id": "B0BOT", "is_enterprise_install": False}
 
     def _m_users_list(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -221,11 +225,14 @@ class FakeSlack:
 
     def _m_conversations_info(self, body: dict[str, Any]) -> dict[str, Any]:
         channel = str(body.get("channel") or "")
-        name = self.channel_names.get(channel)
+        private = channel in self.private_channels
+        name = self.private_channels.get(channel) if private else self.channel_names.get(channel)
         if name is None:
             return {"ok": False, "error": "channel_not_found"}
-        return {"ok": True, "channel": {"id": channel, "name": name, "is_channel": True, "is_private": False,
-                                        "is_member": True, "is_archived": False}}
+        return {"ok": True, "channel": {"id": channel, "name": name, "name_normalized": name, "is_channel": True,
+                                        "is_group": False, "is_im": False, "is_mpim": False, "is_private": private,
+                                        "is_member": True, "is_archived": False, "is_general": channel == "C0GENERAL",
+                                        "created": 1449252889, "creator": "U0ADMIN"}}
 
     def _m_chat_postMessage(self, body: dict[str, Any]) -> dict[str, Any]:
         ts = self._next_ts()

@@ -299,7 +299,7 @@ async def test_old_thanks_from_an_imported_history_count_without_messaging_anyon
 
     assert outcome.outbound == []
     [row] = kudos_rows(app)
-    assert kudos.as_utc(row.at) == written and row.reason == "the Kafka fix"
+    assert kudos.as_utc(row.at) == written and "kafka" in row.topics
     assert {e.topic_key for e in evidence(app, BRUNO.id)} >= {"kafka"}
 
 
