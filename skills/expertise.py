@@ -70,7 +70,7 @@ TEXT = Catalog(
         "already_stopped": "You had already opted out; I don't index your messages. Say *start indexing me* to opt back in.",
         "started": "Welcome back: I'll learn from your public messages again, from now on.",
         "already_started": "I'm already indexing your public messages. Say *stop indexing me* to opt out.",
-        "forgot_me": "Done: I erased everything I held about you ({n} rows in {tables} tables). From now on I don't index your messages; say *start indexing me* whenever you want me to again.",
+        "forgot_me": "Done: I erased everything I held about you ({n} rows in {tables} tables). From now on I don't index your messages and you're out of coffee rounds; say *start indexing me* or *coffee join* whenever you want back in.",
         "declare_what": "What do you know about? For example *I know Kafka*.",
         "declared_ok": "Thanks! I noted that you know about {topics}. People asking about it may be pointed to you.",
         "opted_out_declare": "You have opted out of the index, so I can't note that. Say *start indexing me* first.",
@@ -109,7 +109,7 @@ TEXT = Catalog(
         "already_stopped": "Vous aviez déjà choisi de ne pas être indexé·e. Dites *recommence à m'indexer* pour revenir.",
         "started": "Bon retour : j'apprends à nouveau de vos messages publics, à partir de maintenant.",
         "already_started": "J'indexe déjà vos messages publics. Dites *arrête de m'indexer* pour ne plus l'être.",
-        "forgot_me": "C'est fait : j'ai effacé tout ce que je savais de vous ({n} lignes dans {tables} tables). Désormais je n'indexe plus vos messages ; dites *recommence à m'indexer* quand vous voulez que je reprenne.",
+        "forgot_me": "C'est fait : j'ai effacé tout ce que je savais de vous ({n} lignes dans {tables} tables). Désormais je n'indexe plus vos messages et vous ne participez plus aux cafés ; dites *recommence à m'indexer* ou *café rejoindre* quand vous voulez revenir.",
         "declare_what": "Sur quoi vous y connaissez-vous ? Par exemple *je connais Kafka*.",
         "declared_ok": "Merci ! J'ai noté que vous vous y connaissez en {topics}. On pourra vous orienter les questions à ce sujet.",
         "opted_out_declare": "Vous avez choisi de ne pas être indexé·e, je ne peux donc pas le noter. Dites d'abord *recommence à m'indexer*.",
@@ -374,7 +374,7 @@ def start_indexing(event: Any, ctx: SkillContext) -> Any:
                 fr=[r"oublie[sz]?[- ]moi", r"efface[sz]?[- ]moi", r"efface[sz]? tout sur moi"], priority=10)
 def forget_me(event: Any, ctx: SkillContext) -> Any:
     """forget me / oublie-moi: erase every row about the person, in every table, at once; they
-    stay out of the index until they ask to be indexed again."""
+    stay out of the index and of coffee rounds until they ask to be back."""
     user = ctx.sender.user_id if ctx.sender is not None else event.sender.id
     lang = ctx.lang
     counts = forget_person(ctx.db, user, at=ctx.clock.now(), settings=_service(ctx).settings)
