@@ -31,6 +31,7 @@ from bot.db import Base, Database, WorkspaceScoped
 from bot.db.models import ErasedPerson, utcnow
 
 log = logging.getLogger("liaison.privacy")
+_ANY_ERASED = "privacy.any_erased"  # session.info key
 
 
 def person_tables() -> list[tuple[type, tuple[str, ...]]]:
@@ -125,12 +126,15 @@ def _keep_tombstone(session: Session, ws: str, user_id: str, at: dt.datetime) ->
     else:
         row.erased_at, row.indexed_again_at = at, None
     session.flush()
+    session.info[_ANY_ERASED] = True
 
 
 def forgotten(session: Session, user_ids: Iterable[str], *, indexing: bool = False) -> set[str]:
     """Those of ``user_ids`` who said "forget me" in the session's workspace; with ``indexing``,
     only those who have not asked to be indexed again since."""
     ws = _workspace(session)
+    if not _any_erased(session):
+        return set()
     keys = {person_key(ws, u): u for u in set(user_ids) if u}
     found: set[str] = set()
     ordered = sorted(keys)
@@ -140,6 +144,14 @@ def forgotten(session: Session, user_ids: Iterable[str], *, indexing: bool = Fal
             q = q.where(ErasedPerson.indexed_again_at.is_(None))
         found.update(keys[k] for k in session.scalars(q))
     return found
+
+
+def _any_erased(session: Session) -> bool:
+    """Whether the workspace has any tombstone, read once per session: a directory sync asks
+    about each new person, and most workspaces have none."""
+    if _ANY_ERASED not in session.info:
+        session.info[_ANY_ERASED] = session.scalar(select(ErasedPerson.id).limit(1)) is not None
+    return session.info[_ANY_ERASED]
 
 
 def index_again(session: Session, user_id: str, *, at: dt.datetime | None = None) -> None:
