@@ -792,18 +792,29 @@ def forget_topic(session: Session, *, user_id: str, keys: Sequence[str], setting
     return len(rows)
 
 
-def forget_all_evidence(session: Session, *, user_id: str, settings: ExpertiseSettings | None = None) -> int:
-    """Remove every piece of a person's evidence, keeping the topic counts right (opting out,
-    and before the general eraser deletes the rest)."""
+def take_back_evidence(session: Session, *, user_id: str, settings: ExpertiseSettings | None = None) -> int:
+    """Remove every piece of a person's evidence, keeping the topic counts right (before the
+    general eraser deletes the rest). It first takes the workspace's ingestion lock, so a batch
+    in flight commits before the evidence is read, and none starts until the caller commits."""
+    from bot.ingest import hold_workspace
+
+    hold_workspace(session)
     writer = _Writer(session, settings or ExpertiseSettings())
     rows = session.scalars(select(ExpertiseEvidence).where(ExpertiseEvidence.user_id == user_id)).all()
     _remove_evidence_rows(writer, rows)
     writer.finish()
+    return len(rows)
+
+
+def forget_all_evidence(session: Session, *, user_id: str, settings: ExpertiseSettings | None = None) -> int:
+    """Remove everything the index holds about a person, keeping the topic counts right
+    (opting out). Returns evidence rows removed."""
+    n = take_back_evidence(session, user_id=user_id, settings=settings)
     session.execute(delete(ExpertiseScore).where(ExpertiseScore.user_id == user_id))
     session.execute(delete(ExpertisePerson).where(ExpertisePerson.user_id == user_id))
     session.execute(delete(ExpertiseMessage).where(ExpertiseMessage.user_id == user_id))
     session.flush()
-    return len(rows)
+    return n
 
 
 def known_keys(session: Session, keys: Sequence[str]) -> list[str]:

@@ -28,11 +28,15 @@ def get(session: Session, user_id: str) -> PersonRow | None:
 
 def upsert(session: Session, person: Person) -> PersonRow:
     """Create or refresh a person. Empty fields in ``person`` never erase what is known
-    (an event often carries only the user id)."""
+    (an event often carries only the user id). Someone who said "forget me" comes back opted
+    out of the index, until they say "start indexing me"."""
     row = get(session, person.id)
     name = fit(PersonRow.name, person.name)
     if row is None:
-        row = PersonRow(user_id=person.id, name=name or fit(PersonRow.name, person.id))
+        from bot.privacy import forgotten
+
+        row = PersonRow(user_id=person.id, name=name or fit(PersonRow.name, person.id),
+                        indexing_opt_out=bool(forgotten(session, [person.id], indexing=True)))
         session.add(row)
     if name:
         row.name = name

@@ -53,6 +53,7 @@ from bot.dispatch import SkillContext, reply
 from bot.events import ActionInvoked, Button, CommandInvoked, Conversation, DirectMessage, GroupMessage, MemberJoined, Reply, ScheduledTick
 from bot.i18n import Catalog, normalise_locale, strip_accents
 from bot.ports import ChatError
+from bot.privacy import forgotten
 from bot.router import Routes
 
 ROUND_JOB = "coffee.round"
@@ -796,7 +797,7 @@ def _status_lines(ctx: SkillContext, p: CoffeeProgramme, user_id: str) -> list[s
     lines = [ctx.t(T, "status", channel=_name(p), schedule=schedule_text(ctx.lang, p), size=p.group_size, paused=paused,
                    next=_next_text(ctx, p))]
     row = _member_row(ctx, p, user_id)
-    if row is not None and row.status == "left":
+    if (row is not None and row.status == "left") or (row is None and forgotten(ctx.db, [user_id])):
         lines.append(ctx.t(T, "status_you_out"))
     elif row is None and not _in_channel(ctx, p, user_id):
         lines.append(ctx.t(T, "status_you_not_member", channel=_name(p)))
@@ -926,14 +927,17 @@ def _chunks(items: Sequence[str], n: int = 500) -> Iterable[Sequence[str]]:
 
 def participants_of(ctx: SkillContext, p: CoffeeProgramme, at: dt.datetime) -> tuple[list[PersonRow], int]:
     """(the people who take part in a round at ``at``, how many could): the channel's members
-    and those who joined, minus bots, deactivated people and those who left; the snoozed count
-    as could-take-part but do not take part."""
+    and those who joined, minus bots, deactivated people, those who left and those who said
+    "forget me" and have not joined since; the snoozed count as could-take-part but do not take
+    part."""
     assert ctx.chat is not None
     members = set(ctx.chat.list_members(p.channel_id))
     choices = ctx.db.scalars(select(CoffeeMember).where(CoffeeMember.programme_id == p.id)).all()
     left = {c.user_id for c in choices if c.status == "left"}
     joined = {c.user_id for c in choices if c.status == "joined"}
     snoozed = {c.user_id for c in choices if c.snoozed_until is not None and utc(c.snoozed_until) > at}
+    # "forget me" erased their choices; a choice they made since is a "coffee join".
+    left |= forgotten(ctx.db, members - joined)
     ids = sorted((members | joined) - left)
     rows: dict[str, PersonRow] = {}
     for chunk in _chunks(ids):
@@ -1376,6 +1380,8 @@ def welcome(event: MemberJoined, ctx: SkillContext) -> DirectMessage | None:
     row = _member_row(ctx, p, event.person.id)
     if row is not None and row.status == "left":
         return None  # they opted out before; joining the channel again does not undo that
+    if row is None and forgotten(ctx.db, [event.person.id]):
+        return None  # they said "forget me": only "coffee join" brings them back
     if row is None:
         ctx.db.add(CoffeeMember(programme_id=p.id, user_id=event.person.id, status="joined", updated_at=ctx.clock.now()))
     return DirectMessage(event.person.id, ctx.t(T, "welcome", channel=_name(p), schedule=schedule_text(ctx.lang, p),

@@ -39,6 +39,8 @@ class ExpertiseMessage(_Scoped, Base):
         Index("ix_expertise_messages_user", "workspace", "user_id"),
     )
     __person_columns__ = ("user_id", "parent_user_id")
+    # Another person's reply in an erased person's thread stays indexed, without the link.
+    __person_links__ = ("parent_user_id",)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     conversation_id: Mapped[str] = mapped_column(String(64))

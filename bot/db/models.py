@@ -58,6 +58,9 @@ class IngestItem(WorkspaceScoped, Base):
 
     __tablename__ = "ingest_queue"
     __person_columns__ = ("user_id", "parent_user_id")
+    # Another person's reply in an erased person's thread stays queued, without the link.
+    __person_links__ = ("parent_user_id",)
+    __person_lists__ = ("mentions",)
     __table_args__ = (UniqueConstraint("workspace", "conversation_id", "ts", name="uq_ingest_message"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -75,6 +78,24 @@ class IngestItem(WorkspaceScoped, Base):
     enqueued_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class ErasedPerson(WorkspaceScoped, Base):
+    """Someone who said "forget me": kept after everything else about them is erased, so that
+    nothing queued or in flight brings them back, they stay out of the index until they say
+    "start indexing me", and out of coffee rounds until they join again.
+
+    ``person_key`` is a one-way digest of the workspace and user id (``bot.privacy.person_key``):
+    the table can tell whether someone is in it, but does not list who is."""
+
+    __tablename__ = "erased_people"
+    __table_args__ = (UniqueConstraint("workspace", "person_key", name="uq_erased_person"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_key: Mapped[str] = mapped_column(String(64))
+    erased_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # When they asked to be indexed again; None: their messages are not indexed.
+    indexed_again_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class ConversationRef(WorkspaceScoped, Base):
