@@ -45,7 +45,7 @@ MESSAGES = [("C1", None, "100.1", "P1", None, at(11, 5, 10)), ("C1", "100.1", "1
 def load(app: Any, workspace: str = "console:acme", *, without: tuple[str, ...] = ()) -> None:
     """Write the sample into ``workspace`` (leaving out the people in ``without``)."""
     with app.db.session(None) as s:
-        s.add(Installation(workspace=workspace, name="Acme", active=True))
+        s.merge(Installation(workspace=workspace, name="Acme", active=True))
     with app.db.session(workspace) as s:
         for user, team in TEAMS.items():
             if user not in without:
