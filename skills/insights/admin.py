@@ -21,6 +21,7 @@ import dataclasses
 import datetime as dt
 import io
 import logging
+import re
 from typing import Any
 
 import jinja2
@@ -37,6 +38,7 @@ from skills.insights.text import T, month_label
 log = logging.getLogger("liaison.skills.insights")
 
 COOKIE = "liaison_admin"
+_EMOJI = re.compile(r"^[^\w(]+\s")
 _ENV = jinja2.Environment(loader=jinja2.PackageLoader("skills.insights", "templates"),
                           autoescape=jinja2.select_autoescape(["html"]))
 _HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY",
@@ -104,7 +106,7 @@ async def open_link(request: web.Request) -> web.Response:
         return _refused(request, exc.reason, lang)
     minutes = _settings(app).session_minutes
     session = dataclasses.replace(grant, nonce="", expires=now + dt.timedelta(minutes=minutes))
-    response = web.HTTPSeeOther(f"/admin?lang={lang}")
+    response = web.Response(status=303, headers={**_HEADERS, "Location": f"/admin?lang={lang}"})
     response.set_cookie(COOKIE, app.services.get("insights.signer").sign(access.SESSION, session), max_age=minutes * 60,
                         path="/admin", httponly=True, samesite="Strict", secure=_https(request, app))
     log.info("admin page opened in %s", grant.workspace)
@@ -157,7 +159,7 @@ def rows(report: Report, lang: str, quiet_rounds: int) -> tuple[list[str], list[
         "col_thanks", "col_thanks_cross", "col_answers", "col_answers_cross", "col_routed")]
     body = []
     for m in reversed(report.months):
-        c = m.coffee_shown
+        c = m.coffee_shown or not m.rounds  # a month without rounds has nothing to hide: "–"
         body.append([month_label(m.month, lang), _cell(m.participants, c, lang, n), _cell(m.groups, c, lang, n),
                      _cell(m.met, c, lang, n), _cell(m.answer_rate, c, lang, n, rate=True),
                      _cell(m.new_ties, c, lang, n), _cell(m.quiet, c, lang, n),
@@ -177,7 +179,8 @@ def _page_values(app: Any, grant: access.Grant, lang: str) -> dict[str, Any]:
     if report.shown:
         for f in charts.attachments(report, lang):
             images.append({"title": f.title, "src": "data:image/png;base64," + base64.b64encode(f.data).decode("ascii")})
-    lines = [line.strip("_*") for line in summary(report, lang, quiet_rounds=cfg.quiet_rounds).splitlines()[1:]]
+    # Without the chat's emoji: a browser without an emoji font would show empty boxes.
+    lines = [_EMOJI.sub("", line).strip("_* ") for line in summary(report, lang, quiet_rounds=cfg.quiet_rounds).splitlines()[1:]]
     return dict(lang=lang, other_lang="fr" if lang == "en" else "en", switch=T.get(lang, "page_lang"),
                 title=T.get(lang, "page_title"), intro=T.get(lang, "page_intro", min=cfg.min_group),
                 lines=[x for x in lines if x != T.get(lang, "charts")], images=images, head=head, body=body,

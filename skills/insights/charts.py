@@ -18,6 +18,7 @@ matplotlib.use("Agg", force=True)
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from bot.events import Attachment  # noqa: E402
 from skills.insights.figures import Report  # noqa: E402
@@ -80,7 +81,9 @@ def thanks_chart(report: Report, lang: str) -> bytes:
     for i, row in enumerate(values):
         for j, v in enumerate(row):
             ax.text(j, i, str(v), ha="center", va="center", color="white" if v > top * 0.6 else "black", fontsize="small")
-    fig.colorbar(image, ax=ax, shrink=0.8)
+    bar = fig.colorbar(image, ax=ax, shrink=0.8)
+    bar.locator = MaxNLocator(integer=True)
+    bar.update_ticks()
     return _png(fig)
 
 
