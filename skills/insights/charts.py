@@ -21,10 +21,11 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from bot.events import Attachment  # noqa: E402
-from skills.insights.figures import Report  # noqa: E402
+from skills.insights.figures import OTHER, Report  # noqa: E402
 from skills.insights.text import T, month_label, team_name  # noqa: E402
 
 DPI = 100
+MAX_TEAMS = 12  # rows and columns of the thanks matrix: the busiest teams, the others as "other"
 _BLUE, _GREEN, _ORANGE = "#2f6db5", "#3a9a5b", "#d9822b"
 
 
@@ -62,7 +63,7 @@ def thanks_chart(report: Report, lang: str) -> bytes:
     or more; the smaller ones as "other" when it is big enough)."""
     teams = report.teams
     first, last = month_label(report.months[0].month, lang), month_label(report.months[-1].month, lang)
-    size = max(3.8, 1.0 + 0.55 * len(teams))
+    size = max(3.8, 1.0 + 0.55 * min(len(teams), MAX_TEAMS))
     fig = Figure(figsize=(size + 1.8, size), layout="constrained")
     ax = fig.add_subplot()
     ax.set_title(T.get(lang, "chart_thanks", first=first, last=last))
@@ -70,7 +71,8 @@ def thanks_chart(report: Report, lang: str) -> bytes:
         ax.text(0.5, 0.5, T.get(lang, "chart_no_thanks", min=report.min_group), ha="center", va="center", wrap=True)
         ax.set_axis_off()
         return _png(fig)
-    values = [[report.matrix.get((g, r), 0) for r in teams] for g in teams]
+    teams, matrix = _busiest(teams, report.matrix)
+    values = [[matrix.get((g, r), 0) for r in teams] for g in teams]
     image = ax.imshow(values, cmap="Blues")
     names = [team_name(t, lang) for t in teams]
     ax.set_xticks(range(len(teams)), names, rotation=35, ha="right")
@@ -85,6 +87,23 @@ def thanks_chart(report: Report, lang: str) -> bytes:
     bar.locator = MaxNLocator(integer=True)
     bar.update_ticks()
     return _png(fig)
+
+
+def _busiest(teams: list[str], matrix: dict[tuple[str, str], int]) -> tuple[list[str], dict[tuple[str, str], int]]:
+    """At most MAX_TEAMS rows: the teams with the most thanks given and received, the rest
+    counted in "other" (every one of them has at least min_group people already)."""
+    if len(teams) <= MAX_TEAMS:
+        return teams, matrix
+    volume = {t: 0 for t in teams}
+    for (g, r), n in matrix.items():
+        volume[g] = volume.get(g, 0) + n
+        volume[r] = volume.get(r, 0) + n
+    kept = sorted(sorted((t for t in teams if t != OTHER), key=lambda t: -volume[t])[:MAX_TEAMS - 1])
+    out: dict[tuple[str, str], int] = {}
+    for (g, r), n in matrix.items():
+        key = (g if g in kept else OTHER, r if r in kept else OTHER)
+        out[key] = out.get(key, 0) + n
+    return [*kept, OTHER], out
 
 
 def attachments(report: Report, lang: str) -> tuple[Attachment, ...]:

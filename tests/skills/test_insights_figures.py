@@ -112,3 +112,17 @@ def test_another_workspace_is_never_counted(make_app, database_url) -> None:  # 
         s.add(KudosRow(source_key="extra", giver_id="P1", receiver_id="S1", at=sample.at(11, 18)))
     assert report_for(app).months[-1].thanks == 4
     assert report_for(app, "console:other").months[-1].thanks == 5
+
+
+def test_the_thanks_matrix_of_a_large_company_keeps_the_busiest_teams() -> None:
+    from skills.insights import charts
+    from skills.insights.figures import MonthFigures, Report
+
+    teams = [f"Team {n:02d}" for n in range(40)] + [OTHER]
+    matrix = {(g, r): (i * 7 + j) % 5 for i, g in enumerate(teams) for j, r in enumerate(teams)}
+    report = Report([MonthFigures("2026-11")], teams, matrix)
+    shown, folded = charts._busiest(report.teams, report.matrix)
+    assert len(shown) == charts.MAX_TEAMS and shown[-1] == OTHER
+    assert sum(folded.values()) == sum(matrix.values())  # nothing lost, the rest counted in "other"
+    png = charts.thanks_chart(report, "en")
+    assert png.startswith(b"\x89PNG") and len(png) < 150_000
