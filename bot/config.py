@@ -77,6 +77,8 @@ class Secrets:
     microsoft_app_tenant_id: str | None = None
     microsoft_app_type: str | None = None
     teams_no_auth: bool = False
+    secret_key: str | None = field(default=None, repr=False)
+    public_url: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "Secrets":
@@ -99,6 +101,8 @@ class Secrets:
             microsoft_app_tenant_id=get("MICROSOFT_APP_TENANT_ID"),
             microsoft_app_type=get("MICROSOFT_APP_TYPE"),
             teams_no_auth=(get("LIAISON_TEAMS_NO_AUTH") or "").lower() in ("1", "true", "yes"),
+            secret_key=get("LIAISON_SECRET_KEY"),
+            public_url=get("LIAISON_PUBLIC_URL"),
         )
 
 

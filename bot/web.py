@@ -1,5 +1,5 @@
 """The one aiohttp web app: GET /healthz here; the platform adapters add their routes
-(POST /slack/events, POST /api/messages)."""
+(POST /slack/events, POST /api/messages), and skills theirs (the insights skill's /admin)."""
 
 from __future__ import annotations
 
@@ -42,4 +42,7 @@ def build_web_app(app: Any) -> web.Application:
     web_app.router.add_get("/healthz", healthz)
     for adapter in app.adapters.values():
         adapter.add_routes(web_app)
+    # Skills serve pages through services named "web:<skill>": a function adding their routes.
+    for name in app.services.names("web:"):
+        app.services.get(name)(web_app)
     return web_app

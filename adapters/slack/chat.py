@@ -5,6 +5,8 @@
   sending is paced to about one message per second per conversation, Slack's posting limit.
 - Our neutral markup is Slack mrkdwn, so text passes through; buttons become a Block Kit
   actions block.
+- Files (charts) are uploaded with ``files_upload_v2`` after the message's text, in the same
+  conversation and thread.
 - Replies to a slash command in a conversation the bot is not part of (a DM between two people,
   a channel it was not invited to) cannot be posted with chat.postMessage; those go through the
   command's response_url instead, which Slack keeps valid for 30 minutes.
@@ -190,6 +192,31 @@ class SlackChat:
     # ---- ChatPort -------------------------------------------------------------------------------
 
     async def send(self, workspace: Workspace, message: Outbound) -> Sent:
+        sent = await self._send(message)
+        if getattr(message, "files", ()):
+            await self._upload(message, sent)
+        return sent
+
+    async def _upload(self, message: Outbound, sent: Sent) -> None:
+        """A message's files, uploaded with files_upload_v2 (files.getUploadURLExternal, the upload,
+        files.completeUploadExternal) beside it. Files cannot be ephemeral: an ephemeral reply's
+        files go to the person's DM."""
+        thread_ts = None
+        if isinstance(message, Reply) and message.ephemeral_to and message.conversation.kind != "dm":
+            channel = await self._open([message.ephemeral_to])
+        else:
+            channel = sent.conversation_id
+            thread_ts = message.thread_ts if isinstance(message, Reply) else None
+        uploads = [{"content": f.data, "filename": f.name, "title": f.title or f.name} for f in message.files]
+        lock = await self.pacer.wait_turn(channel)
+        try:
+            kwargs: dict[str, Any] = {"thread_ts": thread_ts} if thread_ts else {}
+            await self._call("files.upload", self.client.files_upload_v2, file_uploads=uploads, channel=channel, **kwargs)
+            self.pacer.sent(channel)
+        finally:
+            lock.release()
+
+    async def _send(self, message: Outbound) -> Sent:
         if isinstance(message, Reply):
             return await self._send_reply(message)
         if isinstance(message, DirectMessage):

@@ -11,7 +11,7 @@ follow-ups) still work after a restart. Keys:
 - ``team:<id>``: a team the bot is in (its roster is synced from there).
 
 Outbound messages: neutral markup is rendered by render.py, buttons become an Adaptive Card
-(cards.py); ``Reply.ephemeral_to`` has no Teams equivalent, so the reply is sent normally (in
+(cards.py), files (charts) follow the text as inline images, one message each; ``Reply.ephemeral_to`` has no Teams equivalent, so the reply is sent normally (in
 its thread); a GroupMessage is one 1:1 message to each member, naming the others, because a
 bot cannot start a group chat in Teams.
 """
@@ -27,13 +27,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from adapters.teams import translate
-from adapters.teams.cards import button_card
+from adapters.teams.cards import button_card, image_attachment
 from adapters.teams.connector import ConnectorClient, ConnectorError
 from adapters.teams.render import render
 from bot import people
 from bot.db import Database
 from bot.db.models import ConversationRef, PersonRow
-from bot.events import Button, DirectMessage, GroupMessage, Outbound, Person, Reply, Sent, Workspace
+from bot.events import Attachment, Button, DirectMessage, GroupMessage, Outbound, Person, Reply, Sent, Workspace
 from bot.i18n import Catalog, normalise_locale
 from bot.ports import ChatError
 
@@ -173,6 +173,29 @@ class TeamsChat:
     # ---- sending -----------------------------------------------------------------------------
 
     async def send(self, workspace: Workspace, message: Outbound) -> Sent:
+        sent = await self._send(workspace, message)
+        for f in getattr(message, "files", ()):
+            await self._send_file(workspace, message, f)
+        return sent
+
+    async def _send_file(self, ws: Workspace, message: Outbound, f: Attachment) -> None:
+        """One file as an inline image (a data URL attachment), in its own message after the text."""
+        reply_to = None
+        if isinstance(message, Reply):
+            conv_id = message.conversation.id
+            ref = await asyncio.to_thread(self.refs.get, ws.key, f"conversation:{conv_id}") or {}
+            if message.thread_ts and message.conversation.kind == "channel":
+                conv_id, reply_to = f"{conv_id};messageid={message.thread_ts}", message.thread_ts
+        else:
+            ref = await self.personal_reference(ws, message.user_id)
+            conv_id = ref["conversation"]["id"]
+        activity = {"type": "message", "from": ref.get("bot") or {}, "conversation": {"id": conv_id},
+                    "attachments": [image_attachment(f)]}
+        if reply_to:
+            activity["replyToId"] = reply_to
+        await self.connector.send_activity(ref["serviceUrl"], conv_id, activity, reply_to=reply_to)
+
+    async def _send(self, workspace: Workspace, message: Outbound) -> Sent:
         if isinstance(message, Reply):
             return await self._reply(workspace, message)
         if isinstance(message, DirectMessage):

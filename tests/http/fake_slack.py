@@ -98,6 +98,7 @@ class FakeSlack:
         self.calls_: list[Call] = []
         self.responses: list[Call] = []  # bodies posted to response_url
         self.socket_acks: list[dict[str, Any]] = []
+        self.uploads: dict[str, dict[str, Any]] = {}  # file id -> filename, length, bytes, title, channel
         self._failures: dict[str, list[_Failure]] = {}
         self._rate_limited: dict[str, int] = {}
         self._ts = itertools.count(1)
@@ -150,6 +151,7 @@ class FakeSlack:
         app.router.add_post("/api/{method}", self._api)
         app.router.add_get("/api/{method}", self._api)  # slack_sdk reads some methods with GET
         app.router.add_post("/commands/{rest:.*}", self._response_url)
+        app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_get("/socket", self._socket)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -253,10 +255,35 @@ class FakeSlack:
             view = json.loads(view)
         return {"ok": True, "view": {"id": "V0HOME", "type": "home", **(view or {})}}
 
+    def _m_files_getUploadURLExternal(self, body: dict[str, Any]) -> dict[str, Any]:
+        file_id = f"F{len(self.uploads) + 1:07d}"
+        self.uploads[file_id] = {"filename": body.get("filename"), "length": int(body.get("length") or 0), "data": None}
+        return {"ok": True, "upload_url": f"{self.url}/upload/{file_id}", "file_id": file_id}
+
+    def _m_files_completeUploadExternal(self, body: dict[str, Any]) -> dict[str, Any]:
+        files = body.get("files")
+        files = json.loads(files) if isinstance(files, str) else list(files or [])
+        done = []
+        for f in files:
+            upload = self.uploads.get(f.get("id"))
+            if upload is None or upload["data"] is None:
+                return {"ok": False, "error": "file_not_found"}
+            upload.update(title=f.get("title"), channel=body.get("channel_id"), thread_ts=body.get("thread_ts"))
+            done.append({"id": f["id"], "name": upload["filename"], "title": f.get("title"), "size": len(upload["data"])})
+        return {"ok": True, "files": done}
+
     def _m_apps_connections_open(self, body: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket"}
 
     # ---- response_url and Socket Mode ----------------------------------------------------------
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        """The upload URL files.getUploadURLExternal hands out: the file's bytes, as Slack takes them."""
+        upload = self.uploads.get(request.match_info["file_id"])
+        if upload is None:
+            return web.Response(status=404, text="unknown upload")
+        upload["data"] = await request.read()
+        return web.Response(text=f"OK - {len(upload['data'])}")
 
     async def _response_url(self, request: web.Request) -> web.Response:
         self.responses.append(Call(request.path, await self._body(request)))
