@@ -163,11 +163,16 @@ def ask_all(app, export, questions, refs, *, with_refs: bool) -> dict[str, list[
     return ranks
 
 
-def refit(app, export, c: float) -> None:  # noqa: ANN001
+def refit(app, export, c: float, data: list) -> None:  # noqa: ANN001
+    """Store the export's ranking fitted with ``c`` on its examples (computed once)."""
+    from bot.ranker import DEFAULT, fit
+    from bot.ranker_fit import store
+
     service = app.services.get("expertise")
-    service.settings = dataclasses.replace(service.settings, fit_c=c)
+    model = fit(data, c=c) if len(data) >= service.settings.fit_min_examples else DEFAULT
     with app.db.session(export.workspace.key) as s:
-        service.fit(s, now=app.clock.now())
+        store(s, model, now=app.clock.now())
+    service._expire(export.workspace.key)
 
 
 def print_rows(label: str, ranks: dict[str, list[int | None]], names: list[str]) -> None:
@@ -220,8 +225,12 @@ def main() -> int:
                 ranks = ask_all(app, export, questions, refs, with_refs=True)
                 t_ask = time.perf_counter() - t0
                 if args.loo:
+                    from bot.ranker_fit import examples
+
+                    with app.db.session(export.workspace.key) as s:
+                        data = examples(s)
                     for c in C_GRID:
-                        refit(app, export, c)
+                        refit(app, export, c, data)
                         by_c[c][path.name] = ask_all(app, export, questions, refs, with_refs=False)
             finally:
                 app.close()
