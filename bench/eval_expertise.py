@@ -228,9 +228,9 @@ def main() -> int:
                     from bot.ranker_fit import examples
 
                     with app.db.session(export.workspace.key) as s:
-                        data = examples(s)
+                        train = examples(s)
                     for c in C_GRID:
-                        refit(app, export, c, data)
+                        refit(app, export, c, train)
                         by_c[c][path.name] = ask_all(app, export, questions, refs, with_refs=False)
             finally:
                 app.close()

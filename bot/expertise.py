@@ -45,6 +45,7 @@ from bot.ranker import DEFAULT, FEATURES, RECENT_DAYS, Model
 from bot.ranker import Person as RankPerson
 from bot.ranker import Workspace as RankWorkspace
 from bot.ranker import features as rank_features
+from bot.ranker_fit import CANDIDATES, STRENGTH
 from bot.ranker_fit import load as load_model
 
 log = logging.getLogger("liaison.expertise")
@@ -1095,8 +1096,11 @@ def who_knows(
             rows[(row.user_id, row.topic_key)] = row
     if not counts and not fallback:
         return []
-    extra = max(50, limit * 2)
-    wanted = set(counts) | set(snap.helpers[:extra]) | set(snap.answerers[:extra])
+    # The candidates a fit learns from: the people with the most evidence on the question's
+    # topics, and the people who answered the most threads.
+    extra = max(CANDIDATES, limit * 2)
+    strongest = heapq.nlargest(extra, counts, key=lambda u: (_strength(counts[u], weights), u))
+    wanted = set(strongest) | set(snap.answerers[:extra])
     prior_rows, directory = _people_rows(session, sorted(wanted | ({asker} if asker else set())), asker, pg)
     asker_row = directory.get(asker) if asker else None
     asker_team = asker_row.team if asker_row is not None else None
@@ -1160,6 +1164,10 @@ def _rank(wanted: Iterable[str], counts: Mapping[str, Mapping[str, Sequence[int]
         why = max(range(len(parts)), key=lambda i: (parts[i], -i))
         scored.append((u, sum(parts), FEATURES[why]))
     return sorted(scored, key=lambda s: (-s[1], s[0]))
+
+
+def _strength(counts: Mapping[str, Sequence[int]], weights: Mapping[str, float]) -> float:
+    return sum(w * sum(s * n for s, n in zip(STRENGTH, counts.get(k, ()))) for k, w in weights.items())
 
 
 def _best_topic(counts: Mapping[str, Sequence[int]], weights: Mapping[str, float]) -> str:

@@ -32,8 +32,11 @@ from bot.ranker import DEFAULT, RECENT_DAYS, Model, Person, Workspace, features,
 log = logging.getLogger("liaison.expertise.fit")
 
 _KINDS = {"wrote": 0, "answered": 1, "thanked": 2, "declared": 3}
-# How much each kind counts when a question picks its candidates (as the index's strength).
-_STRENGTH = (0.1, 3.0, 5.0, 4.0)
+# How much each kind (wrote, answered, thanked, declared) counts when a question picks its
+# candidates, as the index's default weights do; and how many it picks by that, and among the
+# people who answered the most threads. The same at fit time and at question time.
+STRENGTH = (0.1, 3.0, 5.0, 4.0)
+CANDIDATES = 50
 _DAY = 86400.0
 
 
@@ -41,7 +44,7 @@ _DAY = 86400.0
 class FitSettings:
     max_examples: int = 3000  # the latest answered questions used
     min_examples: int = 30  # below: the default ranking
-    candidates_per_question: int = 50  # by topic evidence, and as many general helpers
+    candidates_per_question: int = CANDIDATES  # by topic evidence, and as many general helpers
     negatives: int = 20
     c: float = 1.0  # inverse regularisation strength of the logistic regression
 
@@ -199,7 +202,7 @@ def _example(state: _State, root: _Root, at: float, helpers_top: Sequence[str], 
         pool = set(rng.sample(sorted(pool), 20 * settings.candidates_per_question))
 
     def strength(u: str) -> float:
-        return sum(w * sum(s * n for s, n in zip(_STRENGTH, state.counts.get((u, k), (0, 0, 0, 0))))
+        return sum(w * sum(s * n for s, n in zip(STRENGTH, state.counts.get((u, k), (0, 0, 0, 0))))
                    for k, w in weights.items())
 
     chosen = set(heapq.nlargest(settings.candidates_per_question, pool, key=strength))
