@@ -1087,11 +1087,13 @@ def who_knows(
     keys = list(dict.fromkeys(t.key for t in topics if t.key))
     topic_rows = {r.key: r for r in _core(session, select(TT.c.key, TT.c.display, TT.c.people_n).where(TT.c.key.in_(keys)), TT).all()} if keys else {}
     weights = {k: w for k, r in topic_rows.items() if (w := topic_weight(max(people, 1), r.people_n)) > 0}
-    counts: dict[str, dict[str, tuple[int, int, int, int]]] = defaultdict(dict)
+    # Each kind's evidence, weighted and decayed to now, as a fit sees it.
+    counts: dict[str, dict[str, tuple[float, ...]]] = defaultdict(dict)
     rows: dict[tuple[str, str], Any] = {}
+    decay = 1.0 / growth(now, settings.half_life_days)
     for row in _candidates(session, list(weights), settings.candidates_per_topic, pg):
-        c = tuple(getattr(row, f"{k}_n") or 0 for k in KINDS)
-        if any(c):
+        c = tuple((getattr(row, f"{k}_s") or 0.0) * decay for k in KINDS)
+        if any(getattr(row, f"{k}_n") for k in KINDS):
             counts[row.user_id][row.topic_key] = c
             rows[(row.user_id, row.topic_key)] = row
     if not counts and not fallback:
@@ -1227,7 +1229,7 @@ class ExpertiseService:
 
         s = self.settings
         model = fit_workspace(session, now=now, settings=FitSettings(
-            max_examples=s.fit_max_examples, min_examples=s.fit_min_examples, c=s.fit_c))
+            max_examples=s.fit_max_examples, min_examples=s.fit_min_examples, c=s.fit_c, half_life_days=s.half_life_days))
         self._expire(session.info.get("workspace"))
         return model
 

@@ -7,7 +7,8 @@ all computed from what was known *before* the thread (a chronological sweep), so
 later answers never explain their earlier ones:
 
 - ``relevance``: BM25 of the question's topics over the candidate's help (the topics of their
-  helpful replies and of the questions they answered), weighted by how telling each topic is,
+  helpful replies and of the questions they answered, recent help counting more than old:
+  the index's evidence half-life), weighted by how telling each topic is,
   divided by the question's total weight (so a question with many words does not favour people
   who wrote many words);
 - ``topic_wrote``: the same over what they wrote in channels;
@@ -115,9 +116,11 @@ class Workspace:
     avg_messages: float
 
 
-def features(weights: Mapping[str, float], counts: Mapping[str, Sequence[int]], p: Person, ws: Workspace) -> list[float]:
+def features(weights: Mapping[str, float], counts: Mapping[str, Sequence[float]], p: Person, ws: Workspace) -> list[float]:
     """The features of one candidate for a question whose topics weigh ``weights`` (key ->
-    idf); ``counts``: the candidate's (wrote, answered, thanked, declared) on each of them."""
+    idf); ``counts``: the candidate's evidence (wrote, answered, thanked, declared) on each of
+    them, each piece weighted as the index weighs it (a question counts less than an
+    answer) and decayed with the index's half-life to the time of the question."""
     total = sum(weights.values()) or 1.0
     rel = wrote = thanked = declared = 0.0
     for key, w in weights.items():
@@ -137,8 +140,8 @@ def fit(questions: Sequence[tuple[Sequence[Sequence[float]], Sequence[bool]]], *
         negatives: int = 20, seed: int = 0) -> Model:
     """Fit a linear ranking on examples: per question, its candidates' features and whether
     each helped. Pairwise logistic regression (scikit-learn): for each helper and up to
-    ``negatives`` non-helpers of the same question, the difference of their standardised
-    features is a positive example and its opposite a negative one."""
+    ``negatives`` non-helpers of the same question, the difference of their features is a
+    positive example and its opposite a negative one."""
     import numpy as np
     from sklearn.linear_model import LogisticRegression
 
@@ -146,8 +149,11 @@ def fit(questions: Sequence[tuple[Sequence[Sequence[float]], Sequence[bool]]], *
     if not rows:
         return DEFAULT
     X = np.asarray(rows, dtype=float)
-    mean, scale = X.mean(axis=0), X.std(axis=0)
-    scale[scale < 1e-9] = 1.0
+    # The features are not standardised: they already share a scale (shares of a question's
+    # weight, logs of counts), and a feature almost always 0 in the examples (thanks, in a
+    # workspace that rarely thanks) would otherwise weigh without bound where it is not 0.
+    # The mean only sets the baseline of each feature's contribution, for the reason lines.
+    mean, scale = X.mean(axis=0), np.ones(X.shape[1])
     rng = np.random.default_rng(seed)
     diffs = []
     used = 0

@@ -38,6 +38,7 @@ _KINDS = {"wrote": 0, "answered": 1, "thanked": 2, "declared": 3}
 STRENGTH = (0.1, 3.0, 5.0, 4.0)
 CANDIDATES = 50
 _DAY = 86400.0
+_EPOCH = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc).timestamp()  # the index's (bot.expertise.EPOCH)
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class FitSettings:
     candidates_per_question: int = CANDIDATES  # by topic evidence, and as many general helpers
     negatives: int = 20
     c: float = 1.0  # inverse regularisation strength of the logistic regression
+    half_life_days: float = 365.0  # of evidence, as the index decays it
 
 
 @dataclass
@@ -97,26 +99,30 @@ def _stream(session: Session, topics: set[str]) -> Iterator[tuple]:
     """Messages and the evidence on ``topics``, in time order (a message before its evidence)."""
     M, E = ExpertiseMessage.__table__, ExpertiseEvidence.__table__
     ws = session.info["workspace"]
-    conn = session.connection().execution_options(stream_results=True, yield_per=20000)
-    msgs = conn.execute(select(M.c.at, M.c.user_id, M.c.answer, M.c.parent_user_id, M.c.conversation_id, M.c.ts)
-                        .where(M.c.workspace == ws).order_by(M.c.at, M.c.id))
-    messages = ((_ts(at), 0, u, bool(a), p, c, ts) for at, u, a, p, c, ts in msgs)
+    conn = session.connection()
     evidence: list[tuple] = []
     keys = sorted(topics)
-    econn = session.connection()
     for i in range(0, len(keys), 500):
-        for at, u, k, kind in econn.execute(select(E.c.at, E.c.user_id, E.c.topic_key, E.c.kind).where(
-                E.c.workspace == ws, E.c.topic_key.in_(keys[i:i + 500]))):
-            evidence.append((_ts(at), 1, u, _KINDS.get(kind, 0), k))
+        for at, u, k, kind, weight in conn.execute(select(E.c.at, E.c.user_id, E.c.topic_key, E.c.kind, E.c.weight)
+                                                   .where(E.c.workspace == ws, E.c.topic_key.in_(keys[i:i + 500]))):
+            evidence.append((_ts(at), 1, u, _KINDS.get(kind, 0), k, weight))
     evidence.sort(key=lambda e: e[0])
+    # The messages as a stream (a server-side cursor on PostgreSQL), for this statement only.
+    msgs = conn.execute(select(M.c.at, M.c.user_id, M.c.answer, M.c.parent_user_id, M.c.conversation_id, M.c.ts)
+                        .where(M.c.workspace == ws).order_by(M.c.at, M.c.id)
+                        .execution_options(stream_results=True, yield_per=20000))
+    messages = ((_ts(at), 0, u, bool(a), p, c, ts) for at, u, a, p, c, ts in msgs)
     return heapq.merge(messages, evidence, key=lambda e: (e[0], e[1]))
 
 
 class _State:
     """What is known at one moment of the sweep."""
 
-    def __init__(self) -> None:
-        self.counts: dict[tuple[str, str], list[int]] = {}
+    def __init__(self, half_life_days: float) -> None:
+        self.half_life = max(half_life_days, 1e-6) * _DAY
+        # Per (person, topic) and kind: Σ weight · 2^((t − EPOCH) / half-life), as the index
+        # stores it; divided by the same factor of "now", the evidence decayed to now.
+        self.counts: dict[tuple[str, str], list[float]] = {}
         self.topic_people: dict[str, set[str]] = defaultdict(set)
         self.messages: dict[str, int] = defaultdict(int)
         self.answers: dict[str, int] = defaultdict(int)
@@ -137,12 +143,15 @@ class _State:
             if parent:
                 self.pairs[(parent, user)] += 1
 
-    def evidence(self, user: str, kind: int, key: str) -> None:
+    def growth(self, at: float) -> float:
+        return 2.0 ** ((at - _EPOCH) / self.half_life)
+
+    def evidence(self, at: float, user: str, kind: int, key: str, weight: float) -> None:
         c = self.counts.get((user, key))
         if c is None:
-            c = self.counts[(user, key)] = [0, 0, 0, 0]
+            c = self.counts[(user, key)] = [0.0, 0.0, 0.0, 0.0]
             self.topic_people[key].add(user)
-        c[kind] += 1
+        c[kind] += weight * self.growth(at)
 
     def workspace(self) -> Workspace:
         helpers = sum(1 for n in self.answers.values() if n)
@@ -169,13 +178,13 @@ def examples(session: Session, settings: FitSettings | None = None, *, seed: int
         return []
     teams = dict(session.connection().execute(select(PersonRow.__table__.c.user_id, PersonRow.__table__.c.team)
                                               .where(PersonRow.__table__.c.workspace == session.info["workspace"])).all())
-    state = _State()
+    state = _State(settings.half_life_days)
     rng = random.Random(seed)
     out: list[tuple[list[list[float]], list[bool]]] = []
     helpers_top: list[str] = []
     for n, e in enumerate(_stream(session, {k for r in roots.values() for k in r.keys})):
         if e[1] == 1:
-            state.evidence(e[2], e[3], e[4])
+            state.evidence(e[0], e[2], e[3], e[4], e[5])
             continue
         at, _, user, answer, parent, conv, ts = e
         root = roots.get((conv, ts))
@@ -201,6 +210,8 @@ def _example(state: _State, root: _Root, at: float, helpers_top: Sequence[str], 
     if len(pool) > 20 * settings.candidates_per_question:
         pool = set(rng.sample(sorted(pool), 20 * settings.candidates_per_question))
 
+    decay = 1.0 / state.growth(at)
+
     def strength(u: str) -> float:
         return sum(w * sum(s * n for s, n in zip(STRENGTH, state.counts.get((u, k), (0, 0, 0, 0))))
                    for k, w in weights.items())
@@ -213,7 +224,7 @@ def _example(state: _State, root: _Root, at: float, helpers_top: Sequence[str], 
     ws = state.workspace()
     xs, ys = [], []
     for u in sorted(chosen):
-        counts = {k: state.counts[(u, k)] for k in weights if (u, k) in state.counts}
+        counts = {k: [v * decay for v in state.counts[(u, k)]] for k in weights if (u, k) in state.counts}
         xs.append(features(weights, counts, state.person(u, root.asker, at, teams), ws))
         ys.append(u in root.helpers)
     return xs, ys
