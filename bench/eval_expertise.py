@@ -142,7 +142,11 @@ def parse_overrides(items: list[str]) -> dict[str, dict]:
 
 
 REFERENCES = ("messages", "replies", "bm25")
-C_GRID = (0.01, 0.1, 1.0, 10.0)
+# The choices made leave-one-export-out: the fit's regularisation, and whether it may use the
+# threads answered in the last week besides those of the last 30 days.
+C_GRID = (0.001, 0.01, 0.1, 1.0)
+DROPS = (("recent_week",), ())
+GRID = tuple((c, drop) for drop in DROPS for c in C_GRID)
 
 
 def ask_all(app, export, questions, refs, *, with_refs: bool) -> dict[str, list[int | None]]:  # noqa: ANN001
@@ -163,16 +167,23 @@ def ask_all(app, export, questions, refs, *, with_refs: bool) -> dict[str, list[
     return ranks
 
 
-def refit(app, export, c: float, data: list) -> None:  # noqa: ANN001
-    """Store the export's ranking fitted with ``c`` on its examples (computed once)."""
+def refit(app, export, choice: tuple, data: list) -> None:  # noqa: ANN001
+    """Store the export's ranking fitted with ``choice`` (c, features left out) on its examples
+    (computed once)."""
     from bot.ranker import DEFAULT, fit
     from bot.ranker_fit import store
 
     service = app.services.get("expertise")
-    model = fit(data, c=c) if len(data) >= service.settings.fit_min_examples else DEFAULT
+    c, drop = choice
+    model = fit(data, c=c, drop=drop) if len(data) >= service.settings.fit_min_examples else DEFAULT
     with app.db.session(export.workspace.key) as s:
         store(s, model, now=app.clock.now())
     service._expire(export.workspace.key)
+
+
+def label(choice: tuple) -> str:
+    c, drop = choice
+    return f"c={c}" + (" without " + ",".join(drop) if drop else " all features")
 
 
 def print_rows(label: str, ranks: dict[str, list[int | None]], names: list[str]) -> None:
@@ -191,8 +202,9 @@ def main() -> int:
                         "answerer for each question ('-': not in the top 10), to see where the score is lost")
     parser.add_argument("--reuse", metavar="DIR", help="keep each imported database in DIR and reuse it next time "
                         "(for tuning settings that apply at question time)")
-    parser.add_argument("--loo", action="store_true", help="choose the fit's regularisation leave-one-export-out "
-                        f"among {', '.join(map(str, C_GRID))} and report the held-out figures")
+    parser.add_argument("--loo", action="store_true", help="choose the fit's regularisation (among "
+                        f"{', '.join(map(str, C_GRID))}) and whether it uses the last week's help, leave-one-export-out, "
+                        "and report the held-out figures")
     args = parser.parse_args()
     data = Path(args.data)
     exports = sorted(p for p in data.iterdir() if p.is_dir() and (data / f"{p.name}.questions.jsonl").exists())
@@ -203,7 +215,7 @@ def main() -> int:
         return 1
     overrides = parse_overrides(args.set)
     per_export: dict[str, dict[str, list[int | None]]] = {}
-    by_c: dict[float, dict[str, dict[str, list[int | None]]]] = defaultdict(dict)
+    by_c: dict[tuple, dict[str, dict[str, list[int | None]]]] = defaultdict(dict)
     started = time.perf_counter()
     for path in exports:
         export = read_export(path)
@@ -229,9 +241,9 @@ def main() -> int:
 
                     with app.db.session(export.workspace.key) as s:
                         train = examples(s)
-                    for c in C_GRID:
-                        refit(app, export, c, train)
-                        by_c[c][path.name] = ask_all(app, export, questions, refs, with_refs=False)
+                    for choice in GRID:
+                        refit(app, export, choice, train)
+                        by_c[choice][path.name] = ask_all(app, export, questions, refs, with_refs=False)
             finally:
                 app.close()
         per_export[path.name] = ranks
@@ -241,10 +253,10 @@ def main() -> int:
         for name in per_export:
             others = [o for o in per_export if o != name]
             score = lambda c: sum(rr5(r) for o in others for r in by_c[c][o]["liaison"])  # noqa: E731
-            chosen = max(C_GRID, key=lambda c: (score(c), -c)) if others else 1.0
+            chosen = max(GRID, key=lambda g: (score(g), len(g[1]), -g[0])) if others else GRID[0]
             count = sum(len(per_export[o]["liaison"]) for o in others) or 1
-            tried = ", ".join(f"{c}: {score(c) / count:.3f}" for c in C_GRID)
-            print(f"  {name}: fit_c {chosen} chosen on {', '.join(others) or 'nothing'} (their MRR@5 by fit_c: {tried})")
+            tried = ", ".join(f"{label(g)}: {score(g) / count:.3f}" for g in GRID)
+            print(f"  {name}: {label(chosen)} chosen on {', '.join(others) or 'nothing'} (their MRR@5: {tried})")
             per_export[name]["liaison"] = by_c[chosen][name]["liaison"]
             per_export[name]["liaison@10"] = by_c[chosen][name]["liaison@10"]
     names = ["liaison", *REFERENCES]

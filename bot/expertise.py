@@ -41,7 +41,7 @@ from bot.db.models import PersonRow
 from bot.help_signal import is_help, is_question
 from bot.i18n import Catalog
 from bot.nlp import Topic
-from bot.ranker import DEFAULT, FEATURES, RECENT_DAYS, Model
+from bot.ranker import DEFAULT, FEATURES, RECENT_DAYS, WEEK_DAYS, Model
 from bot.ranker import Person as RankPerson
 from bot.ranker import Workspace as RankWorkspace
 from bot.ranker import features as rank_features
@@ -119,6 +119,7 @@ class ExpertiseSettings:
     fit_min_examples: int = 30
     fit_max_examples: int = 3000
     fit_c: float = 1.0
+    fit_drop: tuple[str, ...] = ()
     max_experts: int = 5
     min_experts: int = 3
     links_per_person: int = 2
@@ -957,6 +958,7 @@ class IndexSnapshot:
     helpers: tuple[str, ...]
     answerers: tuple[str, ...]
     model: Model = DEFAULT
+    helping_week: Mapping[str, int] = field(default_factory=dict)  # the same over WEEK_DAYS days
 
 
 def index_snapshot(session: Session, *, now: dt.datetime, settings: ExpertiseSettings | None = None,
@@ -968,12 +970,14 @@ def index_snapshot(session: Session, *, now: dt.datetime, settings: ExpertiseSet
     latest = session.scalar(select(func.max(P.last_at)))
     at = min(_aware(now), _aware(latest)) if latest is not None else _aware(now)
     helping = recent_answers(session, now=at)
+    helping_week = recent_answers(session, now=at, days=WEEK_DAYS)
     helpers = heapq.nlargest(size, helping, key=lambda u: (helping[u], u))
     answerers = session.scalars(select(P.user_id).where(P.answers_n > 0).order_by(P.answers_n.desc(), P.user_id).limit(size)).all()
     model = load_model(session)
     if model is None or (model.learned and model.examples < settings.fit_min_examples):
         model = DEFAULT
-    return IndexSnapshot(helping=helping, helpers=tuple(helpers), answerers=tuple(answerers), model=model)
+    return IndexSnapshot(helping=helping, helpers=tuple(helpers), answerers=tuple(answerers), model=model,
+                         helping_week=helping_week)
 
 
 def _core(session: Session, stmt: Any, *tables: Any) -> Any:
@@ -1160,7 +1164,7 @@ def _rank(wanted: Iterable[str], counts: Mapping[str, Mapping[str, Sequence[int]
         idle = max(0.0, now_s - _aware(last).timestamp()) / _DAY if last is not None else None
         x = rank_features(weights, counts.get(u, {}), RankPerson(
             answers=(p.answers_n or 0) if p else 0, messages=(p.messages_n or 0) if p else 0,
-            recent=snap.helping.get(u, 0), idle_days=idle, pair=(p.pair or 0) if p else 0,
+            recent=snap.helping.get(u, 0), recent_week=snap.helping_week.get(u, 0), idle_days=idle, pair=(p.pair or 0) if p else 0,
             cross_team=bool(team and asker_team and team != asker_team)), ws_stats)
         parts = snap.model.contributions(x)
         why = max(range(len(parts)), key=lambda i: (parts[i], -i))
@@ -1229,7 +1233,8 @@ class ExpertiseService:
 
         s = self.settings
         model = fit_workspace(session, now=now, settings=FitSettings(
-            max_examples=s.fit_max_examples, min_examples=s.fit_min_examples, c=s.fit_c, half_life_days=s.half_life_days))
+            max_examples=s.fit_max_examples, min_examples=s.fit_min_examples, c=s.fit_c, half_life_days=s.half_life_days,
+            drop=tuple(s.fit_drop)))
         self._expire(session.info.get("workspace"))
         return model
 

@@ -14,7 +14,8 @@ later answers never explain their earlier ones:
 - ``topic_wrote``: the same over what they wrote in channels;
 - ``thanked`` and ``declared``: thanks received on the topics, topics declared ("I know X");
 - ``threads``: log of the distinct threads they answered for others (any topic);
-- ``recent``: log of the threads they answered in the last ``RECENT_DAYS`` days;
+- ``recent`` and ``recent_week``: log of the threads they answered in the last ``RECENT_DAYS``
+  days, and in the last ``WEEK_DAYS`` (a fit may leave the second out: ``fit(..., drop=…)``);
 - ``idle``: log of the days since their last message;
 - ``messages``: log of their messages;
 - ``pair``: log of the asker's threads they helped in before;
@@ -35,9 +36,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
-FEATURES = ("relevance", "topic_wrote", "thanked", "declared", "threads", "recent", "idle", "messages", "pair",
-            "cross_team")
+FEATURES = ("relevance", "topic_wrote", "thanked", "declared", "threads", "recent", "recent_week", "idle", "messages",
+            "pair", "cross_team")
 RECENT_DAYS = 30.0
+WEEK_DAYS = 7.0
 K1, B = 1.2, 0.75
 
 # The ranking before a workspace has enough answered threads to learn its own: what a person's
@@ -103,6 +105,7 @@ class Person:
     answers: int = 0  # distinct threads answered for others
     messages: int = 0
     recent: int = 0  # threads answered in the last RECENT_DAYS days
+    recent_week: int = 0  # and in the last WEEK_DAYS days
     idle_days: float | None = None  # since their last message (None: never)
     pair: int = 0  # the asker's threads they helped in
     cross_team: bool = False
@@ -133,15 +136,15 @@ def features(weights: Mapping[str, float], counts: Mapping[str, Sequence[float]]
         declared += w * (1.0 if c[3] else 0.0)
     idle = math.log1p(p.idle_days) if p.idle_days is not None else math.log1p(3650.0)
     return [rel / total, wrote / total, thanked / total, declared / total, math.log1p(p.answers),
-            math.log1p(p.recent), idle, math.log1p(p.messages), math.log1p(p.pair), 1.0 if p.cross_team else 0.0]
+            math.log1p(p.recent), math.log1p(p.recent_week), idle, math.log1p(p.messages), math.log1p(p.pair), 1.0 if p.cross_team else 0.0]
 
 
 def fit(questions: Sequence[tuple[Sequence[Sequence[float]], Sequence[bool]]], *, c: float = 1.0,
-        negatives: int = 20, seed: int = 0) -> Model:
+        negatives: int = 20, seed: int = 0, drop: Sequence[str] = ()) -> Model:
     """Fit a linear ranking on examples: per question, its candidates' features and whether
     each helped. Pairwise logistic regression (scikit-learn): for each helper and up to
     ``negatives`` non-helpers of the same question, the difference of their features is a
-    positive example and its opposite a negative one."""
+    positive example and its opposite a negative one. Features in ``drop`` weigh 0."""
     import numpy as np
     from sklearn.linear_model import LogisticRegression
 
@@ -172,7 +175,11 @@ def fit(questions: Sequence[tuple[Sequence[Sequence[float]], Sequence[bool]]], *
     D = np.asarray(diffs)
     Xp = np.vstack([D, -D])
     yp = np.concatenate([np.ones(len(D)), np.zeros(len(D))])
-    clf = LogisticRegression(C=c, fit_intercept=False, max_iter=1000).fit(Xp, yp)
-    return Model(weights=tuple(float(w) for w in clf.coef_[0]), mean=tuple(float(m) for m in mean),
+    keep = [i for i, f in enumerate(FEATURES) if f not in drop]
+    clf = LogisticRegression(C=c, fit_intercept=False, max_iter=1000).fit(Xp[:, keep], yp)
+    weights = [0.0] * len(FEATURES)
+    for i, w in zip(keep, clf.coef_[0]):
+        weights[i] = float(w)
+    return Model(weights=tuple(weights), mean=tuple(float(m) for m in mean),
                  scale=tuple(float(s) for s in scale), examples=used, learned=True,
-                 info={"pairs": float(len(D)), "c": c})
+                 info={"pairs": float(len(D)), "c": c, "dropped": ",".join(drop)})

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from bot.db.expertise import ExpertiseEvidence, ExpertiseMessage, ExpertiseModel
 from bot.db.models import PersonRow
-from bot.ranker import DEFAULT, RECENT_DAYS, Model, Person, Workspace, features, fit, idf
+from bot.ranker import DEFAULT, RECENT_DAYS, WEEK_DAYS, Model, Person, Workspace, features, fit, idf
 
 log = logging.getLogger("liaison.expertise.fit")
 
@@ -49,6 +49,7 @@ class FitSettings:
     negatives: int = 20
     c: float = 1.0  # inverse regularisation strength of the logistic regression
     half_life_days: float = 365.0  # of evidence, as the index decays it
+    drop: tuple[str, ...] = ()  # features the fit leaves out
 
 
 @dataclass
@@ -161,9 +162,10 @@ class _State:
     def person(self, u: str, asker: str, at: float, teams: dict[str, str | None]) -> Person:
         times = self.answer_times.get(u, ())
         recent = len(times) - bisect.bisect_left(times, at - RECENT_DAYS * _DAY) if times else 0
+        week = len(times) - bisect.bisect_left(times, at - WEEK_DAYS * _DAY) if times else 0
         last = self.last.get(u)
         ta, tu = teams.get(asker), teams.get(u)
-        return Person(answers=self.answers.get(u, 0), messages=self.messages.get(u, 0), recent=recent,
+        return Person(answers=self.answers.get(u, 0), messages=self.messages.get(u, 0), recent=recent, recent_week=week,
                       idle_days=max(0.0, (at - last) / _DAY) if last is not None else None,
                       pair=self.pairs.get((asker, u), 0), cross_team=bool(ta and tu and ta != tu))
 
@@ -236,7 +238,8 @@ def fit_workspace(session: Session, *, now: dt.datetime, settings: FitSettings |
     settings = settings or FitSettings()
     started = time.perf_counter()
     data = examples(session, settings)
-    model = fit(data, c=settings.c, negatives=settings.negatives) if len(data) >= settings.min_examples else DEFAULT
+    model = (fit(data, c=settings.c, negatives=settings.negatives, drop=settings.drop)
+             if len(data) >= settings.min_examples else DEFAULT)
     store(session, model, now=now)
     log.info("expertise ranking of %s: %s from %d answered questions in %.1fs", session.info["workspace"],
              "learned" if model.learned else "default (too few answered questions to learn from)",
