@@ -144,7 +144,7 @@ def parse_overrides(items: list[str]) -> dict[str, dict]:
 REFERENCES = ("messages", "replies", "bm25")
 # The choices made leave-one-export-out: the fit's regularisation, and whether it may use the
 # threads answered in the last week besides those of the last 30 days.
-C_GRID = (0.001, 0.01, 0.1, 1.0)
+C_GRID = (0.0001, 0.001, 0.01, 0.1, 1.0)
 DROPS = (("recent_week",), ())
 GRID = tuple((c, drop) for drop in DROPS for c in C_GRID)
 
