@@ -118,8 +118,8 @@ class ExpertiseSettings:
     fit_cron: str = "17 3 * * *"
     fit_min_examples: int = 30
     fit_max_examples: int = 3000
-    fit_c: float = 1.0
-    fit_drop: tuple[str, ...] = ()
+    fit_c: float = 0.0001
+    fit_drop: tuple[str, ...] = ("recent_week",)
     max_experts: int = 5
     min_experts: int = 3
     links_per_person: int = 2

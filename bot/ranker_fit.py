@@ -47,9 +47,9 @@ class FitSettings:
     min_examples: int = 30  # below: the default ranking
     candidates_per_question: int = CANDIDATES  # by topic evidence, and as many general helpers
     negatives: int = 20
-    c: float = 1.0  # inverse regularisation strength of the logistic regression
+    c: float = 0.0001  # inverse regularisation strength of the logistic regression
     half_life_days: float = 365.0  # of evidence, as the index decays it
-    drop: tuple[str, ...] = ()  # features the fit leaves out
+    drop: tuple[str, ...] = ("recent_week",)  # features the fit leaves out
 
 
 @dataclass
