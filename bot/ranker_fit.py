@@ -101,19 +101,21 @@ def _stream(session: Session, topics: set[str]) -> Iterator[tuple]:
     M, E = ExpertiseMessage.__table__, ExpertiseEvidence.__table__
     ws = session.info["workspace"]
     conn = session.connection()
-    evidence: list[tuple] = []
     keys = sorted(topics)
+    # The evidence as streams too, each in time order (one per 500 topics), merged below: the
+    # rows of a large workspace are never all in memory.
+    streams = []
     for i in range(0, len(keys), 500):
-        for at, u, k, kind, weight in conn.execute(select(E.c.at, E.c.user_id, E.c.topic_key, E.c.kind, E.c.weight)
-                                                   .where(E.c.workspace == ws, E.c.topic_key.in_(keys[i:i + 500]))):
-            evidence.append((_ts(at), 1, u, _KINDS.get(kind, 0), k, weight))
-    evidence.sort(key=lambda e: e[0])
+        rows = conn.execute(select(E.c.at, E.c.user_id, E.c.topic_key, E.c.kind, E.c.weight)
+                            .where(E.c.workspace == ws, E.c.topic_key.in_(keys[i:i + 500])).order_by(E.c.at, E.c.id)
+                            .execution_options(stream_results=True, yield_per=20000))
+        streams.append((_ts(at), 1, u, _KINDS.get(kind, 0), k, w) for at, u, k, kind, w in rows)
     # The messages as a stream (a server-side cursor on PostgreSQL), for this statement only.
     msgs = conn.execute(select(M.c.at, M.c.user_id, M.c.answer, M.c.parent_user_id, M.c.conversation_id, M.c.ts)
                         .where(M.c.workspace == ws).order_by(M.c.at, M.c.id)
                         .execution_options(stream_results=True, yield_per=20000))
     messages = ((_ts(at), 0, u, bool(a), p, c, ts) for at, u, a, p, c, ts in msgs)
-    return heapq.merge(messages, evidence, key=lambda e: (e[0], e[1]))
+    return heapq.merge(messages, *streams, key=lambda e: (e[0], e[1]))
 
 
 class _State:
