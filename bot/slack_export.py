@@ -247,4 +247,8 @@ def import_export(app: Any, export: SlackExport, *,
     pending = worker.pending()
     show_index = progress("indexing") if progress and pending else None
     indexed = worker.drain(progress=(lambda n: show_index(min(n, pending), pending)) if show_index else None)
+    if "expertise" in app.services:
+        # The imported history is what the workspace's who-knows ranking learns from.
+        with app.db.session(export.workspace.key) as s:
+            app.services.get("expertise").fit(s, now=app.clock.now())
     return ImportResult(export.workspace.key, len(export.people), total, queued, indexed, export.skipped)

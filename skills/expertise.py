@@ -152,6 +152,9 @@ def services(app: Any) -> Mapping[str, Any]:
         log.info("nlp loaded: %s", nlp.description)
         return nlp
 
+    from bot import scheduler
+
+    scheduler.register_cron(app, "expertise.fit", settings.fit_cron, timezone="UTC")
     return {
         "nlp": make_nlp,
         "expertise": lambda: ExpertiseService(settings=settings, nlp=app.services.get("nlp"), db=app.db),
@@ -169,6 +172,13 @@ def _service(ctx: SkillContext) -> ExpertiseService:
 def index_batch(batch: Sequence[Any], ctx: SkillContext) -> None:
     """Queued public-channel messages -> topics -> evidence (runs in the worker)."""
     _service(ctx).ingest(ctx.db, batch, now=ctx.clock.now())
+
+
+@routes.schedule("expertise.fit")
+def fit_ranking(event: Any, ctx: SkillContext) -> list:
+    """Learn the workspace's who-knows ranking again from its answered threads (daily)."""
+    _service(ctx).fit(ctx.db, now=ctx.clock.now())
+    return []
 
 
 # ---- who knows ----------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.db.expertise import ExpertiseEvidence, ExpertiseMessage
+from bot.db.expertise import ExpertiseEvidence, ExpertiseMessage, ExpertiseModel
 from bot.db.models import IngestItem, PersonRow
 from bot.slack_export import ExportError, import_export, read_export
 
@@ -137,6 +137,9 @@ def test_import_twice_changes_nothing(tmp_path: Path, make_app, database_url: st
     assert snapshot() == before
     assert before[0] == 3 and before[3] == 0
     assert ("U2", "kafka", "answered") in before[1]  # the reply in Ana's thread is an answer
+    with app.db.session(export.workspace.key) as s:
+        # The import ended with a fit of the workspace's ranking (too little history: the default).
+        assert s.scalar(select(func.count()).select_from(ExpertiseModel)) == 1
     with app.db.session(export.workspace.key) as s:
         _, experts = app.services.get("expertise").ask(s, text="kafka offsets", asker="U1", now=app.clock.now())
     assert experts[0].user_id == "U2" and "U1" not in [e.user_id for e in experts]
