@@ -72,7 +72,7 @@ from bot.events import (
 from bot.expertise import EvidenceRef, ExpertiseSettings, known_keys, record_evidence, thread_topics
 from bot.i18n import Catalog, normalise_locale
 from bot.ports import ChatError
-from bot.router import Routes
+from bot.router import MAX_MATCH_CHARS, Routes, compile_pattern, normalise
 
 log = logging.getLogger("liaison.skills.kudos")
 
@@ -208,8 +208,9 @@ def settings_of(ctx: SkillContext) -> KudosSettings:
 # ---- parsing -------------------------------------------------------------------------------------
 
 # A person named in a message: a platform mention (<@U123>, or <@U123|alice> from Slack slash
-# commands) or a typed @name (slash commands and Teams send names as typed).
-_WHO_ONE = r"(?:<@[^>\s]+>|@[^\W\d_][\w'.\-]*)"
+# commands) or a typed @name (slash commands and Teams send names as typed). The patterns are RE2
+# syntax, matched in linear time (see bot/router.py): \pL is a letter of any script.
+_WHO_ONE = r"(?:<@[^>\s]+>|@\pL[\pL\pN\pM_'.\-]*)"
 _WHO = rf"(?P<who>{_WHO_ONE}(?:\s*(?:,|&|\band\b|\bet\b)?\s*{_WHO_ONE})*)"
 _MENTION = re.compile(r"<@([^>|\s]+)(?:\|[^>]*)?>|@([^\W\d_][\w'.\-]*)")
 _REASON_EN = r"(?:\s*[,:;!.–—-]*\s*(?:(?:for|on|with|about)\s+)?(?P<reason>[^\s.!?].*?))?"
@@ -231,21 +232,25 @@ PATTERNS_FR = (
     rf"{_THANK_FR}\s+(?:pour|sur)\s+(?P<reason>[^\s.!?].*?)\s*[,:;–—-]?\s*{_WHO}",
 )
 # Command arguments: "@alice for …", "to @alice …", "à @bob pour …".
-_ARGS = re.compile(
-    rf"^\s*(?:(?:to|à|a)\s+)?{_WHO}(?:\s*[,:;!.–—-]*\s*(?:(?:for|on|with|about|pour|sur|avec|de|d'|d’)\s*)?"
-    rf"(?P<reason>[^\s.!?].*?))?\s*[.!?]*\s*$",
-    re.IGNORECASE | re.DOTALL,
+_ARGS = compile_pattern(
+    rf"(?:(?:to|à|a)\s+)?{_WHO}(?:\s*[,:;!.–—-]*\s*(?:(?:for|on|with|about|pour|sur|avec|de|d'|d’)\s*)?"
+    rf"(?P<reason>[^\s.!?].*?))?"
 )
 MAX_REASON = 500
 _EMOJI = re.compile(r":[a-z0-9_+'\-]+:", re.IGNORECASE)
 # The message patterns as the router applies them (the whole message, English first).
-_WHOLE = tuple(re.compile(rf"^\s*(?:{p})\s*[.!?]*\s*$", re.IGNORECASE | re.DOTALL) for p in (*PATTERNS_EN, *PATTERNS_FR))
+_WHOLE = tuple(compile_pattern(p) for p in (*PATTERNS_EN, *PATTERNS_FR))
+
+
+def _plain(text: str | None) -> str:
+    # What the patterns read: no emoji codes, whitespace runs as one space (as the router does).
+    return normalise(_EMOJI.sub(" ", text or ""))
 
 
 def parse_thanks(text: str) -> tuple[list[str], str] | None:
     """The people named at the start of command arguments (mention ids, or ``@name`` as typed)
     and the reason after them; None when the text names nobody."""
-    m = _ARGS.match(_EMOJI.sub(" ", text or ""))
+    m = _ARGS.fullmatch(_plain(text))
     if not m:
         return None
     return names_in(m.group("who")), clean_reason(m.group("reason"))
@@ -264,9 +269,11 @@ def names_in(who: str) -> list[str]:
 def read_thanks(text: str) -> tuple[list[str], str] | None:
     """The people and the reason of a thanks message, read without its emoji codes (so that
     "merci @bob :pray:" has no reason, rather than "pray")."""
-    plain = _EMOJI.sub(" ", text or "")
+    plain = _plain(text)
+    if len(plain) > MAX_MATCH_CHARS:
+        return None
     for pattern in _WHOLE:
-        m = pattern.match(plain)
+        m = pattern.fullmatch(plain)
         if m:
             return names_in(m.group("who")), clean_reason(m.groupdict().get("reason"))
     return None
