@@ -73,6 +73,7 @@ from bot.expertise import EvidenceRef, ExpertiseSettings, known_keys, record_evi
 from bot.i18n import Catalog, normalise_locale
 from bot.ports import ChatError
 from bot.router import MAX_MATCH_CHARS, Routes, compile_pattern, normalise
+from bot.text import directory_names, quote
 
 log = logging.getLogger("liaison.skills.kudos")
 
@@ -279,6 +280,12 @@ def read_thanks(text: str) -> tuple[list[str], str] | None:
     return None
 
 
+def shown_reason(ctx: SkillContext, reason: str) -> str:
+    """The reason as the bot repeats it: mentions and broadcasts (``<!here>``) made plain words,
+    so that repeating it notifies nobody."""
+    return quote(reason, directory_names(ctx.db))
+
+
 def clean_reason(reason: str | None) -> str:
     """The reason as shown to the receiver: one line, without emoji codes or end punctuation."""
     reason = _EMOJI.sub(" ", reason or "")
@@ -379,7 +386,7 @@ def _resolve(ctx: SkillContext, token: str) -> tuple[PersonRow | None, str | Non
                 row = people.upsert(ctx.db, found)
                 ctx.db.flush()
         if row is None:
-            return None, ctx.t(TEXT, "unknown", name=token)
+            return None, ctx.t(TEXT, "unknown", name=quote(token))
         return row, None
     name = token[1:]
     found_rows = people.find_by_name(ctx.db, name)
@@ -396,7 +403,7 @@ def _resolve(ctx: SkillContext, token: str) -> tuple[PersonRow | None, str | Non
         found_rows = [people.upsert(ctx.db, p) for p in matches if not p.is_bot or len(matches) == 1]
         ctx.db.flush()
     if not found_rows:
-        return None, ctx.t(TEXT, "unknown", name=token)
+        return None, ctx.t(TEXT, "unknown", name=quote(token))
     if len(found_rows) > 1:
         return None, ctx.t(TEXT, "ambiguous", name=token, names=_join([_mention(r.user_id) for r in found_rows], ctx.lang))
     return found_rows[0], None
@@ -554,7 +561,7 @@ def _dm_text(ctx: SkillContext, receiver: PersonRow, reason: str, source: Source
     where = TEXT.get(lang, "where", channel=source.conversation.name) if (
         source.conversation.kind == "channel" and source.conversation.name) else ""
     link = _link(lang, source.permalink)
-    text = (TEXT.get(lang, "dm_reason", giver=giver, reason=reason, where=where, link=link) if reason
+    text = (TEXT.get(lang, "dm_reason", giver=giver, reason=shown_reason(ctx, reason), where=where, link=link) if reason
             else TEXT.get(lang, "dm_plain", giver=giver, where=where, link=link))
     if topics and not receiver.indexing_opt_out:
         text += TEXT.get(lang, "dm_topics", topics=_join([t.display for t in topics], lang))
@@ -567,7 +574,7 @@ def _post_text(ctx: SkillContext, receivers: list[PersonRow], reason: str, sourc
     giver = _mention(ctx.sender.user_id)  # type: ignore[union-attr]
     link = _link(lang, source.permalink) if source.conversation.kind == "channel" else ""
     if reason:
-        return TEXT.get(lang, "post_reason", giver=giver, who=who, reason=reason, link=link)
+        return TEXT.get(lang, "post_reason", giver=giver, who=who, reason=shown_reason(ctx, reason), link=link)
     return TEXT.get(lang, "post_plain", giver=giver, who=who, link=link)
 
 
@@ -612,7 +619,8 @@ def thanks_command(event: Any, ctx: SkillContext) -> list[Outbound] | Reply:
     if _TEAMS_ARGS.match(lowered):
         return team_totals(ctx)
     if head in ("stats", "me", "mine") and rest:
-        return reply(ctx, ctx.t(TEXT, "mine_only_own", who=args.split(" ", 1)[1].strip()), private=True)
+        who = quote(args.split(" ", 1)[1].strip(), directory_names(ctx.db))
+        return reply(ctx, ctx.t(TEXT, "mine_only_own", who=who), private=True)
     parsed = parse_thanks(args)
     if parsed is None or not parsed[0]:
         return reply(ctx, ctx.t(TEXT, "usage"), private=True)
