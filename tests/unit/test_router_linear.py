@@ -49,7 +49,7 @@ def test_a_question_with_2000_whitespace_characters_inside_is_read_at_once() -> 
 
 
 @pytest.mark.parametrize("n", [12, 13])
-@pytest.mark.parametrize("separator", [" \n ", "\n\n", " \n\n ", ",\n", " and\n"])
+@pytest.mark.parametrize("separator", [" \n ", "\n\n", " \n\n "])
 def test_many_mentions_with_whitespace_between_are_read_at_once(n: int, separator: str) -> None:
     mentions = separator.join(["<@U0BOB>"] * n)
     for addressed in (False, True):
@@ -84,10 +84,14 @@ SPACE = st.text(alphabet=[" ", "\n", "\t", "\r", "\u00a0", "\u202f", "\u2003"], 
 LONG_SPACE = st.text(alphabet=[" ", "\n", "\t"], min_size=0, max_size=1500)
 
 
+STARTS = ["", "thanks <@U0BOB> ", "who knows ", "merci @bob pour ", "<@U0ADA> ", "qui connaît "]
+
+
 @st.composite
 def messages(draw) -> str:  # noqa: ANN001
-    tokens = draw(st.lists(st.sampled_from(MENTIONS + WORDS), min_size=0, max_size=40))
-    parts: list[str] = [draw(SPACE)]
+    # Mentions are drawn as often as all the words together: runs of them are what backtracked.
+    tokens = draw(st.lists(st.one_of(st.sampled_from(MENTIONS), st.sampled_from(WORDS)), min_size=0, max_size=40))
+    parts: list[str] = [draw(SPACE), draw(st.sampled_from(STARTS))]
     for token in tokens:
         parts += [token, draw(st.one_of(SPACE, SPACE, SPACE, LONG_SPACE))]
     return "".join(parts)
