@@ -56,14 +56,14 @@ from bot.events import (
 )
 from bot.i18n import Catalog, guess_language, normalise_locale
 from bot.ports import ChatError, ChatPort, Clock
-from bot.router import Match, Router
+from bot.router import MAX_MATCH_CHARS, Match, Router
 from bot.services import Services
 
 log = logging.getLogger("liaison.dispatch")
 
 # Longer messages to the bot get a polite refusal instead of a search (they are still indexed,
-# cut to ingest.max_text_chars, when posted in a public channel).
-MAX_ADDRESSED_CHARS = 4000
+# cut to ingest.max_text_chars, when posted in a public channel); the router matches no longer text.
+MAX_ADDRESSED_CHARS = MAX_MATCH_CHARS
 
 MESSAGES = Catalog(
     en={
@@ -252,7 +252,11 @@ class Dispatcher:
                 await self._send_safely(event, outcome, [self._reply_to(event, MESSAGES.get(self._lang_hint(event), "empty"))])
                 return
 
-        matches = self.router.match(event)
+        if isinstance(event, MessageReceived):
+            # Matching a message's text runs in a thread, like the handlers: the loop keeps acking.
+            matches = await asyncio.to_thread(self.router.match, event)
+        else:
+            matches = self.router.match(event)
         if not matches:
             if isinstance(event, (MessageReceived, CommandInvoked)) and (
                 isinstance(event, CommandInvoked) or event.addressed

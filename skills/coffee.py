@@ -55,6 +55,7 @@ from bot.i18n import Catalog, normalise_locale, strip_accents
 from bot.ports import ChatError
 from bot.privacy import forgotten
 from bot.router import Routes
+from bot.text import quote
 
 ROUND_JOB = "coffee.round"
 SWEEP_JOB = "coffee.sweep"
@@ -309,7 +310,9 @@ class Malformed(ValueError):
 
     def __init__(self, key: str, **values: object) -> None:
         super().__init__(key)
-        self.key, self.values = key, values
+        # The words are said back to the person: mentions and broadcasts (<!here>) as plain words.
+        self.key = key
+        self.values = {k: quote(v) if isinstance(v, str) else v for k, v in values.items()}
         self.lang: str | None = None
 
 

@@ -32,6 +32,7 @@ from bot.i18n import Catalog
 from bot.nlp import LANGS, Nlp, NlpSettings
 from bot.privacy import forget_person, index_again
 from bot.router import Routes
+from bot.text import directory_names, quote
 
 log = logging.getLogger("liaison.skills.expertise")
 
@@ -220,7 +221,8 @@ def _answer(ctx: SkillContext, question: str) -> Any:
     asker = ctx.sender.user_id if ctx.sender is not None else None
     topics, experts = service.ask(ctx.db, text=question, asker=asker, now=ctx.clock.now(), lang=ctx.lang,
                                   limit=4 * service.settings.max_experts)
-    topic_label = _without_article(question)
+    # The subject as the answer repeats it: mentions and broadcasts (<!here>) as plain words.
+    topic_label = quote(_without_article(question), directory_names(ctx.db))
     topic_label = topic_label if len(topic_label) <= 60 else topic_label[:57] + "…"
     matched = [e for e in experts if e.matched]
     if not matched:
@@ -341,9 +343,9 @@ def forget_topic_message(event: Any, ctx: SkillContext) -> Any:
     wanted = [k for k in held if any(k == q or f" {q} " in f" {k} " for q in keys)]
     wanted = wanted or [k for k in held if held[k].display.lower() == phrase.lower()]
     if not wanted:
-        return reply(ctx, ctx.t(TEXT, "no_such_topic", topic=phrase), private=True)
+        return reply(ctx, ctx.t(TEXT, "no_such_topic", topic=quote(phrase, directory_names(ctx.db))), private=True)
     n = forget_topic(ctx.db, user_id=user, keys=wanted, settings=service.settings)
-    return reply(ctx, ctx.t(TEXT, "forgot_topic", topic=phrase, n=n), private=True)
+    return reply(ctx, ctx.t(TEXT, "forgot_topic", topic=quote(phrase, directory_names(ctx.db)), n=n), private=True)
 
 
 @routes.message(

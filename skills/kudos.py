@@ -79,7 +79,8 @@ from bot.events import (
 from bot.expertise import EvidenceRef, ExpertiseSettings, known_keys, record_evidence, thread_topics
 from bot.i18n import Catalog, normalise_locale
 from bot.ports import ChatError
-from bot.router import Routes
+from bot.router import MAX_MATCH_CHARS, Routes, compile_pattern, normalise
+from bot.text import directory_names, quote
 
 log = logging.getLogger("liaison.skills.kudos")
 
@@ -215,8 +216,9 @@ def settings_of(ctx: SkillContext) -> KudosSettings:
 # ---- parsing -------------------------------------------------------------------------------------
 
 # A person named in a message: a platform mention (<@U123>, or <@U123|alice> from Slack slash
-# commands) or a typed @name (slash commands and Teams send names as typed).
-_WHO_ONE = r"(?:<@[^>\s]+>|@[^\W\d_][\w'.\-]*)"
+# commands) or a typed @name (slash commands and Teams send names as typed). The patterns are RE2
+# syntax, matched in linear time (see bot/router.py): \pL is a letter of any script.
+_WHO_ONE = r"(?:<@[^>\s]+>|@\pL[\pL\pN\pM_'.\-]*)"
 _WHO = rf"(?P<who>{_WHO_ONE}(?:\s*(?:,|&|\band\b|\bet\b)?\s*{_WHO_ONE})*)"
 _MENTION = re.compile(r"<@([^>|\s]+)(?:\|[^>]*)?>|@([^\W\d_][\w'.\-]*)")
 _REASON_EN = r"(?:\s*[,:;!.–—-]*\s*(?:(?:for|on|with|about)\s+)?(?P<reason>[^\s.!?].*?))?"
@@ -238,21 +240,25 @@ PATTERNS_FR = (
     rf"{_THANK_FR}\s+(?:pour|sur)\s+(?P<reason>[^\s.!?].*?)\s*[,:;–—-]?\s*{_WHO}",
 )
 # Command arguments: "@alice for …", "to @alice …", "à @bob pour …".
-_ARGS = re.compile(
-    rf"^\s*(?:(?:to|à|a)\s+)?{_WHO}(?:\s*[,:;!.–—-]*\s*(?:(?:for|on|with|about|pour|sur|avec|de|d'|d’)\s*)?"
-    rf"(?P<reason>[^\s.!?].*?))?\s*[.!?]*\s*$",
-    re.IGNORECASE | re.DOTALL,
+_ARGS = compile_pattern(
+    rf"(?:(?:to|à|a)\s+)?{_WHO}(?:\s*[,:;!.–—-]*\s*(?:(?:for|on|with|about|pour|sur|avec|de|d'|d’)\s*)?"
+    rf"(?P<reason>[^\s.!?].*?))?"
 )
 MAX_REASON = 500
 _EMOJI = re.compile(r":[a-z0-9_+'\-]+:", re.IGNORECASE)
 # The message patterns as the router applies them (the whole message, English first).
-_WHOLE = tuple(re.compile(rf"^\s*(?:{p})\s*[.!?]*\s*$", re.IGNORECASE | re.DOTALL) for p in (*PATTERNS_EN, *PATTERNS_FR))
+_WHOLE = tuple(compile_pattern(p) for p in (*PATTERNS_EN, *PATTERNS_FR))
+
+
+def _plain(text: str | None) -> str:
+    # What the patterns read: no emoji codes, whitespace runs as one space (as the router does).
+    return normalise(_EMOJI.sub(" ", text or ""))
 
 
 def parse_thanks(text: str) -> tuple[list[str], str] | None:
     """The people named at the start of command arguments (mention ids, or ``@name`` as typed)
     and the reason after them; None when the text names nobody."""
-    m = _ARGS.match(_EMOJI.sub(" ", text or ""))
+    m = _ARGS.fullmatch(_plain(text))
     if not m:
         return None
     return names_in(m.group("who")), clean_reason(m.group("reason"))
@@ -271,12 +277,20 @@ def names_in(who: str) -> list[str]:
 def read_thanks(text: str) -> tuple[list[str], str] | None:
     """The people and the reason of a thanks message, read without its emoji codes (so that
     "merci @bob :pray:" has no reason, rather than "pray")."""
-    plain = _EMOJI.sub(" ", text or "")
+    plain = _plain(text)
+    if len(plain) > MAX_MATCH_CHARS:
+        return None
     for pattern in _WHOLE:
-        m = pattern.match(plain)
+        m = pattern.fullmatch(plain)
         if m:
             return names_in(m.group("who")), clean_reason(m.groupdict().get("reason"))
     return None
+
+
+def shown_reason(ctx: SkillContext, reason: str) -> str:
+    """The reason as the bot repeats it: mentions and broadcasts (``<!here>``) made plain words,
+    so that repeating it notifies nobody."""
+    return quote(reason, directory_names(ctx.db))
 
 
 def clean_reason(reason: str | None) -> str:
@@ -379,7 +393,7 @@ def _resolve(ctx: SkillContext, token: str) -> tuple[PersonRow | None, str | Non
                 row = people.upsert(ctx.db, found)
                 ctx.db.flush()
         if row is None:
-            return None, ctx.t(TEXT, "unknown", name=token)
+            return None, ctx.t(TEXT, "unknown", name=quote(token))
         return row, None
     name = token[1:]
     found_rows = people.find_by_name(ctx.db, name)
@@ -396,7 +410,7 @@ def _resolve(ctx: SkillContext, token: str) -> tuple[PersonRow | None, str | Non
         found_rows = [people.upsert(ctx.db, p) for p in matches if not p.is_bot or len(matches) == 1]
         ctx.db.flush()
     if not found_rows:
-        return None, ctx.t(TEXT, "unknown", name=token)
+        return None, ctx.t(TEXT, "unknown", name=quote(token))
     if len(found_rows) > 1:
         return None, ctx.t(TEXT, "ambiguous", name=token, names=_join([_mention(r.user_id) for r in found_rows], ctx.lang))
     return found_rows[0], None
@@ -558,7 +572,7 @@ def _dm_text(ctx: SkillContext, receiver: PersonRow, reason: str, source: Source
     where = TEXT.get(lang, "where", channel=source.conversation.name) if (
         source.conversation.kind == "channel" and source.conversation.name) else ""
     link = _link(lang, source.permalink)
-    text = (TEXT.get(lang, "dm_reason", giver=giver, reason=reason, where=where, link=link) if reason
+    text = (TEXT.get(lang, "dm_reason", giver=giver, reason=shown_reason(ctx, reason), where=where, link=link) if reason
             else TEXT.get(lang, "dm_plain", giver=giver, where=where, link=link))
     if topics and not receiver.indexing_opt_out:
         text += TEXT.get(lang, "dm_topics", topics=_join([t.display for t in topics], lang))
@@ -571,7 +585,7 @@ def _post_text(ctx: SkillContext, receivers: list[PersonRow], reason: str, sourc
     giver = _mention(ctx.sender.user_id)  # type: ignore[union-attr]
     link = _link(lang, source.permalink) if source.conversation.kind == "channel" else ""
     if reason:
-        return TEXT.get(lang, "post_reason", giver=giver, who=who, reason=reason, link=link)
+        return TEXT.get(lang, "post_reason", giver=giver, who=who, reason=shown_reason(ctx, reason), link=link)
     return TEXT.get(lang, "post_plain", giver=giver, who=who, link=link)
 
 
@@ -619,7 +633,8 @@ def thanks_command(event: Any, ctx: SkillContext) -> list[Outbound] | Reply:
     if _TEAMS_ARGS.match(lowered):
         return team_totals(ctx)
     if head in ("stats", "me", "mine") and rest:
-        return reply(ctx, ctx.t(TEXT, "mine_only_own", who=args.split(" ", 1)[1].strip()), private=True)
+        who = quote(args.split(" ", 1)[1].strip(), directory_names(ctx.db))
+        return reply(ctx, ctx.t(TEXT, "mine_only_own", who=who), private=True)
     parsed = parse_thanks(args)
     if parsed is None or not parsed[0]:
         return reply(ctx, ctx.t(TEXT, "usage"), private=True)

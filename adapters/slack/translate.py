@@ -33,7 +33,8 @@ Payload = Mapping[str, Any]
 # Message subtypes that carry something a person wrote; every other subtype (channel_join,
 # channel_topic, bot_message, …) is a notice or another program speaking, and is ignored.
 _PERSON_SUBTYPES = frozenset({None, "", "thread_broadcast", "file_share", "me_message"})
-_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+# A label stops at the next angle bracket: linear in the text, however many "<@U1|" it holds.
+_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^<>]*)?>")
 _CHANNEL_TYPES: dict[str, ConversationKind] = {
     "channel": "channel",
     "group": "private",
@@ -166,7 +167,7 @@ def strip_mention(text: str, user_id: str | None) -> tuple[str, bool]:
     """The text without mentions of ``user_id``, and whether there was one."""
     if not user_id or not text:
         return text or "", False
-    pattern = re.compile(rf"<@{re.escape(user_id)}(?:\|[^>]*)?>[:,]?\s*")
+    pattern = re.compile(rf"<@{re.escape(user_id)}(?:\|[^<>]*)?>[:,]?\s*")
     stripped, n = pattern.subn("", text)
     return re.sub(r"[ \t]{2,}", " ", stripped).strip(), n > 0
 

@@ -547,7 +547,8 @@ async def test_my_thanks_with_nothing_yet_and_nobody_elses_figures(app) -> None:
     other = await app.dispatcher.handle(dm(HUGO, "thanks stats <@U0BRUNO>"))
 
     assert replies(empty)[0].text.startswith("No thanks yet, received or given.")
-    assert replies(other)[0].text == "I only show people their own thanks. Ask <@U0BRUNO> to say *my thanks* to me."
+    # The name is said back as plain words: repeating the mention would notify Bruno.
+    assert replies(other)[0].text == "I only show people their own thanks. Ask @Bruno Leroy to say *my thanks* to me."
 
 
 async def test_leaderboard_is_off_until_an_admin_turns_it_on(app) -> None:  # noqa: ANN001
