@@ -60,6 +60,9 @@ class InboxItem(WorkspaceScoped, Base):
 
     __tablename__ = "inbox"
     __person_columns__ = ("user_id",)
+    # Ids never come back after a delete (SQLite would reuse the highest): they order the
+    # events as received and name one event for as long as it is being handled.
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[str | None] = mapped_column(String(64), nullable=True)  # who caused the event

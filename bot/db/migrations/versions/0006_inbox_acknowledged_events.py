@@ -25,7 +25,8 @@ def upgrade() -> None:
     sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('workspace', sa.String(length=96), nullable=False),
-    sa.PrimaryKeyConstraint('id')
+    sa.PrimaryKeyConstraint('id'),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('inbox', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_inbox_received_at'), ['received_at'], unique=False)
