@@ -93,3 +93,18 @@ async def test_an_event_that_cannot_be_stored_gets_503_and_its_redelivery_is_han
     assert [o.status for o in bot.outcomes] == ["ok"]
     assert len(fake.calls("chat.postMessage")) == 1
     assert sorted(seen) == ["event:EvLock1", "msg:D0CAM:1762070403.000100"]
+
+
+async def test_an_event_stalled_in_the_inbox_of_a_running_process_is_handled_after_the_replay_delay(make_app, sqlite_url) -> None:  # noqa: ANN001
+    fake = FakeSlack(users=_users())
+    async with running_bot(make_app, fake, database_url=sqlite_url, slack={"min_seconds_between_messages": 0.0,
+                                                                          "inbox_replay_seconds": 1.0}) as bot:
+        # Stored, but its handling never started (as when the database failed under it).
+        stalled = Inbox(bot.app.db)
+        await stalled.put(MessageReceived(workspace=WS, conversation=Conversation("D0CAM", "dm"), sender=Person("U0CAM"),
+                                          text="help", ts="1762070405.000100", event_id="EvStalled", addressed=True))
+        stalled.close()
+        outcomes = await _outcomes(bot, 1)
+        assert [o.status for o in outcomes] == ["ok"]
+        assert _count(bot.app, InboxItem) == 0
+    assert [c["channel"] for c in fake.calls("chat.postMessage")] == ["D0CAM"]
