@@ -5,7 +5,6 @@ killed. The waits are asynchronous so the fake Slack keeps answering meanwhile."
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 import socket
@@ -14,7 +13,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 from slack_sdk.signature import SignatureVerifier
@@ -104,7 +102,3 @@ async def run_cli(args: list[str], env: dict[str, str], workdir: Path) -> tuple[
                                                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     out, _ = await proc.communicate()
     return proc.returncode or 0, out.decode("utf-8", "replace")
-
-
-def to_json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)

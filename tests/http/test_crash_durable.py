@@ -11,13 +11,12 @@ import time
 from pathlib import Path
 
 import aiohttp
-import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, func, select
 
 from bot.db import normalise_url
 from bot.db.expertise import ExpertiseMessage
 from bot.db.models import EventSeen, IngestItem
-from tests.http.fake_slack import TEAM_ID, FakeSlack, channel_message, event_envelope, slack_user
+from tests.http.fake_slack import SIGNING_SECRET, TEAM_ID, FakeSlack, channel_message, event_envelope, slack_user
 from tests.http.serve_process import ServeProcess, free_port, percentile, run_cli, signed_headers
 
 N = 1000
@@ -88,7 +87,7 @@ async def test_kill_9_after_the_acks_loses_no_channel_message(database_url, tmp_
     fake = await FakeSlack(users=USERS, page_size=200, channel_names=CHANNELS).start()
     config = tmp_path / "liaison.toml"
     config.write_text("[slack]\nmin_seconds_between_messages = 0.0\n", encoding="utf-8")
-    env = {"DATABASE_URL": database_url, "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": "8f742231b10e8888abcd99yyyzzz85a5",
+    env = {"DATABASE_URL": database_url, "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SIGNING_SECRET,
            "SLACK_API_URL": fake.api_url, "LIAISON_CONFIG": str(config), "PORT": str(free_port())}
     if database_url.startswith("postgresql"):
         code, out = await run_cli(["db", "upgrade"], env, tmp_path)
