@@ -14,6 +14,7 @@ from tests.http.fake_slack import FakeSlack, running_bot, slack_user
 async def test_healthz_answers_while_every_shared_thread_is_busy(make_app, sqlite_url) -> None:  # noqa: ANN001
     skill = importlib.import_module("tests.http.test_slack_ack")  # its /slow command blocks on GATE
     skill.GATE.clear()
+    skill.FINISHED.clear()
     # asyncio's default pool: min(32, CPUs + 4) threads; one more blocked command than that.
     busy = min(32, (os.cpu_count() or 1) + 4) + 1
     users = [slack_user(f"U0S{i:02d}", f"Slow {i}") for i in range(busy)]
