@@ -23,8 +23,10 @@ import json
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 from urllib.parse import parse_qsl
+
+from bot.web import LogBudget
 
 log = logging.getLogger("liaison.slack")
 
@@ -287,22 +289,14 @@ class RefusalLog:
     """One warning line per refused request, at most ``per_minute`` a minute; the others are
     counted and their number logged once the minute is over (a flood cannot fill the log)."""
 
-    def __init__(self, per_minute: int = 20, clock=time.monotonic) -> None:  # noqa: ANN001
+    def __init__(self, per_minute: int = 20, clock: Callable[[], float] = time.monotonic) -> None:
         self.per_minute = per_minute
-        self._clock = clock
-        self._window_start = clock()
-        self._logged = 0
-        self._suppressed = 0
+        self._budget = LogBudget(per_minute, clock)
 
     def refused(self, status: int, reason: str, peer: str | None) -> None:
-        now = self._clock()
-        if now - self._window_start >= 60:
-            if self._suppressed:
-                log.warning("Slack: %d more requests to /slack/events refused in the last minute (not logged one by one)",
-                            self._suppressed)
-            self._window_start, self._logged, self._suppressed = now, 0, 0
-        if self._logged >= self.per_minute:
-            self._suppressed += 1
-            return
-        self._logged += 1
-        log.warning("Slack: refused a request to /slack/events from %s with %d: %s", peer or "?", status, reason)
+        allowed, left_out = self._budget.spend()
+        if left_out:
+            log.warning("Slack: %d more requests to /slack/events refused in the last minute (not logged one by one)",
+                        left_out)
+        if allowed:
+            log.warning("Slack: refused a request to /slack/events from %s with %d: %s", peer or "?", status, reason)

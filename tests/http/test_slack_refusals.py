@@ -181,3 +181,21 @@ def test_the_refusals_not_logged_are_counted_once_the_minute_is_over(caplog) -> 
     assert len(lines) == 5
     assert lines[3] == "Slack: 7 more requests to /slack/events refused in the last minute (not logged one by one)"
     assert lines[4].endswith("203.0.113.9 with 400: the body is not JSON")
+
+
+async def test_a_request_the_http_parser_refuses_is_one_line_without_traceback(make_app, sqlite_url, caplog) -> None:  # noqa: ANN001
+    import asyncio
+
+    async with running_bot(make_app, FakeSlack(), database_url=sqlite_url) as bot:
+        caplog.clear()
+        for _ in range(3):
+            reader, writer = await asyncio.open_connection("127.0.0.1", bot.client.port)
+            writer.write(b"POST /slack/events HTTP/1.1\r\nHost: x\r\nX-Slack-Signature: v0=\x0f\x01\r\n"
+                         b"Content-Length: 2\r\n\r\n{}")
+            await writer.drain()
+            status_line = await reader.readline()
+            writer.close()
+            assert status_line.split()[1:2] == [b"400"], status_line
+    problems = _problems(caplog) + [r for r in caplog.records if r.name == "aiohttp.server" and r.levelno >= logging.WARNING]
+    assert len(problems) == 3 and all("refused a malformed HTTP request from" in r.getMessage() for r in problems)
+    _no_traceback(caplog)
