@@ -2,7 +2,8 @@
 queue, routing, admin checks, error replies and the log line of every handled event.
 
 The flow of one event:
-1. record its key in ``events_seen`` (a unique key): a retried delivery stops here;
+1. record its key in ``events_seen`` (a unique key): a retried delivery stops here; an event the
+   adapter wrote to the inbox before acknowledging it leaves the inbox in the same transaction;
 2. refresh the sender in the directory;
 3. a message in a public channel goes to the durable ingestion queue (the worker analyses it
    later, off the request path);
@@ -35,7 +36,7 @@ from sqlalchemy.orm import Session
 from bot import people
 from bot.config import Settings
 from bot.db import Database
-from bot.db.models import EventSeen, IngestItem, PersonRow
+from bot.db.models import EventSeen, InboxItem, IngestItem, PersonRow
 from bot.events import (
     ActionInvoked,
     CommandInvoked,
@@ -204,12 +205,13 @@ class Dispatcher:
 
     # ---- public -----------------------------------------------------------------------------
 
-    async def handle(self, event: Any) -> Outcome:
-        """Handle one inbound event end to end and log one line about it."""
+    async def handle(self, event: Any, *, inbox_id: int | None = None) -> Outcome:
+        """Handle one inbound event end to end and log one line about it. ``inbox_id``: the
+        event's row in the inbox (``bot/inbox.py``), deleted when the event is recorded."""
         started = time.perf_counter()
         outcome = Outcome(kind=event_kind(event))
         try:
-            await self._handle(event, outcome)
+            await self._handle(event, outcome, inbox_id)
         except (OperationalError, InterfaceError) as exc:
             outcome.status, outcome.error = "db_error", _first_line(exc)
             log.error(
@@ -231,12 +233,12 @@ class Dispatcher:
 
     # ---- steps -------------------------------------------------------------------------------
 
-    async def _handle(self, event: Any, outcome: Outcome) -> None:
+    async def _handle(self, event: Any, outcome: Outcome, inbox_id: int | None) -> None:
         ws = event.workspace
         sender = _sender_of(event)
         if sender is not None and not sender.name and not sender.is_bot:
             sender = await self._enrich(ws, sender)
-        fresh = await asyncio.to_thread(self._record, event, sender, outcome)
+        fresh = await asyncio.to_thread(self._record, event, sender, outcome, inbox_id)
         if not fresh:
             outcome.status = "duplicate"
             return
@@ -301,12 +303,16 @@ class Dispatcher:
             row = people.get(s, user_id)
             return row is not None and bool(row.name) and row.name != row.user_id
 
-    def _record(self, event: Any, sender: Person | None, outcome: Outcome) -> bool:
+    def _record(self, event: Any, sender: Person | None, outcome: Outcome, inbox_id: int | None = None) -> bool:
         """Mark the event seen, refresh the sender and queue indexable messages, in one
-        transaction: a retried delivery finds the key and stops, and nothing is queued twice."""
+        transaction: a retried delivery finds the key and stops, and nothing is queued twice.
+        The event's inbox row goes in the same transaction: after a crash it is either still
+        in the inbox or recorded, never both and never neither."""
         ws = event.workspace.key
         key = event_key(event)
         with self.db.session(ws) as s:
+            if inbox_id is not None:
+                s.execute(delete(InboxItem).where(InboxItem.id == inbox_id))
             if key is not None:
                 try:
                     with s.begin_nested():

@@ -1,5 +1,5 @@
-"""Core tables: people, events seen (idempotency), the durable ingestion queue and stored
-conversation references. Skills keep their tables in their own modules beside this one."""
+"""Core tables: people, events seen (idempotency), the inbox of acknowledged events, the durable
+ingestion queue and stored conversation references. Skills keep their tables in their own modules beside this one."""
 
 from __future__ import annotations
 
@@ -49,6 +49,27 @@ class EventSeen(WorkspaceScoped, Base):
     key: Mapped[str] = mapped_column(String(255))
     user_id: Mapped[str | None] = mapped_column(String(64), nullable=True)  # who caused the event
     seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+class InboxItem(WorkspaceScoped, Base):
+    """An event acknowledged to its platform and not handled yet: written before the
+    acknowledgement, deleted in the transaction that records the event as seen (``events_seen``).
+    A process that dies in between leaves the row; the next one handles it (``bot/inbox.py``).
+    ``event`` is the neutral event without its raw payload; ``meta`` what the adapter needs to
+    answer it (a slash command's response_url)."""
+
+    __tablename__ = "inbox"
+    __person_columns__ = ("user_id",)
+    # Ids never come back after a delete (SQLite would reuse the highest): they order the
+    # events as received and name one event for as long as it is being handled.
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[str | None] = mapped_column(String(64), nullable=True)  # who caused the event
+    event: Mapped[dict[str, Any]] = mapped_column(JSON)
+    meta: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # times handed out again after a crash
 
 
 class IngestItem(WorkspaceScoped, Base):
