@@ -115,17 +115,29 @@ class _Source:
             self._zip.close()
 
 
-def _workspace_id(path: Path, users: list[dict[str, Any]]) -> str:
-    for u in users:
-        team = u.get("team_id") or u.get("team")
-        if isinstance(team, str) and team:
-            return team
-    stem = path.name[: -len(".zip")] if path.name.lower().endswith(".zip") else path.name
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", stem).strip("-").lower() or "slack-export"
+def _workspace_id(users: list[dict[str, Any]], channels: list[dict[str, Any]], given: str | None) -> str:
+    """The workspace's id: the team id the users carry, else the one given (``--workspace``), else
+    one derived from the export's content, so the same export read from two folder names (or a
+    later export of the same workspace) lands in one workspace: ``export-`` and the id of its
+    general channel (the oldest channel when none is marked general)."""
+    team = next((t for u in users if isinstance(t := u.get("team_id") or u.get("team"), str) and t), None)
+    if given is not None:
+        given = given.strip()
+        if not re.fullmatch(r"[A-Za-z0-9_.-]{1,80}", given):
+            raise ExportError(f"--workspace {given!r} is not a Slack team id; give the id (T…) shown in your workspace's URLs")
+        if team and given != team:
+            raise ExportError(f"the export belongs to the Slack team {team}, not {given}; leave out --workspace")
+        return given
+    if team:
+        return team
+    general = [c for c in channels if c.get("is_general")] or sorted(
+        channels, key=lambda c: (c.get("created") if isinstance(c.get("created"), (int, float)) else float("inf"), str(c["id"])))
+    return f"export-{general[0]['id']}" if general else "slack-export"
 
 
-def read_export(path: str | Path, *, allow_unknown_users: bool = False) -> SlackExport:
-    """Read and check a whole export. Raises ExportError, naming the file, when it is broken."""
+def read_export(path: str | Path, *, allow_unknown_users: bool = False, workspace: str | None = None) -> SlackExport:
+    """Read and check a whole export. Raises ExportError, naming the file, when it is broken.
+    ``workspace``: the Slack team id, for an export whose users.json carries none."""
     path = Path(path)
     src = _Source(path)
     try:
@@ -139,6 +151,7 @@ def read_export(path: str | Path, *, allow_unknown_users: bool = False) -> Slack
             raise ExportError(f"{path}: users.json must be a list of users, each with an id")
         if not isinstance(channels, list) or not all(isinstance(c, dict) and c.get("id") and c.get("name") for c in channels):
             raise ExportError(f"{path}: channels.json must be a list of channels, each with an id and a name")
+        ws = Workspace("slack", _workspace_id(users, channels, workspace))
 
         people = tuple(
             Person(
@@ -188,7 +201,6 @@ def read_export(path: str | Path, *, allow_unknown_users: bool = False) -> Slack
                 "Nothing was imported. Use a complete export, or pass --skip-unknown-users to leave their messages out."
             )
         messages.sort(key=lambda m: (_ts_key(m.ts), m.channel_id))
-        ws = Workspace("slack", _workspace_id(path, users))
         return SlackExport(ws, ws.id, people, tuple((c["id"], c["name"]) for c in channels), tuple(messages), skipped)
     finally:
         src.close()
