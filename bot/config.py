@@ -54,6 +54,7 @@ class DatabaseSettings:
 class ServerSettings:
     host: str = "0.0.0.0"
     port: int = 3000
+    pages_dir: str = ""
 
 
 @dataclass(frozen=True)

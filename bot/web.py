@@ -9,6 +9,8 @@ from typing import Any
 
 from aiohttp import web
 
+from bot import pages
+
 APP_KEY = web.AppKey("liaison", object)
 
 
@@ -40,6 +42,7 @@ def build_web_app(app: Any) -> web.Application:
     web_app = web.Application(client_max_size=1024 * 1024)
     web_app[APP_KEY] = app
     web_app.router.add_get("/healthz", healthz)
+    pages.add_routes(web_app, app)  # GET /privacy and /terms
     for adapter in app.adapters.values():
         adapter.add_routes(web_app)
     return web_app
