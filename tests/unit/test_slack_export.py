@@ -194,3 +194,29 @@ def test_cli_import_and_ask(tmp_path: Path) -> None:
     # The broken export left nothing behind: only the first workspace is known.
     ws = subprocess.run([*cli, "ask", "kafka", "--as", "U1"], env=env, cwd=ROOT, capture_output=True, text=True)
     assert ws.returncode == 0 and "Ben Ode" in ws.stdout
+
+
+def test_the_import_queues_as_the_live_path_does(tmp_path: Path, make_app, database_url: str) -> None:  # noqa: ANN001
+    """Nothing from someone who opted out of indexing or whom the directory knows as a bot, and
+    every message marked seen, so the live bot meeting the same message later adds nothing."""
+    from bot import people
+    from bot.db.models import EventSeen
+    from bot.events import Person
+
+    app = make_app(database_url=database_url)
+    export = read_export(write_export(tmp_path / "acme"))
+    with app.db.session(export.workspace.key) as s:
+        people.upsert(s, Person(id="U3", name="Cy Vo")).indexing_opt_out = True
+    result = import_export(app, export)
+    assert (result.queued, result.indexed) == (3, 2)
+    with app.db.session(export.workspace.key) as s:
+        authors = set(s.scalars(select(ExpertiseMessage.user_id)))
+        seen = set(s.scalars(select(EventSeen.key)))
+    assert authors == {"U1", "U2"}  # Cy's message about Terraform was not indexed
+    assert {f"msg:{m.channel_id}:{m.ts}" for m in export.messages} <= seen
+
+
+def test_the_import_queues_nothing_when_ingestion_is_off(tmp_path: Path, make_app) -> None:  # noqa: ANN001
+    app = make_app(ingest={"enabled": False})
+    result = import_export(app, read_export(write_export(tmp_path / "acme")))
+    assert (result.queued, result.indexed) == (3, 0)
