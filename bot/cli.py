@@ -203,6 +203,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     from bot.bootstrap import bootstrap
     from bot.slack_export import ExportError, import_export, read_export
 
+    print(f"Reading and checking {args.path}…", file=sys.stderr, flush=True)
     try:
         export = read_export(args.path, allow_unknown_users=args.skip_unknown_users, workspace=args.workspace)
     except ExportError as exc:
