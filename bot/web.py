@@ -22,6 +22,8 @@ from typing import Any, Callable
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
+from bot import pages
+
 APP_KEY = web.AppKey("liaison", object)
 PING_POOL_KEY = web.AppKey("healthz_pool", ThreadPoolExecutor)
 # A database that does not answer a ping within this many seconds is reported as down.
@@ -125,6 +127,7 @@ def build_web_app(app: Any) -> web.Application:
 
     web_app.on_cleanup.append(close_pool)
     web_app.router.add_get("/healthz", healthz)
+    pages.add_routes(web_app, app)  # GET /privacy and /terms
     for adapter in app.adapters.values():
         adapter.add_routes(web_app)
     # Skills serve pages through services named "web:<skill>": a function adding their routes.

@@ -1417,13 +1417,19 @@ def count_ties(batch: Sequence[Any], ctx: SkillContext) -> None:
     dialect = ctx.db.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     ws = ctx.workspace.key
-    for (a, b), n in sorted(counts.items()):
-        stmt = insert(CoffeeTie).values(workspace=ws, user_a=a, user_b=b, interactions=n, last_at=last.get((a, b)))
-        ctx.db.execute(stmt.on_conflict_do_update(
-            index_elements=["workspace", "user_a", "user_b"],
-            set_={"interactions": CoffeeTie.interactions + stmt.excluded.interactions,
-                  "last_at": func.coalesce(stmt.excluded.last_at, CoffeeTie.last_at)},
-        ))
+    # One statement for the batch's pairs (executemany), not one built and compiled per pair: a
+    # backfill's batch of a thousand messages of a large company meets hundreds of pairs.
+    T_ = CoffeeTie.__table__
+    stmt = insert(T_)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["workspace", "user_a", "user_b"],
+        set_={"interactions": T_.c.interactions + stmt.excluded.interactions,
+              "last_at": func.coalesce(stmt.excluded.last_at, T_.c.last_at)},
+    )
+    ctx.db.connection().execute(stmt, [
+        {"workspace": ws, "user_a": a, "user_b": b, "interactions": n, "last_at": last.get((a, b))}
+        for (a, b), n in sorted(counts.items())
+    ])
     return None
 
 
