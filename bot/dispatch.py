@@ -448,22 +448,23 @@ class Dispatcher:
         return reply_to(event, text, private=private) if getattr(event, "conversation", None) else None
 
 
-def reply_to(event: Any, text: str, *, private: bool = False, buttons: Iterable = ()) -> Reply:
+def reply_to(event: Any, text: str, *, private: bool = False, buttons: Iterable = (), files: Iterable = ()) -> Reply:
     """An answer in the conversation an event came from: in its thread (a message in a public
     or private channel starts one), and visible to the sender only when ``private`` (errors and
-    refusals), where the platform can do that."""
+    refusals), where the platform can do that. ``files`` (``Attachment``) go with it."""
     conv: Conversation = event.conversation
     thread = getattr(event, "thread_ts", None)
     if isinstance(event, MessageReceived) and conv.kind in ("channel", "private"):
         thread = event.thread_ts or event.ts
     sender = _sender_of(event)
     ephemeral = sender.id if (private and sender is not None and conv.kind != "dm") else None
-    return Reply(conversation=conv, text=text, thread_ts=thread, ephemeral_to=ephemeral, buttons=tuple(buttons))
+    return Reply(conversation=conv, text=text, thread_ts=thread, ephemeral_to=ephemeral, buttons=tuple(buttons),
+                 files=tuple(files))
 
 
-def reply(ctx: SkillContext, text: str, *, private: bool = False, buttons: Iterable = ()) -> Reply:
+def reply(ctx: SkillContext, text: str, *, private: bool = False, buttons: Iterable = (), files: Iterable = ()) -> Reply:
     """The usual answer of a handler (see ``reply_to``)."""
-    return reply_to(ctx.event, text, private=private, buttons=buttons)
+    return reply_to(ctx.event, text, private=private, buttons=buttons, files=files)
 
 
 def _as_list(result: Any) -> list[Outbound]:

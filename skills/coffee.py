@@ -876,7 +876,10 @@ def _stats(ctx: SkillContext, p: CoffeeProgramme, cmd: Command, cfg: CoffeeSetti
                     if r.answered else ctx.t(T, "no_rate"))
         lines.append(ctx.t(T, "stats_line", period=r.period, participants=r.participants, eligible=r.eligible,
                            groups=r.groups, met_part=met_part, new_ties=r.new_ties))
-    return reply(ctx, "\n".join(lines), private=True)
+    files: tuple = ()
+    if "insights.coffee_chart" in ctx.services:  # the network-health skill draws the rounds' chart
+        files = (ctx.service("insights.coffee_chart")(_name(p), rows[::-1], ctx.lang),)
+    return reply(ctx, "\n".join(lines), private=True, files=files)
 
 
 def _run_now(ctx: SkillContext, p: CoffeeProgramme, cmd: Command, cfg: CoffeeSettings) -> Reply:

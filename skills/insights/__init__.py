@@ -3,6 +3,8 @@ left out, how help and thanks flow between teams — aggregates only, never a na
 
 - "network report" / "rapport réseau" (admins): the figures of the month as text, with two
   charts as PNG (activity over the months; thanks between teams), sent by direct message;
+- "coffee stats" (the coffee skill) gets its chart from here: the service
+  ``insights.coffee_chart``;
 - "admin page" / "page admin" (admins): a private link, by direct message, to ``/admin`` on the
   bot's web app (the same figures and charts, a table per month and a CSV download); see
   ``access.py`` for how links and sessions are signed and ``admin.py`` for the pages;
@@ -69,7 +71,9 @@ def services(app: Any) -> dict[str, Any]:
 
         return admin.add_routes
 
-    return {"insights.signer": lambda: access.Signer(app.settings.secrets.secret_key), "web:insights": add_admin_routes}
+    return {"insights.signer": lambda: access.Signer(app.settings.secrets.secret_key), "web:insights": add_admin_routes,
+            # For the coffee skill's "coffee stats": its rounds as a chart (see charts.coffee_chart).
+            "insights.coffee_chart": lambda: charts.coffee_chart}
 
 
 # ---- the report as text -----------------------------------------------------------------------

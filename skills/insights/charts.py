@@ -11,6 +11,8 @@ can be drawn from several worker threads at once.
 from __future__ import annotations
 
 import io
+import re
+from typing import Protocol, Sequence
 
 import matplotlib
 
@@ -39,11 +41,16 @@ def _png(fig: Figure) -> bytes:
 def activity_chart(report: Report, lang: str) -> bytes:
     """People taking part and meetings reported (bars), new cross-team ties (line), per month.
     Months whose coffee figures are not shown (too few people) are left empty."""
-    labels = [month_label(m.month, lang) for m in report.months]
+    return participation_chart([month_label(m.month, lang) for m in report.months],
+                               [m.participants or 0 for m in report.months], [m.met or 0 for m in report.months],
+                               [m.new_ties or 0 for m in report.months], lang, T.get(lang, "chart_activity"))
+
+
+def participation_chart(labels: Sequence[str], people: Sequence[int], meetings: Sequence[int],
+                        ties: Sequence[int], lang: str, title: str) -> bytes:
+    """People taking part and meetings reported (bars) and new cross-team ties (line) over
+    periods (months, coffee rounds), oldest first."""
     x = list(range(len(labels)))
-    people = [m.participants or 0 for m in report.months]
-    meetings = [m.met or 0 for m in report.months]
-    ties = [m.new_ties or 0 for m in report.months]
     fig = Figure(figsize=(7.2, 3.8), layout="constrained")
     ax = fig.add_subplot()
     width = 0.38
@@ -51,10 +58,10 @@ def activity_chart(report: Report, lang: str) -> bytes:
     ax.bar([i + width / 2 for i in x], meetings, width, color=_GREEN, label=T.get(lang, "chart_meetings"))
     ax.plot(x, ties, color=_ORANGE, marker="o", linewidth=2, label=T.get(lang, "chart_ties"))
     ax.set_xticks(x, labels, rotation=30 if len(labels) > 6 else 0, ha="right" if len(labels) > 6 else "center")
-    ax.set_title(T.get(lang, "chart_activity"))
+    ax.set_title(title)
     ax.spines[["top", "right"]].set_visible(False)
     ax.yaxis.get_major_locator().set_params(integer=True)
-    ax.legend(loc="upper left", frameon=False, fontsize="small")
+    fig.legend(loc="outside lower center", ncols=3, frameon=False, fontsize="small")  # never over the bars
     return _png(fig)
 
 
@@ -113,3 +120,26 @@ def attachments(report: Report, lang: str) -> tuple[Attachment, ...]:
         Attachment(f"network-activity-{month}.png", activity_chart(report, lang), T.get(lang, "file_activity")),
         Attachment(f"network-thanks-{month}.png", thanks_chart(report, lang), T.get(lang, "file_thanks")),
     )
+
+
+class RoundCounts(Protocol):
+    """What the coffee chart needs of one round (coffee's own per-round statistics have it)."""
+
+    period: str
+    participants: int
+    met: int
+    new_ties: int
+
+
+def coffee_chart(channel: str, rounds: Sequence[RoundCounts], lang: str) -> Attachment:
+    """The chart of "coffee stats": people taking part, meetings reported and new cross-team
+    ties per round of one programme, oldest round first: the counts the stats text shows.
+    Offered to the coffee skill as the service ``insights.coffee_chart``."""
+    png = participation_chart([r.period for r in rounds], [r.participants for r in rounds], [r.met for r in rounds],
+                              [r.new_ties for r in rounds], lang, T.get(lang, "chart_coffee", channel=channel))
+    last = rounds[-1].period if rounds else "none"
+    return Attachment(f"coffee-{_slug(channel)}-{_slug(last)}.png", png, T.get(lang, "file_coffee", channel=channel))
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-") or "x"

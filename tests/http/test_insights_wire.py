@@ -1,5 +1,5 @@
-"""The network report's charts at the wire: uploaded to the fake Slack Web API with
-files_upload_v2 (files.getUploadURLExternal, the bytes to the upload URL,
+"""The network report's charts, and the chart of "coffee stats", at the wire: uploaded to the fake
+Slack Web API with files_upload_v2 (files.getUploadURLExternal, the bytes to the upload URL,
 files.completeUploadExternal), and sent to the fake Bot Connector as inline images."""
 
 from __future__ import annotations
@@ -67,6 +67,30 @@ async def test_the_report_charts_reach_teams_as_inline_images(make_app, database
         prefix = "data:image/png;base64,"
         assert attachment["contentUrl"].startswith(prefix)
         assert base64.b64decode(attachment["contentUrl"][len(prefix):]).startswith(PNG)
+
+
+
+async def test_coffee_stats_come_with_the_rounds_chart_on_slack(make_app, database_url) -> None:  # noqa: ANN001
+    fake = FakeSlack(users=[slack_user("U0ADA", "Ada Lovelace", title="Platform", is_admin=True)])
+    async with running_bot(make_app, fake, database_url=database_url, clock_=_clock()) as bot:
+        sample.load(bot.app, f"slack:{TEAM_ID}")
+        await bot.event(channel_message("U0ADA", "coffee stats #coffee1", "1763640000.000300", channel="D0ADA",
+                                        channel_type="im"), event_id="EvC1")
+        await bot.event(channel_message("U0ADA", "café statistiques #coffee1", "1763640000.000400", channel="D0ADA",
+                                        channel_type="im"), event_id="EvC2")
+        await bot.settle()
+    en, fr = fake.calls("chat.postMessage")
+    assert en["channel"] == "D0ADA" and en["text"].startswith("☕ Coffee stats for #coffee1")
+    assert "• p3: 10 of" in en["text"] and "5 groups" in en["text"]
+    assert fr["text"].startswith("☕ Statistiques café de #coffee1")
+    asked = fake.calls("files.getUploadURLExternal")
+    assert [a["filename"] for a in asked] == ["coffee-coffee1-p3.png"] * 2
+    assert [d["channel_id"] for d in fake.calls("files.completeUploadExternal")] == ["D0ADA", "D0ADA"]
+    uploads = list(fake.uploads.values())
+    for asked_for, upload in zip(asked, uploads, strict=True):
+        assert upload["data"].startswith(PNG) and len(upload["data"]) == int(asked_for["length"]) > 10_000
+        assert upload["channel"] == "D0ADA"
+    assert [u["title"] for u in uploads] == ["Coffee in #coffee1 per round", "Café dans #coffee1 par tour"]
 
 
 def _clock():  # noqa: ANN202
