@@ -142,6 +142,13 @@ class SkillContext:
         """A shared service (e.g. "nlp", "expertise"), built on first use."""
         return self.services.get(name)
 
+    def notify(self, name: str, /, **values: object) -> None:
+        """Tell the skills that listen for ``name`` (services named ``on:<name>:<skill>``, each a
+        function called with this context and ``values``, in the handler's transaction). Nothing
+        happens when no enabled skill listens, so the teller needs no other skill."""
+        for listener in self.services.names(f"on:{name}:"):
+            self.services.get(listener)(self, **values)
+
 
 @dataclass
 class Outcome:
