@@ -225,6 +225,7 @@ def _answer(ctx: SkillContext, question: str) -> Any:
     topic_label = quote(_without_article(question), directory_names(ctx.db))
     topic_label = topic_label if len(topic_label) <= 60 else topic_label[:57] + "…"
     matched = [e for e in experts if e.matched]
+    ctx.notify("who_knows.asked", answered=bool(matched))  # counted per month, no names (network report)
     if not matched:
         channel = busiest_channel(ctx.db, now=ctx.clock.now())
         where = ctx.t(TEXT, "nobody_where", channel=channel) if channel else ""

@@ -4,7 +4,8 @@ left out, how help and thanks flow between teams — aggregates only, never a na
 - "network report" / "rapport réseau" (admins): the figures of the month as text, with two
   charts as PNG (activity over the months; thanks between teams), sent by direct message;
 - "coffee stats" (the coffee skill) gets its chart from here: the service
-  ``insights.coffee_chart``;
+  ``insights.coffee_chart``; who-knows questions are counted here when the expertise skill tells
+  about them (``questions.py``);
 - "admin page" / "page admin" (admins): a private link, by direct message, to ``/admin`` on the
   bot's web app (the same figures and charts, a table per month and a CSV download); see
   ``access.py`` for how links and sessions are signed and ``admin.py`` for the pages;
@@ -30,7 +31,7 @@ from bot.dispatch import SkillContext, reply
 from bot.events import DirectMessage, Outbound, ScheduledTick
 from bot.i18n import normalise_locale
 from bot.router import Routes
-from skills.insights import access, charts, reads
+from skills.insights import access, charts, questions, reads
 from skills.insights.figures import MonthFigures, Report, build_report, months_until
 from skills.insights.text import T, month_label
 
@@ -73,7 +74,9 @@ def services(app: Any) -> dict[str, Any]:
 
     return {"insights.signer": lambda: access.Signer(app.settings.secrets.secret_key), "web:insights": add_admin_routes,
             # For the coffee skill's "coffee stats": its rounds as a chart (see charts.coffee_chart).
-            "insights.coffee_chart": lambda: charts.coffee_chart}
+            "insights.coffee_chart": lambda: charts.coffee_chart,
+            # Each who-knows question, counted per month (see questions.py).
+            "on:who_knows.asked:insights": lambda: questions.count_question}
 
 
 # ---- the report as text -----------------------------------------------------------------------
@@ -105,8 +108,7 @@ def summary(report: Report, lang: str, *, title: str = "title", quiet_rounds: in
         lines.append(T.get(lang, "coffee_small" if fig.rounds else "coffee_none", min=n))
     lines.append(T.get(lang, "thanks", thanks=fig.thanks, cross=fig.thanks_cross_team))
     lines.append(T.get(lang, "answers", answers=fig.answers, cross=fig.answers_cross_team))
-    if fig.routed_asked is None:
-        lines.append("_" + T.get(lang, "routed_absent") + "_")
+    lines.append(T.get(lang, "questions", asked=fig.questions_asked, answered=fig.questions_answered))
     if report.merged_teams:
         note = T.get(lang, "merged", n=report.merged_teams, min=n)
         if report.other_hidden:

@@ -156,7 +156,8 @@ def rows(report: Report, lang: str, quiet_rounds: int) -> tuple[list[str], list[
     n = report.min_group
     head = [T.get(lang, k, rounds=quiet_rounds) for k in (
         "col_month", "col_participants", "col_groups", "col_met", "col_rate", "col_ties", "col_quiet",
-        "col_thanks", "col_thanks_cross", "col_answers", "col_answers_cross", "col_routed")]
+        "col_thanks", "col_thanks_cross", "col_answers", "col_answers_cross", "col_questions",
+        "col_questions_answered")]
     body = []
     for m in reversed(report.months):
         c = m.coffee_shown or not m.rounds  # a month without rounds has nothing to hide: "–"
@@ -165,7 +166,7 @@ def rows(report: Report, lang: str, quiet_rounds: int) -> tuple[list[str], list[
                      _cell(m.new_ties, c, lang, n), _cell(m.quiet, c, lang, n),
                      _cell(m.thanks, report.shown, lang, n), _cell(m.thanks_cross_team, report.shown, lang, n),
                      _cell(m.answers, report.shown, lang, n), _cell(m.answers_cross_team, report.shown, lang, n),
-                     T.get(lang, "cell_absent") if m.routed_asked is None else str(m.routed_asked)])
+                     _cell(m.questions_asked, report.shown, lang, n), _cell(m.questions_answered, report.shown, lang, n)])
     return head, body
 
 

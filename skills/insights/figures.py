@@ -10,8 +10,8 @@ Nobody is ever named, and no figure is about one person (no leaderboard).
 
 A new cross-team tie: two people of different teams grouped in a coffee round who had not
 interacted before the round and have interacted since. Interacting: writing in the same public
-thread, thanking one another (and, once they are recorded, a question routed from one to the
-other). "Quiet" people: took part in a programme's last round of the month and their group
+thread, thanking one another. (Who-knows questions are only counted, asked and answered per
+month, with no person: they cannot make a tie.) "Quiet" people: took part in a programme's last round of the month and their group
 reported no meeting in any of the programme's last ``quiet_rounds`` rounds.
 """
 
@@ -26,6 +26,7 @@ from typing import Iterable, Mapping, Sequence
 from sqlalchemy.orm import Session
 
 from skills.insights import reads
+from skills.insights.questions import read_questions
 from skills.insights.reads import Grouped, RoundRow, Thanks, ThreadPresence
 
 OTHER = ""  # the label of merged small teams (a real team is never named "")
@@ -54,8 +55,8 @@ class MonthFigures:
     thanks_cross_team: int | None = None
     answers: int | None = None  # replies in a colleague's thread
     answers_cross_team: int | None = None
-    routed_asked: int | None = None  # routed questions: not recorded yet, always None
-    routed_answered: int | None = None
+    questions_asked: int | None = None  # who-knows questions asked in the month
+    questions_answered: int | None = None  # … answered with at least one person who knows
 
 
 @dataclass
@@ -271,13 +272,12 @@ def build_report(s: Session, now: dt.datetime, *, months: int, min_group: int, q
     ties = Interactions(reads.read_thread_presence(s, end) if wanted else (), thanks, wanted)
     in_span = [t for t in thanks if t.at >= span[0].start]
     answers = reads.read_answers(s, span[0].start, end)
+    asked = read_questions(s, [m.label for m in span])
     for m, fig in zip(span, report.months):
         _coffee_month(fig, [r for r in rounds if m.start <= r.started_at < m.end], by_round, history, ties,
                       quiet_rounds, min_group)
         _thanks_month(fig, [t for t in in_span if m.start <= t.at < m.end], people)
         _answers_month(fig, [a for a in answers if m.start <= a.at < m.end], people)
-        routed = reads.read_routed_questions(s, m.start, m.end)
-        if routed is not None:  # pragma: no cover - an extension point: not recorded yet
-            fig.routed_asked, fig.routed_answered = routed
+        fig.questions_asked, fig.questions_answered = asked.get(m.label, (0, 0))
     report.matrix = thanks_matrix(in_span, teams)
     return report

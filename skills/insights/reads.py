@@ -11,9 +11,7 @@ Read here:
   two people in one thread have interacted; a reply in someone else's thread is an answer;
 - ``kudos``: who thanked whom, when.
 
-Routed questions (a question the bot passes on to someone who knows) are not recorded yet;
-``read_routed_questions`` is where they will be read from, and until then their figures are
-absent from the report rather than zero.
+The who-knows questions of each month are this skill's own counts (``questions.py``).
 """
 
 from __future__ import annotations
@@ -146,8 +144,3 @@ def read_thanks(s: Session, before: dt.datetime) -> list[Thanks]:
     rows = s.execute(select(KudosRow.giver_id, KudosRow.receiver_id, KudosRow.at).where(KudosRow.at < before))
     return [Thanks(g, r, utc(at)) for g, r, at in rows]
 
-
-def read_routed_questions(s: Session, start: dt.datetime, end: dt.datetime) -> None:
-    """Questions routed to people who know, asked and answered in [start, end): not recorded
-    yet. Returns None, and the report leaves those figures out (absent, not zero)."""
-    return None
