@@ -84,6 +84,16 @@ class ConsoleChat:
         self.sent.append((conv_id, message))
         return Sent(conversation_id=conv_id, ts=ts)
 
+    async def find_sent(self, workspace: Workspace, message: Outbound) -> Sent | None:
+        """A keyed message printed before (the console keeps everything it sent)."""
+        key = getattr(message, "key", None)
+        if not key:
+            raise TypeError("only a keyed message can be looked for")
+        for conv_id, earlier in self.sent:
+            if getattr(earlier, "key", None) == key:
+                return Sent(conversation_id=conv_id)
+        return None
+
     async def lookup_user(self, workspace: Workspace, user_id: str) -> Person | None:
         return self.people.get(user_id)
 
