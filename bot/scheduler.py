@@ -32,8 +32,8 @@ A job's next run time moves on only once its run has been handled (the handler r
 its work is committed). Until then the stored job stays due: if the process firing it dies
 mid-run (kill -9, a lost machine), the next leader finds it due and runs it again, and a handler
 that fails because the database is away is tried again ``leader_poll_seconds`` later. So every
-job must be idempotent, and they are: a coffee round is unique per programme and period, a
-digest is unique per person and month.
+job must be idempotent, and they are: a coffee round is unique per programme and period, its
+intros are claimed group by group, a digest is unique per person and month.
 
 Missed runs: when a leader starts (the worker comes back, or a standby takes over), a job whose
 run time passed fires **once** (runs are coalesced) if the last missed time is within the job's

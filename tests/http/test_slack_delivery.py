@@ -1,6 +1,6 @@
 """Keyed messages on Slack's wire: a message carries its key as message metadata, and a sender
 that never heard back finds it again in the group DM (conversations.history) instead of posting
-it twice. Checked on what the fake Slack received and answered."""
+it twice; the coffee intros go out keyed. Checked on what the fake Slack received and answered."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from adapters.slack.chat import METADATA_EVENT, SlackChat, make_client
 from bot.events import GroupMessage, Workspace
 from bot.ports import ChatError
-from tests.http.fake_slack import TEAM_ID, FakeSlack, slack_user
+from tests.http.fake_slack import BOT_USER_ID, TEAM_ID, FakeSlack, running_bot, slack_user
 
 WS = Workspace("slack", TEAM_ID)
 
@@ -62,3 +62,18 @@ async def test_a_refused_look_is_an_error_not_a_not_found() -> None:
             await new_chat(fake).find_sent(WS, GroupMessage(("U0ADA", "U0BOB"), "hi", key="coffee.intro.1"))
     finally:
         await fake.stop()
+
+
+async def test_coffee_intros_go_out_keyed_one_per_group(make_app, database_url) -> None:  # noqa: ANN001
+    pytest.importorskip("skills.coffee")
+    fake = FakeSlack(users=directory(), members={"C0COFFEE": ["U0ADA", "U0BOB", "U0CAM", "U0DAN", BOT_USER_ID]})
+    async with running_bot(make_app, fake, database_url=database_url) as bot:
+        await bot.command("/coffee", "cadence weekly", user="U0ADA", channel="C0COFFEE", channel_name="coffee", trigger="1")
+        await bot.command("/coffee", "run now", user="U0ADA", channel="C0COFFEE", channel_name="coffee", trigger="2")
+        await bot.settle()
+    intros = [c for c in fake.calls("chat.postMessage") if c["channel"].startswith("G")]
+    assert len(intros) == 2
+    keys = [c["metadata"]["event_payload"]["key"] for c in intros]
+    assert len(set(keys)) == 2 and all(k.startswith("coffee.intro.") for k in keys)
+    assert sorted(u for c in intros for u in c["channel"][2:].split("-")) == ["U0ADA", "U0BOB", "U0CAM", "U0DAN"]
+    assert fake.calls("conversations.history") == []  # nothing to check when nothing went wrong
