@@ -1316,7 +1316,7 @@ def _deliver_round(ctx: SkillContext, rnd: CoffeeRound, kind: str, build: Callab
     counts: dict[str, int] = defaultdict(int)
     todo = ctx.db.scalars(_pending(rnd, kind, cfg).order_by(CoffeeGroup.number)).all()
     held: dict[int, dt.datetime | None] = {}
-    deadline = time.monotonic() + cfg.claim_seconds + 2.0
+    deadline: float | None = None  # a claim seen running ends (renewed or not) within claim_seconds
     while True:
         still: dict[int, dt.datetime | None] = {}
         for g in todo:
@@ -1332,6 +1332,8 @@ def _deliver_round(ctx: SkillContext, rnd: CoffeeRound, kind: str, build: Callab
             seen, now_until = held.get(g.id), utc(g.sending_until)
             if seen is None or now_until is None or now_until <= seen:
                 still[g.id] = now_until  # not renewed since we last looked: watch it
+        if deadline is None:
+            deadline = time.monotonic() + cfg.claim_seconds + 2.0
         if not still or time.monotonic() >= deadline:
             counts["held"] = len(still)
             return counts
