@@ -1,12 +1,19 @@
 """Answerer prediction on real Slack exports: import each export into a fresh database, ask each
 later question as its asker, and score the rank of the first person who really answered it.
 
-Prints MRR@10, Hit@1 and Hit@5 for Liaison and, computed in the same run on the same data, for
-the two reference rankings the data's README describes: "most replies in others' threads" and
-BM25 over each person's replies plus the questions they replied to.
+Scores the list a person sees (5 people: MRR@5, Hit@1, Hit@5) and, asking for 10, MRR@10, per
+export and in total, for Liaison and, in the same run on the same questions, for three
+reference rankings: "most messages written", "most replies in others' threads", and BM25 over
+each person's replies plus the questions they replied to; with a paired bootstrap 95 % interval
+of Liaison minus each reference (MRR@5).
+
+Each export's ranking is learned from its own history at import (the worker's fit). With
+--loo, the fit's constant (the regularisation, ``expertise.fit_c``) is chosen leave-one-export-
+out: for each export, the value that gives the best MRR@5 on the other exports, then evaluated
+on it; the figures printed are those held-out ones.
 
     .venv/bin/python bench/eval_expertise.py [DATA_DIR] [--set expertise.KEY=VALUE ...] [--only NAME]
-        [--reuse DIR] [--ranks]
+        [--reuse DIR] [--ranks] [--loo]
 
 DATA_DIR defaults to ../shared/data/slack-exports beside the checkout. Each export NAME is a
 folder with NAME.questions.jsonl beside it. Nothing here knows any channel or person.
@@ -15,6 +22,7 @@ folder with NAME.questions.jsonl beside it. Nothing here knows any channel or pe
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
 import math
@@ -40,13 +48,32 @@ def tokens(text: str) -> list[str]:
     return _TOKEN.findall(text.lower())
 
 
-def metrics(ranks: list[int | None]) -> dict[str, float]:
+def metrics(ranks: list[int | None], ranks10: list[int | None] | None = None) -> dict[str, float]:
+    """MRR@5, Hit@1, Hit@5 of the list of 5; MRR@10 of the list of 10 (``ranks10``)."""
     n = max(len(ranks), 1)
+    r10 = ranks if ranks10 is None else ranks10
     return {
-        "MRR@10": sum(1.0 / r for r in ranks if r is not None and r <= 10) / n,
+        "MRR@5": sum(1.0 / r for r in ranks if r is not None and r <= 5) / n,
         "Hit@1": sum(1 for r in ranks if r is not None and r <= 1) / n,
         "Hit@5": sum(1 for r in ranks if r is not None and r <= 5) / n,
+        "MRR@10": sum(1.0 / r for r in r10 if r is not None and r <= 10) / n,
     }
+
+
+def rr5(r: int | None) -> float:
+    return 1.0 / r if r is not None and r <= 5 else 0.0
+
+
+def paired_bootstrap(a: list[int | None], b: list[int | None], *, rounds: int = 10000, seed: int = 0) -> tuple[float, float, float]:
+    """Mean of MRR@5(a) − MRR@5(b) over the same questions, and its paired bootstrap 95 % interval
+    (questions resampled with replacement)."""
+    import random
+
+    d = [rr5(x) - rr5(y) for x, y in zip(a, b)]
+    rng = random.Random(seed)
+    n = len(d)
+    means = sorted(sum(d[rng.randrange(n)] for _ in range(n)) / n for _ in range(rounds))
+    return sum(d) / n, means[int(0.025 * rounds)], means[int(0.975 * rounds) - 1]
 
 
 def first_rank(ranking: list[str], truth: set[str]) -> int | None:
@@ -62,6 +89,7 @@ class References:
     def __init__(self, export: SlackExport) -> None:
         roots = {(m.channel_id, m.ts): m for m in export.messages if m.thread_ts is None}
         self.replies: Counter[str] = Counter()
+        self.messages: Counter[str] = Counter(m.user_id for m in export.messages)
         docs: dict[str, list[str]] = defaultdict(list)
         for m in export.messages:
             if m.thread_ts is None:
@@ -82,6 +110,9 @@ class References:
             df.update(c.keys())
         n = len(self.tf)
         self.idf = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
+
+    def by_messages(self, asker: str) -> list[str]:
+        return [u for u, _ in sorted(self.messages.items(), key=lambda kv: (-kv[1], kv[0])) if u != asker]
 
     def by_replies(self, asker: str) -> list[str]:
         return [u for u, _ in sorted(self.replies.items(), key=lambda kv: (-kv[1], kv[0])) if u != asker]
@@ -110,6 +141,58 @@ def parse_overrides(items: list[str]) -> dict[str, dict]:
     return dict(out)
 
 
+REFERENCES = ("messages", "replies", "bm25")
+# The choices made leave-one-export-out: the fit's regularisation, and whether it may use the
+# threads answered in the last week besides those of the last 30 days.
+C_GRID = (0.0001, 0.001, 0.01, 0.1, 1.0)
+DROPS = (("recent_week",), ())
+GRID = tuple((c, drop) for drop in DROPS for c in C_GRID)
+
+
+def ask_all(app, export, questions, refs, *, with_refs: bool) -> dict[str, list[int | None]]:  # noqa: ANN001
+    """The rank of the first true answerer of each question: Liaison's list of 5 and of 10, and
+    the references'."""
+    service = app.services.get("expertise")
+    ranks: dict[str, list[int | None]] = defaultdict(list)
+    with app.db.session(export.workspace.key) as s:
+        for q in questions:
+            truth = set(q["answerers"]) - {q["as"]}
+            for limit, name in ((5, "liaison"), (10, "liaison@10")):
+                _, experts = service.ask(s, text=q["text"], asker=q["as"], now=app.clock.now(), limit=limit, details=False)
+                ranks[name].append(first_rank([e.user_id for e in experts], truth))
+            if with_refs:
+                ranks["messages"].append(first_rank(refs.by_messages(q["as"]), truth))
+                ranks["replies"].append(first_rank(refs.by_replies(q["as"]), truth))
+                ranks["bm25"].append(first_rank(refs.bm25(q["text"], q["as"]), truth))
+    return ranks
+
+
+def refit(app, export, choice: tuple, data: list) -> None:  # noqa: ANN001
+    """Store the export's ranking fitted with ``choice`` (c, features left out) on its examples
+    (computed once)."""
+    from bot.ranker import DEFAULT, fit
+    from bot.ranker_fit import store
+
+    service = app.services.get("expertise")
+    c, drop = choice
+    model = fit(data, c=c, drop=drop) if len(data) >= service.settings.fit_min_examples else DEFAULT
+    with app.db.session(export.workspace.key) as s:
+        store(s, model, now=app.clock.now())
+    service._expire(export.workspace.key)
+
+
+def label(choice: tuple) -> str:
+    c, drop = choice
+    return f"c={c}" + (" without " + ",".join(drop) if drop else " all features")
+
+
+def print_rows(label: str, ranks: dict[str, list[int | None]], names: list[str]) -> None:
+    print(label)
+    for name in names:
+        m = metrics(ranks[name], ranks.get(f"{name}@10") if name == "liaison" else None)
+        print(f"  {name:8s} MRR@5 {m['MRR@5']:.3f}  Hit@1 {m['Hit@1']:.3f}  Hit@5 {m['Hit@5']:.3f}  MRR@10 {m['MRR@10']:.3f}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data", nargs="?", default=str(ROOT.parent / "shared" / "data" / "slack-exports"))
@@ -119,6 +202,9 @@ def main() -> int:
                         "answerer for each question ('-': not in the top 10), to see where the score is lost")
     parser.add_argument("--reuse", metavar="DIR", help="keep each imported database in DIR and reuse it next time "
                         "(for tuning settings that apply at question time)")
+    parser.add_argument("--loo", action="store_true", help="choose the fit's regularisation (among "
+                        f"{', '.join(map(str, C_GRID))}) and whether it uses the last week's help, leave-one-export-out, "
+                        "and report the held-out figures")
     args = parser.parse_args()
     data = Path(args.data)
     exports = sorted(p for p in data.iterdir() if p.is_dir() and (data / f"{p.name}.questions.jsonl").exists())
@@ -128,7 +214,8 @@ def main() -> int:
         print(f"no export with questions in {data}", file=sys.stderr)
         return 1
     overrides = parse_overrides(args.set)
-    all_ranks: dict[str, list[int | None]] = defaultdict(list)
+    per_export: dict[str, dict[str, list[int | None]]] = {}
+    by_c: dict[tuple, dict[str, dict[str, list[int | None]]]] = defaultdict(dict)
     started = time.perf_counter()
     for path in exports:
         export = read_export(path)
@@ -146,34 +233,48 @@ def main() -> int:
                 if reused:
                     print(f"  (reused {db_file}: {result.queued} new messages)")
                 refs = References(export)
-                service = app.services.get("expertise")
-                ranks: dict[str, list[int | None]] = defaultdict(list)
                 t0 = time.perf_counter()
-                with app.db.session(export.workspace.key) as s:
-                    for q in questions:
-                        truth = set(q["answerers"]) - {q["as"]}
-                        _, experts = service.ask(s, text=q["text"], asker=q["as"], now=app.clock.now(), limit=10, details=False)
-                        ranks["liaison"].append(first_rank([e.user_id for e in experts], truth))
-                        ranks["replies"].append(first_rank(refs.by_replies(q["as"]), truth))
-                        ranks["bm25"].append(first_rank(refs.bm25(q["text"], q["as"]), truth))
+                ranks = ask_all(app, export, questions, refs, with_refs=True)
                 t_ask = time.perf_counter() - t0
+                if args.loo:
+                    from bot.ranker_fit import examples
+
+                    with app.db.session(export.workspace.key) as s:
+                        train = examples(s)
+                    for choice in GRID:
+                        refit(app, export, choice, train)
+                        by_c[choice][path.name] = ask_all(app, export, questions, refs, with_refs=False)
             finally:
                 app.close()
+        per_export[path.name] = ranks
         print(f"{path.name}: {len(questions)} questions, {result.messages} messages imported in {t_import:.1f}s, "
-              f"asked in {t_ask * 1000 / max(len(questions), 1):.1f} ms/question")
-        for name, r in ranks.items():
-            m = metrics(r)
-            print(f"  {name:8s} MRR@10 {m['MRR@10']:.3f}  Hit@1 {m['Hit@1']:.3f}  Hit@5 {m['Hit@5']:.3f}")
-            if args.ranks:
-                print("           ranks " + " ".join(str(x) if x is not None else "-" for x in r))
-            all_ranks[name].extend(r)
+              f"asked (with the references' rankings) in {t_ask:.1f}s")
+    if args.loo:
+        for name in per_export:
+            others = [o for o in per_export if o != name]
+            score = lambda c: sum(rr5(r) for o in others for r in by_c[c][o]["liaison"])  # noqa: E731
+            chosen = max(GRID, key=lambda g: (score(g), len(g[1]), -g[0])) if others else GRID[0]
+            count = sum(len(per_export[o]["liaison"]) for o in others) or 1
+            tried = ", ".join(f"{label(g)}: {score(g) / count:.3f}" for g in GRID)
+            print(f"  {name}: {label(chosen)} chosen on {', '.join(others) or 'nothing'} (their MRR@5: {tried})")
+            per_export[name]["liaison"] = by_c[chosen][name]["liaison"]
+            per_export[name]["liaison@10"] = by_c[chosen][name]["liaison@10"]
+    names = ["liaison", *REFERENCES]
+    all_ranks: dict[str, list[int | None]] = defaultdict(list)
+    for name, ranks in per_export.items():
+        print_rows(f"{name} ({len(ranks['liaison'])} questions){' held out' if args.loo else ''}:", ranks, names)
+        if args.ranks:
+            for n in names:
+                print(f"  {n:8s} ranks " + " ".join(str(x) if x is not None else "-" for x in ranks[n]))
+        for n, r in ranks.items():
+            all_ranks[n].extend(r)
     n = len(all_ranks["liaison"])
-    print(f"ALL ({n} questions, {time.perf_counter() - started:.0f}s):")
-    for name, r in all_ranks.items():
-        m = metrics(r)
-        print(f"  {name:8s} MRR@10 {m['MRR@10']:.3f}  Hit@1 {m['Hit@1']:.3f}  Hit@5 {m['Hit@5']:.3f}")
-    base = metrics(all_ranks["replies"])["MRR@10"]
-    print(f"  liaison / best reference MRR@10: {metrics(all_ranks['liaison'])['MRR@10'] / max(base, metrics(all_ranks['bm25'])['MRR@10'], 1e-9):.2f}x")
+    print_rows(f"ALL ({n} questions, {time.perf_counter() - started:.0f}s):", all_ranks, names)
+    base = metrics(all_ranks["liaison"])["MRR@5"]
+    for ref in REFERENCES:
+        m = metrics(all_ranks[ref])["MRR@5"]
+        diff, lo, hi = paired_bootstrap(all_ranks["liaison"], all_ranks[ref])
+        print(f"  liaison vs {ref:8s} MRR@5 {base / max(m, 1e-9):.2f}x, difference {diff:+.3f} (95 % CI {lo:+.3f} to {hi:+.3f})")
     return 0
 
 

@@ -35,7 +35,8 @@ async def run(n: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         env = {"DATABASE_URL": f"sqlite:///{Path(tmp) / 'bench.db'}", "LIAISON_TEAMS_NO_AUTH": "1"}
         settings = load_settings(env, overrides={"server": {"host": "127.0.0.1"},
-                                                 "teams": {"roster_sync_hours": 0}})
+                                                 "teams": {"roster_sync_hours": 0,
+                                                           "allowed_service_hosts": ["http://127.0.0.1"]}})
         app = bootstrap(settings, platforms=["teams"], skills=("skills.help",), migrate=True)
         adapter = app.adapters["teams"]
         async with FakeConnector() as teams, served(app) as url:

@@ -3,8 +3,10 @@ worth of evidence, written directly in bulk (no NLP), on SQLite and on PostgreSQ
 
     .venv/bin/python bench/whoknows_latency.py [--people 10000] [--messages 1000000] [--questions 400] [--passes 3]
 
-Each question goes through the same call as the chat skill (query analysis with the blank
-pipeline, ranking, reasons and links for the people shown). Prints p50/p99 per database, for
+Before the questions, the workspace's ranking is fitted as the worker does
+(``bench/fit_ranker.py``, in a process of its own: its time and peak memory are printed), and
+the questions are ranked with it. Each question goes through the same call as the chat skill
+(query analysis with the blank pipeline, ranking, reasons and links for the people shown). Prints p50/p99 per database, for
 each pass over the same questions and the median of the passes.
 PostgreSQL: LIAISON_BENCH_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/test); the
 bench creates its own database and drops it afterwards.
@@ -18,6 +20,7 @@ import gc
 import os
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -54,6 +57,9 @@ def word(i: int) -> str:
 
 
 def synthesise(n_people: int, n_messages: int, n_topics: int, seed: int = 7):  # noqa: ANN201
+    """People with Zipf-like interests; in time order, some messages open a thread with a
+    question and about a third are help in a recent thread of someone else (credited with the
+    thread's topics too, as the index does)."""
     rnd = random.Random(seed)
     settings = ExpertiseSettings()
     topic_weights = [1.0 / (r + 1) ** 1.05 for r in range(n_topics)]  # Zipf-like popularity
@@ -61,36 +67,46 @@ def synthesise(n_people: int, n_messages: int, n_topics: int, seed: int = 7):  #
     activity = [rnd.paretovariate(1.2) for _ in people]  # a few people write most messages
     total = sum(activity)
     per_person = [max(1, int(n_messages * a / total)) for a in activity]
-    evidence, messages, scores = [], [], {}
-    answers: dict[str, list] = defaultdict(lambda: [0, 0, 0.0, None])
     channels = [f"C{c:04d}" for c in range(200)]
     span = 2 * 365 * 86400
+    drafts = []
     for u, count in zip(people, per_person):
         interests = rnd.choices(range(n_topics), weights=topic_weights, k=30)
         for _ in range(count):
             at = NOW - dt.timedelta(seconds=rnd.random() * span)
-            channel = rnd.choice(channels)
-            ts = f"{at.timestamp():.6f}"
-            answer = rnd.random() < 0.35
-            kind = "answered" if answer else "wrote"
-            # An answer is a reply in a thread started a little earlier (one person often
-            # replies several times in a thread: the reason line counts threads).
-            thread = f"{(at - dt.timedelta(seconds=rnd.random() * 3 * 86400)).timestamp():.6f}" if answer else None
-            messages.append((WS, channel, f"#{channel}", ts, thread, u, answer, at))
-            p = answers[u]
-            p[0] += 1
-            if answer:
-                p[1] += 1
-                p[2] += growth(at, settings.half_life_days)
-            p[3] = max(p[3], at) if p[3] else at
-            for t in set(rnd.choices(interests, k=3)):
-                key = word(t)
-                evidence.append((WS, u, key, kind, 1.0, at, channel, ts, None, f"#{channel}"))
-                row = scores.setdefault((u, key), {f"{k}_n": 0 for k in KINDS} | {f"{k}_s": 0.0 for k in KINDS} | {"last_at": at})
-                row[f"{kind}_n"] += 1
-                row[f"{kind}_s"] += growth(at, settings.half_life_days)
-                row["last_at"] = max(row["last_at"], at)
-                row["strength"] = sum(row[f"{k}_s"] * settings.weight(k) for k in KINDS)
+            drafts.append((at, u, [word(t) for t in set(rnd.choices(interests, k=3))]))
+    drafts.sort(key=lambda d: d[0])
+    evidence, messages, scores = [], [], {}
+    answers: dict[str, list] = defaultdict(lambda: [0, 0, 0.0, None])
+    roots: list[tuple[str, str, str, list[str]]] = []  # recent questions: channel, ts, asker, topics
+    helped: set[tuple[str, str]] = set()
+    for at, u, keys in drafts:
+        ts = f"{at.timestamp():.6f}"
+        root = rnd.choice(roots[-300:]) if roots and rnd.random() < 0.35 else None
+        answer = root is not None and root[2] != u and (root[1], u) not in helped
+        channel = root[0] if root is not None else rnd.choice(channels)
+        question = root is None and rnd.random() < 0.3
+        messages.append((WS, channel, f"#{channel}", ts, root[1] if root else None, root[2] if root else None, u, answer,
+                         question, at))
+        if question:
+            roots.append((channel, ts, u, keys))
+        if answer:
+            helped.add((root[1], u))
+            keys = list(dict.fromkeys(keys + root[3]))
+        p = answers[u]
+        p[0] += 1
+        if answer:
+            p[1] += 1
+            p[2] += growth(at, settings.half_life_days)
+        p[3] = max(p[3], at) if p[3] else at
+        kind = "answered" if answer else "wrote"
+        for key in keys:
+            evidence.append((WS, u, key, kind, 1.0, at, channel, ts, None, f"#{channel}"))
+            row = scores.setdefault((u, key), {f"{k}_n": 0 for k in KINDS} | {f"{k}_s": 0.0 for k in KINDS} | {"last_at": at})
+            row[f"{kind}_n"] += 1
+            row[f"{kind}_s"] += growth(at, settings.half_life_days)
+            row["last_at"] = max(row["last_at"], at)
+            row["strength"] = sum(row[f"{k}_s"] * settings.weight(k) for k in KINDS)
     return people, messages, evidence, scores, answers, n_topics
 
 
@@ -106,7 +122,8 @@ def load(db: Database, data) -> dict[str, int]:  # noqa: ANN001
         rows = [dict(workspace=WS, user_id=u, topic_key=k, **v) for (u, k), v in scores.items()]
         for i in range(0, len(rows), 50_000):
             s.execute(insert(ExpertiseScore), rows[i : i + 50_000])
-    cols = ("workspace", "conversation_id", "conversation_name", "ts", "thread_ts", "user_id", "answer", "at")
+    cols = ("workspace", "conversation_id", "conversation_name", "ts", "thread_ts", "parent_user_id", "user_id", "answer",
+            "question", "at")
     _bulk(db, "expertise_messages", cols, messages)
     cols = ("workspace", "user_id", "topic_key", "kind", "weight", "at", "conversation_id", "ts", "permalink", "conversation_name")
     _bulk(db, "expertise_evidence", cols, evidence)
@@ -164,6 +181,7 @@ def main() -> int:
     parser.add_argument("--passes", type=int, default=3, help="times the same questions are asked (the spread "
                         "between passes shows how steady the machine is)")
     parser.add_argument("--only", choices=("sqlite", "postgresql"))
+    parser.add_argument("--no-fit", action="store_true", help="skip fitting the ranking before the questions")
     args = parser.parse_args()
     print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
     t0 = time.perf_counter()
@@ -191,6 +209,13 @@ def main() -> int:
                 t0 = time.perf_counter()
                 sizes = load(db, data)
                 print(f"{label}: loaded {', '.join(f'{v:,} {k}' for k, v in sizes.items())} in {time.perf_counter() - t0:.0f}s")
+                if not args.no_fit:
+                    # The worker's fit, in a process of its own (its peak memory is the fit's),
+                    # while questions are not asked: they read the stored weights only.
+                    t0 = time.perf_counter()
+                    out = subprocess.run([sys.executable, str(ROOT / "bench" / "fit_ranker.py"), url, WS],
+                                         capture_output=True, text=True, check=True).stdout
+                    print(f"{label}: {out.strip()} ({time.perf_counter() - t0:.0f}s with start-up)")
                 # As `liaison serve` does after start-up (bot.runtime.warm_up): long-lived objects
                 # out of the garbage collector's full passes.
                 gc.collect()

@@ -24,7 +24,7 @@ log = logging.getLogger("liaison")
 
 # The skills, in the order their help appears. Each module exposes ``routes`` (a Routes) and may
 # expose ``services(app) -> {name: factory}`` (shared services, built on first use).
-SKILLS: tuple[str, ...] = ("skills.help", "skills.expertise", "skills.kudos", "skills.coffee")
+SKILLS: tuple[str, ...] = ("skills.help", "skills.expertise", "skills.kudos", "skills.coffee", "skills.insights")
 
 
 class PlatformAdapter(Protocol):
@@ -71,11 +71,14 @@ def build_router(skills: Iterable[str] = SKILLS) -> Router:
 
 
 def wanted_platforms(settings: Settings) -> list[str]:
+    """The platforms whose secrets are set. Any one of a platform's secrets counts, so that one
+    set without the others stops the start with a message naming the missing one, instead of a
+    bot that silently runs without that platform."""
     s = settings.secrets
     out = []
-    if s.slack_bot_token:
+    if s.slack_bot_token or s.slack_signing_secret or s.slack_app_token:
         out.append("slack")
-    if s.microsoft_app_id or s.teams_no_auth:
+    if s.microsoft_app_id or s.microsoft_app_password or s.teams_no_auth:
         out.append("teams")
     return out
 

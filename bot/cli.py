@@ -7,12 +7,18 @@
   liaison db upgrade               migrate the database to the newest schema
   liaison import slack-export PATH backfill the expertise index from a Slack export (folder or .zip)
   liaison ask "who knows X?" --as USER [--json] | --batch FILE|- --json
+  liaison teams-package --app-id ID --domain HOST --organisation NAME   the Teams app zip
+  liaison --version
+
+A mistake on the command line, in the settings or in the environment prints one line that says
+what happened and what to do, and exits with 2.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import sys
@@ -48,8 +54,11 @@ def setup_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("apscheduler", "slack_bolt", "slack_sdk", "aiohttp.access", "alembic"):
+    for noisy in ("apscheduler", "slack_bolt", "slack_sdk", "aiohttp.access", "alembic", "spacy"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    # spaCy gives its logger a handler of its own when it is imported; through ours as well, each
+    # of its lines would be printed twice. Ours says which pipelines load ("nlp: en uses …").
+    logging.getLogger("spacy").propagate = False
 
 
 def _progress(label: str):  # noqa: ANN202
@@ -74,10 +83,29 @@ def _progress(label: str):  # noqa: ANN202
 # ---- commands ----------------------------------------------------------------------------------
 
 
+def _real_workspaces_in(path: Path) -> list[str]:
+    """Workspaces other than the sample's in an existing SQLite file (none if it is not Liaison's)."""
+    import sqlite3
+
+    from adapters.console.sample import load_sample
+
+    sample = load_sample().workspace.key
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+            rows = conn.execute("SELECT DISTINCT workspace FROM people").fetchall()
+    except sqlite3.Error:
+        return []
+    return sorted({r[0] for r in rows} - {sample})
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from adapters.console.demo import run_demo
 
     path = Path(args.database or DEMO_DB)
+    if path.exists() and (real := _real_workspaces_in(path)):
+        print(f"liaison demo: {path} holds {', '.join(real)}, not only the sample company, and the demo replaces its "
+              "file; give the demo a file of its own with --database", file=sys.stderr)
+        return 2
     for suffix in ("", "-wal", "-shm"):
         Path(str(path) + suffix).unlink(missing_ok=True)
     env = dict(os.environ, DATABASE_URL=f"sqlite:///{path}")
@@ -88,22 +116,33 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_chat(args: argparse.Namespace) -> int:
     from adapters.console.session import ConsoleSession, UnknownPerson
 
+    from bot.db import redact
+
     session = ConsoleSession.open(settings=load_settings())
+    database = redact(session.app.db.url)
 
     async def main() -> int:
-        if not session.is_loaded():
-            print(f"Loading the sample company {session.sample.name} (first run only)…", file=sys.stderr)
-            await session.load(progress=_progress("messages"))
         try:
             who = session.person(args.as_)
+            if args.in_ is not None:
+                session.channel(args.in_)
         except UnknownPerson as exc:
             print(f"liaison chat: {exc}", file=sys.stderr)
             return 2
+        if not session.is_loaded():
+            real = session.other_workspaces()
+            if real and not args.sample_into_existing:
+                print(f"liaison chat: the database {database} holds {', '.join(real)}; the sample company would be written "
+                      "beside it. Point DATABASE_URL at a database of its own (e.g. sqlite:///liaison-chat.db), or pass "
+                      "--sample-into-existing", file=sys.stderr)
+                return 2
+            print(f"Loading the sample company {session.sample.name} into {database} (first run only)…", file=sys.stderr)
+            await session.load(progress=_progress("messages"))
         if args.say is not None:
             await session.say(who, args.say, channel=args.in_)
             return 0
         where = f"#{args.in_}" if args.in_ else "a direct message with the bot"
-        print(f"You are {who.name} ({who.team}), in {where}. Type 'help' (or 'aide'); Ctrl-D to quit.")
+        print(f"You are {who.name} ({who.team}), in {where} (database {database}). Type 'help' (or 'aide'); Ctrl-D to quit.")
         loop = asyncio.get_running_loop()
         while True:
             try:
@@ -126,8 +165,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     app = bootstrap(settings)
+    host = args.host or settings.server.host
     try:
-        asyncio.run(serve(app, host=args.host or settings.server.host, port=args.port or settings.port, with_worker=not args.no_worker))
+        # Before anything listens: an adapter may refuse the address (Teams without authentication).
+        for adapter in app.adapters.values():
+            if hasattr(adapter, "check_listen_address"):
+                adapter.check_listen_address(host)
+        asyncio.run(serve(app, host=host, port=args.port or settings.port, with_worker=not args.no_worker))
     finally:
         app.close()
     return 0
@@ -164,11 +208,12 @@ def cmd_import(args: argparse.Namespace) -> int:
     from bot.bootstrap import bootstrap
     from bot.slack_export import ExportError, import_export, read_export
 
+    print(f"Reading and checking {args.path}…", file=sys.stderr, flush=True)
     try:
-        export = read_export(args.path, allow_unknown_users=args.skip_unknown_users)
+        export = read_export(args.path, allow_unknown_users=args.skip_unknown_users, workspace=args.workspace)
     except ExportError as exc:
         print(f"liaison import: {exc}", file=sys.stderr)
-        return 1
+        return 2
     print(f"Importing {export.workspace.key}: {len(export.people)} people, {len(export.channels)} public channels, "
           f"{len(export.messages)} messages ({export.skipped} left out: bots, joins{', unknown users' if args.skip_unknown_users else ''})",
           file=sys.stderr)
@@ -183,12 +228,12 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def _ask_workspace(app, wanted: str | None) -> str | None:  # noqa: ANN001
-    from sqlalchemy import distinct, select
+    from sqlalchemy import select
 
     from bot.db.models import PersonRow
 
     with app.db.session(None) as s:
-        known = sorted(s.scalars(select(distinct(PersonRow.workspace))))
+        known = sorted(s.scalars(select(PersonRow.workspace).distinct()))
     if wanted:
         matches = [w for w in known if w == wanted or w.split(":", 1)[-1] == wanted]
         if not matches:
@@ -222,9 +267,38 @@ def ask_json(app, workspace: str, *, text: str, as_user: str | None) -> dict:  #
     }
 
 
-def cmd_ask(args: argparse.Namespace) -> int:
+def _ask_batch(app, ws: str, stream) -> None:  # noqa: ANN001
     import json
 
+    for n, line in enumerate(stream, 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            text, who = item["text"], item.get("as")
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            print(f"liaison ask: line {n} is not {{\"as\": USER_ID, \"text\": \"…\"}} ({exc}); skipped", file=sys.stderr)
+            print(json.dumps({"experts": [], "error": f"line {n}: not a question"}), flush=True)
+            continue
+        answer = ask_json(app, ws, text=text, as_user=who)
+        print(json.dumps({"experts": answer["experts"]}, ensure_ascii=False), flush=True)
+
+
+def _print_answer(answer: dict, *, as_json: bool) -> None:
+    import json
+
+    if as_json:
+        print(json.dumps({"experts": answer["experts"]}, ensure_ascii=False))
+        return
+    if not answer["experts"]:
+        print("Nobody is known for that yet.")
+    for i, e in enumerate(answer["experts"], 1):
+        print(f"{i}. {e['name']} ({e['user']}, score {e['score']}) — {e['reasons'][0]}")
+        for link in e["evidence"]:
+            print(f"     {link}")
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
     from bot.bootstrap import bootstrap
 
     if (args.question is None) == (args.batch is None):
@@ -233,47 +307,50 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if args.question is not None and not args.as_:
         print("liaison ask: say who asks with --as USER_ID", file=sys.stderr)
         return 2
+    stream = None
+    if args.batch is not None:
+        try:
+            stream = sys.stdin if args.batch == "-" else open(args.batch, encoding="utf-8")  # noqa: SIM115
+        except OSError as exc:
+            print(f"liaison ask: cannot read {args.batch} ({exc.strerror or exc}); give a file of JSON lines, or - for standard input",
+                  file=sys.stderr)
+            return 2
     app = bootstrap(load_settings(), platforms=())
     try:
         ws = _ask_workspace(app, args.workspace)
         if ws is None:
-            return 1
-        if args.question is not None:
-            answer = ask_json(app, ws, text=args.question, as_user=args.as_)
-            if args.json:
-                print(json.dumps({"experts": answer["experts"]}, ensure_ascii=False))
-            else:
-                if not answer["experts"]:
-                    print("Nobody is known for that yet.")
-                for i, e in enumerate(answer["experts"], 1):
-                    print(f"{i}. {e['name']} ({e['user']}, score {e['score']}) — {e['reasons'][0]}")
-                    for link in e["evidence"]:
-                        print(f"     {link}")
-            return 0
-        stream = sys.stdin if args.batch == "-" else open(args.batch, encoding="utf-8")
-        try:
-            for n, line in enumerate(stream, 1):
-                if not line.strip():
-                    continue
-                try:
-                    item = json.loads(line)
-                    text, who = item["text"], item.get("as")
-                except (json.JSONDecodeError, KeyError, TypeError) as exc:
-                    print(f"liaison ask: line {n} is not {{\"as\": USER_ID, \"text\": \"…\"}} ({exc}); skipped", file=sys.stderr)
-                    print(json.dumps({"experts": [], "error": f"line {n}: not a question"}), flush=True)
-                    continue
-                answer = ask_json(app, ws, text=text, as_user=who)
-                print(json.dumps({"experts": answer["experts"]}, ensure_ascii=False), flush=True)
-        finally:
-            if stream is not sys.stdin:
-                stream.close()
+            return 2
+        if stream is None:
+            _print_answer(ask_json(app, ws, text=args.question, as_user=args.as_), as_json=args.json)
+        else:
+            _ask_batch(app, ws, stream)
         return 0
     finally:
         app.close()
+        if stream is not None and stream is not sys.stdin:
+            stream.close()
+
+
+def cmd_teams_package(args: argparse.Namespace) -> int:
+    from adapters.teams.package import run
+
+    return run(args)
+
+
+def version() -> str:
+    """The installed distribution's version (a source checkout that was never installed: "unknown")."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as dist_version
+
+    try:
+        return dist_version("liaison-bot")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="liaison", description="Liaison: who knows what, thanks, and random coffee, on Slack and Teams.")
+    parser.add_argument("--version", action="version", version=f"liaison {version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("demo", help="walk through every skill on the sample company (a fresh SQLite file)")
@@ -284,6 +361,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as", dest="as_", required=True, metavar="NAME", help="first name, full name or user id")
     p.add_argument("--say", help="say this once, print the answer and exit")
     p.add_argument("--in", dest="in_", metavar="CHANNEL", help="post in this channel instead of a DM (start with @Liaison to address the bot)")
+    p.add_argument("--sample-into-existing", action="store_true",
+                   help="load the sample company even into a database that already holds another workspace")
     p.set_defaults(func=cmd_chat)
 
     p = sub.add_parser("serve", help="run the web app (and the worker unless --no-worker)")
@@ -300,6 +379,9 @@ def build_parser() -> argparse.ArgumentParser:
     q = isub.add_parser("slack-export", help="a standard Slack export (folder or .zip); public channels only; idempotent")
     q.add_argument("path", help="the export's folder or .zip file")
     q.add_argument("--skip-unknown-users", action="store_true", help="leave out messages of users missing from users.json instead of stopping")
+    q.add_argument("--workspace", metavar="TEAM_ID",
+                   help="the Slack team id (T…) the export comes from, when its users.json carries none: the backfill then "
+                        "lands in the workspace the live bot serves")
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("ask", help="ask who knows something, from the command line")
@@ -314,6 +396,12 @@ def build_parser() -> argparse.ArgumentParser:
     dbsub = p.add_subparsers(dest="db_command", required=True)
     dbsub.add_parser("upgrade", help="migrate to the newest schema")
     p.set_defaults(func=cmd_db)
+
+    from adapters.teams.package import add_arguments
+
+    p = sub.add_parser("teams-package", help="build the Teams app package (manifest and icons, zipped) to upload in Teams")
+    add_arguments(p)
+    p.set_defaults(func=cmd_teams_package)
     return parser
 
 
@@ -321,27 +409,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        settings = load_settings()
-        quiet = args.command in ("demo", "chat", "ask")
-        setup_logging("WARNING" if quiet and settings.bot.log_level.upper() == "INFO" else settings.bot.log_level)
+        if args.command != "teams-package":
+            settings = load_settings()
+            quiet = args.command in ("demo", "chat", "ask")
+            setup_logging("WARNING" if quiet and settings.bot.log_level.upper() == "INFO" else settings.bot.log_level)
         return args.func(args)
-    except ConfigError as exc:
-        print(f"liaison: configuration error: {exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         return 130
-    except Exception as exc:  # noqa: BLE001 - last resort: one clear line, then the details in the log
-        from sqlalchemy.exc import OperationalError
+    except Exception as exc:
+        problem = user_problem(exc)
+        if problem is None:
+            raise  # a fault of Liaison's, not of the command line: the traceback is for its developers
+        print(f"liaison {args.command}: {problem}", file=sys.stderr)
+        return 2
 
-        if isinstance(exc, OperationalError):
-            print(f"liaison: cannot use the database: {str(exc.orig).splitlines()[0]}. Check DATABASE_URL.", file=sys.stderr)
-            return 1
-        from bot.bootstrap import SchemaNotReady
 
-        if isinstance(exc, SchemaNotReady):
-            print(f"liaison: {exc}", file=sys.stderr)
-            return 1
-        raise
+def user_problem(exc: BaseException) -> str | None:
+    """One line for an error the person can correct (settings, environment, database, port), or
+    None for anything else."""
+    from sqlalchemy.exc import OperationalError
+
+    from bot.bootstrap import SchemaNotReady
+    from bot.runtime import CannotListen
+
+    if isinstance(exc, ConfigError):
+        return f"configuration error: {exc}"
+    if isinstance(exc, OperationalError):
+        first = (str(exc.orig).strip().splitlines() or ["no answer"])[0]
+        return f"cannot use the database: {first}; check DATABASE_URL and that the database server is running"
+    if isinstance(exc, (SchemaNotReady, CannotListen)):
+        return str(exc)
+    return None
 
 
 if __name__ == "__main__":

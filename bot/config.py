@@ -1,7 +1,8 @@
 """Typed settings.
 
 Secrets and deployment facts come only from the environment (see config/example.env); every
-other setting lives in config/default.toml, with its default and a comment. A deployment
+other setting lives in config/default.toml, with its default and a comment (installed with the
+code as package data of the ``config`` package, and read from there). A deployment
 overrides settings with its own TOML file named by ``LIAISON_CONFIG``; only the keys it names
 change. Unknown sections or keys, and values of the wrong type, stop the start with a message
 that names the file and the key.
@@ -20,9 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, TypeVar
 
+import config as config_files
+
 T = TypeVar("T")
 
-DEFAULT_TOML = Path(__file__).resolve().parent.parent / "config" / "default.toml"
+DEFAULT_TOML = config_files.file("default.toml")
 
 
 class ConfigError(Exception):
@@ -51,6 +54,7 @@ class DatabaseSettings:
 class ServerSettings:
     host: str = "0.0.0.0"
     port: int = 3000
+    pages_dir: str = ""
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,8 @@ class Secrets:
     microsoft_app_tenant_id: str | None = None
     microsoft_app_type: str | None = None
     teams_no_auth: bool = False
+    secret_key: str | None = field(default=None, repr=False)
+    public_url: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "Secrets":
@@ -99,6 +105,8 @@ class Secrets:
             microsoft_app_tenant_id=get("MICROSOFT_APP_TENANT_ID"),
             microsoft_app_type=get("MICROSOFT_APP_TYPE"),
             teams_no_auth=(get("LIAISON_TEAMS_NO_AUTH") or "").lower() in ("1", "true", "yes"),
+            secret_key=get("LIAISON_SECRET_KEY"),
+            public_url=get("LIAISON_PUBLIC_URL"),
         )
 
 
@@ -106,12 +114,12 @@ def _merge(base: dict[str, Any], override: Mapping[str, Any], source: str) -> di
     out = {k: dict(v) if isinstance(v, dict) else v for k, v in base.items()}
     for section, values in override.items():
         if section not in out:
-            raise ConfigError(f"{source}: unknown section [{section}] (known: {', '.join(sorted(out))})")
+            raise ConfigError(f"{source}: unknown section [{section}]; known sections: {', '.join(sorted(out))}")
         if not isinstance(values, dict):
             raise ConfigError(f"{source}: [{section}] must be a table")
         for key, value in values.items():
             if key not in out[section]:
-                raise ConfigError(f"{source}: unknown setting {section}.{key}; see config/default.toml for the list")
+                raise ConfigError(f"{source}: unknown setting {section}.{key}; the settings are listed in {DEFAULT_TOML}")
             out[section][key] = value
     return out
 
@@ -198,7 +206,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, overrides: Mapping[st
     try:
         raw: dict[str, Any] = tomllib.loads(DEFAULT_TOML.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise ConfigError(f"the default settings file is missing ({DEFAULT_TOML}); reinstall Liaison") from exc
+        raise ConfigError(f"the default settings file is missing ({DEFAULT_TOML}); reinstall Liaison (pip install liaison-bot)") from exc
     sources = [str(DEFAULT_TOML)]
     extra = env.get("LIAISON_CONFIG")
     if extra:
@@ -206,9 +214,11 @@ def load_settings(env: Mapping[str, str] | None = None, *, overrides: Mapping[st
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError as exc:
-            raise ConfigError(f"LIAISON_CONFIG names {path}, which does not exist") from exc
+            raise ConfigError(f"LIAISON_CONFIG names {path}, which does not exist; give the path of your settings file") from exc
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"LIAISON_CONFIG names {path}, which cannot be read ({exc}); give the path of a readable TOML file") from exc
         except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+            raise ConfigError(f"{path} is not valid TOML ({exc}); correct that line") from exc
         raw = _merge(raw, data, str(path))
         sources.append(str(path))
     if overrides:

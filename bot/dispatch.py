@@ -2,7 +2,8 @@
 queue, routing, admin checks, error replies and the log line of every handled event.
 
 The flow of one event:
-1. record its key in ``events_seen`` (a unique key): a retried delivery stops here;
+1. record its key in ``events_seen`` (a unique key): a retried delivery stops here; an event the
+   adapter wrote to the inbox before acknowledging it leaves the inbox in the same transaction;
 2. refresh the sender in the directory;
 3. a message in a public channel goes to the durable ingestion queue (the worker analyses it
    later, off the request path);
@@ -35,7 +36,7 @@ from sqlalchemy.orm import Session
 from bot import people
 from bot.config import Settings
 from bot.db import Database
-from bot.db.models import EventSeen, IngestItem, PersonRow
+from bot.db.models import EventSeen, InboxItem, IngestItem, PersonRow
 from bot.events import (
     ActionInvoked,
     CommandInvoked,
@@ -56,14 +57,14 @@ from bot.events import (
 )
 from bot.i18n import Catalog, guess_language, normalise_locale
 from bot.ports import ChatError, ChatPort, Clock, SentLookup
-from bot.router import Match, Router
+from bot.router import MAX_MATCH_CHARS, Match, Router
 from bot.services import Services
 
 log = logging.getLogger("liaison.dispatch")
 
 # Longer messages to the bot get a polite refusal instead of a search (they are still indexed,
-# cut to ingest.max_text_chars, when posted in a public channel).
-MAX_ADDRESSED_CHARS = 4000
+# cut to ingest.max_text_chars, when posted in a public channel); the router matches no longer text.
+MAX_ADDRESSED_CHARS = MAX_MATCH_CHARS
 
 MESSAGES = Catalog(
     en={
@@ -228,12 +229,13 @@ class Dispatcher:
 
     # ---- public -----------------------------------------------------------------------------
 
-    async def handle(self, event: Any) -> Outcome:
-        """Handle one inbound event end to end and log one line about it."""
+    async def handle(self, event: Any, *, inbox_id: int | None = None) -> Outcome:
+        """Handle one inbound event end to end and log one line about it. ``inbox_id``: the
+        event's row in the inbox (``bot/inbox.py``), deleted when the event is recorded."""
         started = time.perf_counter()
         outcome = Outcome(kind=event_kind(event))
         try:
-            await self._handle(event, outcome)
+            await self._handle(event, outcome, inbox_id)
         except (OperationalError, InterfaceError) as exc:
             outcome.status, outcome.error = "db_error", _first_line(exc)
             log.error(
@@ -255,12 +257,12 @@ class Dispatcher:
 
     # ---- steps -------------------------------------------------------------------------------
 
-    async def _handle(self, event: Any, outcome: Outcome) -> None:
+    async def _handle(self, event: Any, outcome: Outcome, inbox_id: int | None) -> None:
         ws = event.workspace
         sender = _sender_of(event)
         if sender is not None and not sender.name and not sender.is_bot:
             sender = await self._enrich(ws, sender)
-        fresh = await asyncio.to_thread(self._record, event, sender, outcome)
+        fresh = await asyncio.to_thread(self._record, event, sender, outcome, inbox_id)
         if not fresh:
             outcome.status = "duplicate"
             return
@@ -276,7 +278,11 @@ class Dispatcher:
                 await self._send_safely(event, outcome, [self._reply_to(event, MESSAGES.get(self._lang_hint(event), "empty"))])
                 return
 
-        matches = self.router.match(event)
+        if isinstance(event, MessageReceived):
+            # Matching a message's text runs in a thread, like the handlers: the loop keeps acking.
+            matches = await asyncio.to_thread(self.router.match, event)
+        else:
+            matches = self.router.match(event)
         if not matches:
             if isinstance(event, (MessageReceived, CommandInvoked)) and (
                 isinstance(event, CommandInvoked) or event.addressed
@@ -321,12 +327,16 @@ class Dispatcher:
             row = people.get(s, user_id)
             return row is not None and bool(row.name) and row.name != row.user_id
 
-    def _record(self, event: Any, sender: Person | None, outcome: Outcome) -> bool:
+    def _record(self, event: Any, sender: Person | None, outcome: Outcome, inbox_id: int | None = None) -> bool:
         """Mark the event seen, refresh the sender and queue indexable messages, in one
-        transaction: a retried delivery finds the key and stops, and nothing is queued twice."""
+        transaction: a retried delivery finds the key and stops, and nothing is queued twice.
+        The event's inbox row goes in the same transaction: after a crash it is either still
+        in the inbox or recorded, never both and never neither."""
         ws = event.workspace.key
         key = event_key(event)
         with self.db.session(ws) as s:
+            if inbox_id is not None:
+                s.execute(delete(InboxItem).where(InboxItem.id == inbox_id))
             if key is not None:
                 try:
                     with s.begin_nested():
@@ -463,12 +473,12 @@ class Dispatcher:
 
 
 def reply_to(event: Any, text: str, *, private: bool = False, buttons: Iterable = ()) -> Reply:
-    """An answer in the conversation an event came from: in its thread (a channel message
-    starts one), and visible to the sender only when ``private`` (errors and refusals), where
-    the platform can do that."""
+    """An answer in the conversation an event came from: in its thread (a message in a public
+    or private channel starts one), and visible to the sender only when ``private`` (errors and
+    refusals), where the platform can do that."""
     conv: Conversation = event.conversation
     thread = getattr(event, "thread_ts", None)
-    if isinstance(event, MessageReceived) and conv.kind == "channel":
+    if isinstance(event, MessageReceived) and conv.kind in ("channel", "private"):
         thread = event.thread_ts or event.ts
     sender = _sender_of(event)
     ephemeral = sender.id if (private and sender is not None and conv.kind != "dm") else None

@@ -191,6 +191,18 @@ class Button:
 
 
 @dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file sent with a message: a chart as PNG, say. Each adapter delivers it its platform's
+    way (Slack: a file upload in the conversation; Teams: an inline image; the console: a file
+    on disk whose path it prints)."""
+
+    name: str  # file name, e.g. "network-activity.png"
+    data: bytes = field(repr=False)
+    title: str = ""  # what the file shows, in the reader's language
+    mime: str = "image/png"
+
+
+@dataclass(frozen=True, slots=True)
 class Reply:
     """An answer in a conversation. ``ephemeral_to`` makes it visible to one person only
     (Slack ephemeral; Teams and the console fall back to a normal reply)."""
@@ -200,6 +212,7 @@ class Reply:
     thread_ts: str | None = None
     ephemeral_to: str | None = None
     buttons: tuple[Button, ...] = ()
+    files: tuple[Attachment, ...] = ()  # an ephemeral reply's files go to the person's DM
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,6 +227,7 @@ class DirectMessage:
     text: str
     buttons: tuple[Button, ...] = ()
     key: str | None = None
+    files: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,14 +32,21 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
-from sqlalchemy import Boolean, DateTime, Float, Integer, String, any_, bindparam, delete, func, select, text
+from sqlalchemy import Boolean, DateTime, Float, Integer, String, any_, bindparam, case, delete, func, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from bot.db.expertise import ExpertiseEvidence, ExpertiseMessage, ExpertisePerson, ExpertiseScore, ExpertiseTopic
 from bot.db.models import PersonRow
+from bot.help_signal import is_help, is_question
 from bot.i18n import Catalog
 from bot.nlp import Topic
+from bot.ranker import DEFAULT, FEATURES, RECENT_DAYS, WEEK_DAYS, Model
+from bot.ranker import Person as RankPerson
+from bot.ranker import Workspace as RankWorkspace
+from bot.ranker import features as rank_features
+from bot.ranker_fit import CANDIDATES, STRENGTH
+from bot.ranker_fit import load as load_model
 
 log = logging.getLogger("liaison.expertise")
 
@@ -63,10 +70,9 @@ REASONS = Catalog(
         "once": "once",
         "twice": "twice",
         "n_times": "{n} times",
-        "helper": "often helps others ({count} {answers} in others' threads)",
-        "answer_one": "answer",
-        "answer_many": "answers",
-        "lately": "; helps others a lot lately",
+        "helper": "often helps others (answered {count} {questions})",
+        "lately_lead": "helps others a lot lately",
+        "pair": "helped you before ({times})",
     },
     fr={
         "answered": "a répondu à {count} {questions} sur {topic}",
@@ -84,10 +90,9 @@ REASONS = Catalog(
         "once": "une fois",
         "twice": "deux fois",
         "n_times": "{n} fois",
-        "helper": "aide souvent les autres ({count} {answers} dans les fils des autres)",
-        "answer_one": "réponse",
-        "answer_many": "réponses",
-        "lately": " ; aide beaucoup les autres ces temps-ci",
+        "helper": "aide souvent les autres (a répondu à {count} {questions})",
+        "lately_lead": "aide beaucoup les autres ces temps-ci",
+        "pair": "vous a déjà aidé·e ({times})",
     },
 )
 MONTHS = {
@@ -109,14 +114,12 @@ class ExpertiseSettings:
     weight_declared: float = 4.0
     question_weight: float = 0.3
     thread_topic_weight: float = 1.0
-    saturation: float = 4.0
-    helpfulness_weight: float = 4.0
-    helpfulness_half_life_days: float = 10.0
     helpers_refresh_seconds: float = 300.0
-    outside_team_boost: float = 0.05
-    relevance_floor: float = 0.3
-    activity_weight: float = 3.0
-    activity_half_life_days: float = 7.0
+    fit_cron: str = "17 3 * * *"
+    fit_min_examples: int = 30
+    fit_max_examples: int = 3000
+    fit_c: float = 0.0001
+    fit_drop: tuple[str, ...] = ("recent_week",)
     max_experts: int = 5
     min_experts: int = 3
     links_per_person: int = 2
@@ -167,6 +170,8 @@ class Expert:
     # counts["answered"] counts replies, often several per thread).
     questions: int | None = None
     questions_all: bool = True  # False: ``questions`` counts the latest answers only ("at least")
+    reason: str = "relevance"  # the ranking's feature that counts most for this person
+    pair: int = 0  # threads of the asker this person helped in
 
 
 def month_label(at: dt.datetime | None, *, lang: str, now: dt.datetime) -> str:
@@ -178,34 +183,48 @@ def month_label(at: dt.datetime | None, *, lang: str, now: dt.datetime) -> str:
 
 
 def describe(e: "Expert", *, lang: str, now: dt.datetime) -> str:
-    """The one-line reason: what the person did about the topic, where, when last, thanks."""
+    """The one-line reason, led by what ranked the person there (``e.reason``): their help on
+    the topic, thanks for it, saying they know it, having helped the asker before, or helping
+    others often or lately; then where and when last."""
     t = lambda key, **v: REASONS.get(lang, key, **v)  # noqa: E731
+    general = {
+        "threads": lambda: t("helper", count=e.answers, questions=t("question_one" if e.answers == 1 else "question_many")),
+        "recent": lambda: t("lately_lead"),
+        "pair": lambda: t("pair", times=_times(t, e.pair)),
+    }
     if not e.matched or not e.topic:
-        return t("helper", count=e.answers, answers=t("answer_one" if e.answers == 1 else "answer_many"))
+        return general.get(e.reason, general["threads"])()
     c, topic = e.counts, e.topic
     thanked = c.get("thanked", 0)
-    times = (t("once") if thanked == 1 else t("twice") if thanked == 2 else t("n_times", n=thanked)) if thanked else ""
-    if c.get("answered"):
+    kind = {"thanked": "thanked", "declared": "declared", "topic_wrote": "wrote"}.get(e.reason, "answered")
+    if not c.get(kind):
+        kind = next((k for k in ("answered", "thanked", "declared", "wrote") if c.get(k)), "declared")
+    if kind == "answered":
         n = e.questions if e.questions else c["answered"]
         text = t("answered" if e.questions is None or e.questions_all else "answered_at_least",
                  count=n, questions=t("question_one" if n == 1 else "question_many"), topic=topic)
-    elif c.get("wrote"):
+    elif kind == "wrote":
         n = c["wrote"]
         text = t("wrote", count=n, times=t("time_one" if n == 1 else "time_many"), topic=topic)
-    elif thanked:
-        return t("thanked_alone", count=times, topic=topic) + (t("lately") if e.helps_lately else "")
+    elif kind == "thanked":
+        text = t("thanked_alone", count=_times(t, thanked), topic=topic)
     else:
-        return t("declared", topic=topic) + (t("lately") if e.helps_lately else "")
-    if e.channel:
-        text += t("in_channel", channel=e.channel)
-    if e.last_at is not None:
-        text += t("last", when=month_label(e.last_at, lang=lang, now=now))
-    if thanked:
-        text += t("thanked", count=times)
-    if e.helps_lately:
-        # Why someone with less evidence on the topic can come first.
-        text += t("lately")
+        text = t("declared", topic=topic)
+    if e.reason in general:
+        # Helping often, lately or the asker ranked them: said first, the topic after.
+        text = general[e.reason]() + "; " + text
+    if kind in ("answered", "wrote"):
+        if e.channel:
+            text += t("in_channel", channel=e.channel)
+        if e.last_at is not None:
+            text += t("last", when=month_label(e.last_at, lang=lang, now=now))
+    if thanked and kind != "thanked":
+        text += t("thanked", count=_times(t, thanked))
     return text
+
+
+def _times(t: Any, n: int) -> str:
+    return t("once") if n == 1 else t("twice") if n == 2 else t("n_times", n=n)
 
 
 def link_targets(e: "Expert") -> list[str]:
@@ -398,7 +417,7 @@ class _Writer:
 # INSERT … SELECT from a JSON array of rows for upserts.
 
 _MESSAGE_COLS = ("workspace", "conversation_id", "conversation_name", "ts", "thread_ts", "parent_user_id", "user_id",
-                 "answer", "at", "permalink")
+                 "answer", "at", "permalink", "question")
 _EVIDENCE_COLS = ("workspace", "user_id", "topic_key", "kind", "weight", "at", "conversation_id", "ts", "permalink",
                   "conversation_name")
 _SCORE_COLS = ("workspace", "user_id", "topic_key", "last_at", "strength", *_COUNT_COLS, *_SUM_COLS)
@@ -692,14 +711,20 @@ def index_messages(session: Session, messages: Sequence[Any], *, nlp: Any, setti
 
     message_rows: list[tuple[Any, ...]] = []
     evidence_rows: list[tuple[Any, ...]] = []
+    helped = _threads_helped(session, upserts)
     for m, own in zip(upserts, analysed):
         at = _aware(m.message_time) if m.message_time else (ts_time(m.ts) or _aware(now))
         in_thread = bool(m.thread_ts) and m.thread_ts != m.ts
         root = roots.get((m.conversation_id, m.thread_ts)) if in_thread else None
         root_author = m.parent_user_id or (root[0] if root else None)
-        answer = in_thread and root_author is not None and root_author != m.user_id
+        # An answer is help (not "+1" or "thanks") in someone else's thread, once per thread.
+        answer = (in_thread and root_author is not None and root_author != m.user_id
+                  and (m.conversation_id, m.thread_ts, m.user_id) not in helped and is_help(m.text))
+        if answer:
+            helped.add((m.conversation_id, m.thread_ts, m.user_id))
         message_rows.append((ws, m.conversation_id, m.conversation_name, m.ts, m.thread_ts,
-                             root_author if in_thread else None, m.user_id, answer, at, m.permalink))
+                             root_author if in_thread else None, m.user_id, answer, at, m.permalink,
+                             not in_thread and is_question(m.text)))
         writer.message(m.user_id, answer=answer, at=at, sign=+1)
         if answer:
             kind = "answered"
@@ -725,6 +750,23 @@ def index_messages(session: Session, messages: Sequence[Any], *, nlp: Any, setti
     _bulk(conn, ExpertiseEvidence.__table__, _EVIDENCE_COLS, evidence_rows)
     writer.finish()
     return len(upserts)
+
+
+def _threads_helped(session: Session, upserts: Sequence[Any]) -> set[tuple[str, str, str]]:
+    """(conversation, thread, person) of the answers already indexed in the threads the batch's
+    replies are in: a person's later help in the same thread is not another answer."""
+    M = ExpertiseMessage.__table__
+    ws, pg = _workspace(session), session.get_bind().dialect.name == "postgresql"
+    threads: dict[str, set[str]] = defaultdict(set)
+    for m in upserts:
+        if m.thread_ts and m.thread_ts != m.ts:
+            threads[m.conversation_id].add(m.thread_ts)
+    out: set[tuple[str, str, str]] = set()
+    for conv, tss in threads.items():
+        for chunk in _chunks(sorted(tss), 500):
+            out.update(session.connection().execute(select(M.c.conversation_id, M.c.thread_ts, M.c.user_id).where(
+                M.c.workspace == ws, M.c.conversation_id == conv, _in(pg, M.c.thread_ts, chunk), M.c.answer.is_(True))).all())
+    return {tuple(r) for r in out}
 
 
 # ---- people's own view and privacy ----------------------------------------------------------------
@@ -792,18 +834,29 @@ def forget_topic(session: Session, *, user_id: str, keys: Sequence[str], setting
     return len(rows)
 
 
-def forget_all_evidence(session: Session, *, user_id: str, settings: ExpertiseSettings | None = None) -> int:
-    """Remove every piece of a person's evidence, keeping the topic counts right (opting out,
-    and before the general eraser deletes the rest)."""
+def take_back_evidence(session: Session, *, user_id: str, settings: ExpertiseSettings | None = None) -> int:
+    """Remove every piece of a person's evidence, keeping the topic counts right (before the
+    general eraser deletes the rest). It first takes the workspace's ingestion lock, so a batch
+    in flight commits before the evidence is read, and none starts until the caller commits."""
+    from bot.ingest import hold_workspace
+
+    hold_workspace(session)
     writer = _Writer(session, settings or ExpertiseSettings())
     rows = session.scalars(select(ExpertiseEvidence).where(ExpertiseEvidence.user_id == user_id)).all()
     _remove_evidence_rows(writer, rows)
     writer.finish()
+    return len(rows)
+
+
+def forget_all_evidence(session: Session, *, user_id: str, settings: ExpertiseSettings | None = None) -> int:
+    """Remove everything the index holds about a person, keeping the topic counts right
+    (opting out). Returns evidence rows removed."""
+    n = take_back_evidence(session, user_id=user_id, settings=settings)
     session.execute(delete(ExpertiseScore).where(ExpertiseScore.user_id == user_id))
     session.execute(delete(ExpertisePerson).where(ExpertisePerson.user_id == user_id))
     session.execute(delete(ExpertiseMessage).where(ExpertiseMessage.user_id == user_id))
     session.flush()
-    return len(rows)
+    return n
 
 
 def known_keys(session: Session, keys: Sequence[str]) -> list[str]:
@@ -816,10 +869,9 @@ def known_keys(session: Session, keys: Sequence[str]) -> list[str]:
 
 
 _LINK_PRIORITY = {"thanked": 0, "answered": 1, "declared": 2, "wrote": 3}
-# Recent helpfulness (answers in others' threads, each decayed with the helpfulness half-life)
-# from which a reason line says that the person helps others a lot lately: as much as one
-# answer today, or two a half-life ago.
-HELPS_LATELY = 1.0
+# Threads answered for others in the last RECENT_DAYS days from which a reason line says that
+# the person helps others a lot lately.
+HELPS_LATELY = 3
 # Evidence rows read per person for the links and the channel of a reason line.
 _DETAIL_ROWS = 60
 
@@ -836,7 +888,7 @@ class _Details:
 
 def _pick_details(rows: Sequence[Any], n: int) -> _Details:
     """From one person's latest evidence rows on a topic (with the thread of each message): the
-    best ``n`` links (thanks and answers first, then the most recent), the channel where most of
+    best ``n`` links to their help (thanks and answers, the most recent first), the channel where most of
     that evidence is, and the threads their answers are in."""
     channels: dict[str, int] = defaultdict(int)
     threads: set[tuple[str, str]] = set()
@@ -853,7 +905,8 @@ def _pick_details(rows: Sequence[Any], n: int) -> _Details:
     for r in sorted(rows, key=lambda r: (_LINK_PRIORITY.get(r.kind, 9), -_aware(r.at).timestamp())):
         if len(out) >= n:
             break
-        if (r.conversation_id, r.ts) in seen:
+        if r.kind == "wrote" or (r.conversation_id, r.ts) in seen:
+            # Links go to help (answers, thanked messages) only, not to mentions of the topic.
             continue
         seen.add((r.conversation_id, r.ts))
         out.append(Link(r.conversation_id, r.ts, r.permalink, r.conversation_name, r.kind, _aware(r.at)))
@@ -906,15 +959,17 @@ class IndexSnapshot:
     """What every question needs of a whole workspace's index and what changes slowly: kept by
     ``ExpertiseService`` for a few minutes instead of read per question.
 
-    ``helping``: ``recent_helpfulness``; ``helpers``: the people who helped most lately, and
-    ``answerers``: over the evidence half-life, best first; ``recent``: the people active most
-    recently, latest first. (Everything a stale copy could get wrong rather than merely less
-    precise, such as how many people the index holds, is read per question.)"""
+    ``helping``: per person, the threads they answered for others in the last ``RECENT_DAYS``
+    days; ``helpers``: those people, most first; ``answerers``: the people who answered the most
+    threads ever, most first; ``model``: the workspace's ranking (learned, or the default).
+    (Everything a stale copy could get wrong rather than merely less precise, such as how many
+    people the index holds, is read per question.)"""
 
-    helping: Mapping[str, float]
+    helping: Mapping[str, int]
     helpers: tuple[str, ...]
     answerers: tuple[str, ...]
-    recent: tuple[str, ...]
+    model: Model = DEFAULT
+    helping_week: Mapping[str, int] = field(default_factory=dict)  # the same over WEEK_DAYS days
 
 
 def index_snapshot(session: Session, *, now: dt.datetime, settings: ExpertiseSettings | None = None,
@@ -925,13 +980,15 @@ def index_snapshot(session: Session, *, now: dt.datetime, settings: ExpertiseSet
     P = ExpertisePerson
     latest = session.scalar(select(func.max(P.last_at)))
     at = min(_aware(now), _aware(latest)) if latest is not None else _aware(now)
-    helping = recent_helpfulness(session, now=at, settings=settings)
-    helpers = heapq.nlargest(size, helping, key=helping.__getitem__)
-    answerers = session.scalars(select(P.user_id).order_by(P.answers_s.desc()).limit(size)).all()
-    recent: Sequence[str] = ()
-    if settings.activity_weight:
-        recent = session.scalars(select(P.user_id).where(P.last_at.is_not(None)).order_by(P.last_at.desc()).limit(size)).all()
-    return IndexSnapshot(helping=helping, helpers=tuple(helpers), answerers=tuple(answerers), recent=tuple(recent))
+    helping = recent_answers(session, now=at)
+    helping_week = recent_answers(session, now=at, days=WEEK_DAYS)
+    helpers = heapq.nlargest(size, helping, key=lambda u: (helping[u], u))
+    answerers = session.scalars(select(P.user_id).where(P.answers_n > 0).order_by(P.answers_n.desc(), P.user_id).limit(size)).all()
+    model = load_model(session)
+    if model is None or (model.learned and model.examples < settings.fit_min_examples):
+        model = DEFAULT
+    return IndexSnapshot(helping=helping, helpers=tuple(helpers), answerers=tuple(answerers), model=model,
+                         helping_week=helping_week)
 
 
 def _core(session: Session, stmt: Any, *tables: Any) -> Any:
@@ -944,24 +1001,31 @@ def _core(session: Session, stmt: Any, *tables: Any) -> Any:
     return session.connection().execute(stmt)
 
 
-def _people_rows(session: Session, ids: Sequence[str], pg: bool) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The prior rows (expertise_people) and the directory rows (people) of some people, in one
-    query that takes the ids as one parameter (an array on PostgreSQL, a JSON list read by
-    ``json_each`` on SQLite): a question reads them for hundreds of people."""
-    PT, RT = ExpertisePerson.__table__, PersonRow.__table__
+def _people_rows(session: Session, ids: Sequence[str], asker: str | None, pg: bool
+                 ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The index rows (expertise_people, with the asker's threads each one helped in) and the
+    directory rows (people) of some people, in one query that takes the ids as one parameter
+    (an array on PostgreSQL, a JSON list read by ``json_each`` on SQLite): a question reads
+    them for hundreds of people."""
+    PT, RT, MT = ExpertisePerson.__table__, PersonRow.__table__, ExpertiseMessage.__table__
     ws = _workspace(session)
     prior: dict[str, Any] = {}
     directory: dict[str, Any] = {}
     source = "unnest(CAST(:ids AS text[])) AS u(id)" if pg else "(SELECT value AS id FROM json_each(:ids)) AS u"
     stmt = text(
-        "SELECT u.id AS user_id, p.user_id IS NOT NULL AS indexed, p.answers_n, p.answers_s, p.last_at, "
-        "r.user_id IS NOT NULL AS known, r.name, r.team, r.indexing_opt_out, r.deleted, r.is_bot "
+        "SELECT u.id AS user_id, p.user_id IS NOT NULL AS indexed, p.answers_n, p.messages_n, p.last_at, "
+        "r.user_id IS NOT NULL AS known, r.name, r.team, r.indexing_opt_out, r.deleted, r.is_bot, "
+        "coalesce(h.n, 0) AS pair "
         f"FROM {source} "
         f"LEFT JOIN {PT.name} p ON p.workspace = :ws AND p.user_id = u.id "
-        f"LEFT JOIN {RT.name} r ON r.workspace = :ws AND r.user_id = u.id"
-    ).columns(user_id=String, indexed=Boolean, answers_n=Integer, answers_s=Float, last_at=DateTime(timezone=True),
-              known=Boolean, name=String, team=String, indexing_opt_out=Boolean, deleted=Boolean, is_bot=Boolean)
-    result = session.connection().execute(stmt, {"ids": list(ids) if pg else json.dumps(list(ids)), "ws": ws})
+        f"LEFT JOIN {RT.name} r ON r.workspace = :ws AND r.user_id = u.id "
+        f"LEFT JOIN (SELECT user_id, count(*) AS n FROM {MT.name} WHERE workspace = :ws AND parent_user_id = :asker "
+        "AND answer GROUP BY user_id) h ON h.user_id = u.id"
+    ).columns(user_id=String, indexed=Boolean, answers_n=Integer, messages_n=Integer, last_at=DateTime(timezone=True),
+              known=Boolean, name=String, team=String, indexing_opt_out=Boolean, deleted=Boolean, is_bot=Boolean,
+              pair=Integer)
+    result = session.connection().execute(stmt, {"ids": list(ids) if pg else json.dumps(list(ids)), "ws": ws,
+                                                 "asker": asker or ""})
     for r in result.all():
         if r.indexed:
             prior[r.user_id] = r
@@ -991,6 +1055,19 @@ def _candidates(session: Session, keys: Sequence[str], per_topic: int, pg: bool)
     return out
 
 
+def _index_size(session: Session, now: dt.datetime) -> tuple[dt.datetime, int, RankWorkspace]:
+    """The time a question is asked at (the index's latest message, in an imported archive),
+    the people indexed, and the averages the features compare people with."""
+    PT = ExpertisePerson.__table__
+    helpers = func.sum(case((PT.c.answers_n > 0, 1), else_=0))
+    latest, people, answers, messages, n_helpers = _core(session, select(
+        func.max(PT.c.last_at), func.count(), func.sum(PT.c.answers_n), func.sum(PT.c.messages_n), helpers
+    ).select_from(PT), PT).one()
+    at = min(_aware(now), _aware(latest)) if latest is not None else _aware(now)
+    return at, people or 0, RankWorkspace(avg_answers=(answers or 0) / max(n_helpers or 0, 1),
+                                          avg_messages=(messages or 0) / max(people or 0, 1))
+
+
 def who_knows(
     session: Session,
     *,
@@ -1005,110 +1082,64 @@ def who_knows(
 ) -> list[Expert]:
     """The people who know most about ``topics``, best first: never the asker, people who opted
     out, bots or deleted accounts. People with evidence for the topics come with
-    ``matched=True``; after them (or alone, when no topic is known and ``fallback``) come
-    people who often answer others, with ``matched=False``.
+    ``matched=True``; the workspace's ranking (``bot/ranker.py``) orders them and the general
+    helpers (``matched=False``) together, and when no topic is known (with ``fallback``) ranks
+    the helpers alone.
 
     Reads only aggregates, in a fixed number of queries whatever the size of the index: the
-    query topics, their strongest people, those people's prior and directory rows, and the
+    query topics, their strongest people, those people's index and directory rows, and the
     reasons and links of the people an answer shows. ``snapshot`` is what the caller keeps of
     ``index_snapshot`` (it changes slowly); else it is read."""
     settings = settings or ExpertiseSettings()
     limit = limit or settings.max_experts
-    T, P = ExpertiseTopic, ExpertisePerson
+    TT = ExpertiseTopic.__table__
     _workspace(session)
     pg = session.get_bind().dialect.name == "postgresql"
     snap = snapshot if snapshot is not None else index_snapshot(session, now=now, settings=settings)
     # Time is measured up to the index's latest message: in a live workspace that is about
     # now; in an imported archive, it keeps old evidence from all decaying to nothing.
-    PT, TT = P.__table__, T.__table__
-    latest, people = _core(session, select(func.max(PT.c.last_at), func.count()).select_from(PT), PT).one()
-    now = min(_aware(now), _aware(latest)) if latest is not None else _aware(now)
+    now, people, ws_stats = _index_size(session, now)
     keys = list(dict.fromkeys(t.key for t in topics if t.key))
-    decay = 1.0 / growth(now, settings.half_life_days)
     topic_rows = {r.key: r for r in _core(session, select(TT.c.key, TT.c.display, TT.c.people_n).where(TT.c.key.in_(keys)), TT).all()} if keys else {}
-    n = max(people or 0, 1)
-
-    rel: dict[str, float] = defaultdict(float)
-    best: dict[str, tuple[float, str, Any]] = {}
-    weights = [settings.weight(k) for k in KINDS]
-    idfs = {}
-    for key, trow in topic_rows.items():
-        idf = topic_weight(n, trow.people_n)
-        if idf > 0:
-            idfs[key] = idf
-    for row in _candidates(session, list(idfs), settings.candidates_per_topic, pg):
-        ev = sum((row[7 + i] or 0.0) * w for i, w in enumerate(weights)) * decay
-        if ev <= 0:
-            continue
-        # Saturating: a tenth answer about a topic adds little to what nine showed.
-        contribution = idfs[row.topic_key] * ev / (ev + settings.saturation)
-        rel[row.user_id] += contribution
-        if row.user_id not in best or best[row.user_id][0] < contribution:
-            best[row.user_id] = (contribution, row.topic_key, row)
-
-    if not rel and not fallback:
+    weights = {k: w for k, r in topic_rows.items() if (w := topic_weight(max(people, 1), r.people_n)) > 0}
+    # Each kind's evidence, weighted and decayed to now, as a fit sees it.
+    counts: dict[str, dict[str, tuple[float, ...]]] = defaultdict(dict)
+    rows: dict[tuple[str, str], Any] = {}
+    decay = 1.0 / growth(now, settings.half_life_days)
+    for row in _candidates(session, list(weights), settings.candidates_per_topic, pg):
+        c = tuple((getattr(row, f"{k}_s") or 0.0) * decay for k in KINDS)
+        if any(getattr(row, f"{k}_n") for k in KINDS):
+            counts[row.user_id][row.topic_key] = c
+            rows[(row.user_id, row.topic_key)] = row
+    if not counts and not fallback:
         return []
-    # The prior: how much each person answers others (decayed) and whether they are around
-    # lately; read for the candidates, the top helpers and the most recently active people.
-    # The highest priors are at the heads of those lists: twice an answer's length of each (at
-    # least 50) finds the general helpers an answer may need, without scoring hundreds more.
-    extra = max(50, limit * 2)
-    wanted = set(rel) | set(snap.helpers[:extra]) | set(snap.answerers[:extra]) | set(snap.recent[:extra])
-    prior_rows, directory = _people_rows(session, sorted(wanted | ({asker} if asker else set())), pg)
-    helping = snap.helping
-
-    now_s = now.timestamp()
-    activity_half_life = max(settings.activity_half_life_days, 1e-6) * _DAY
-
-    def prior(u: str, p: Any) -> float:
-        # How much, and how recently, the person helped others: people who answer lately are
-        # the ones who answer next.
-        value = settings.helpfulness_weight * math.log1p(helping.get(u, 0.0))
-        if settings.activity_weight and p is not None and p.last_at is not None:
-            idle = max(0.0, now_s - _aware(p.last_at).timestamp())
-            value += settings.activity_weight * 2.0 ** (-idle / activity_half_life)
-        return value
-
-    # Everyone matched, then the general helpers, so a ranking is never cut short.
-    # Knowing times answering: relevance (plus a floor, so general helpers still come after
-    # the people who know) scaled by the prior, so a busy person who once mentioned a topic
-    # does not outrank a quieter one who answered it many times. Only people still indexed
-    # count (a kept snapshot may name someone erased since).
-    floor = max(settings.relevance_floor, 1e-6)
-    scored = {u: (rel.get(u, 0.0) + floor) * (1.0 + prior(u, prior_rows.get(u)))
-              for u in set(rel) | {u for u in prior_rows if u in wanted}}
-    scored.pop(asker, None)
+    # The candidates a fit learns from: the people with the most evidence on the question's
+    # topics, and the people who answered the most threads.
+    extra = max(CANDIDATES, limit * 2)
+    strongest = heapq.nlargest(extra, counts, key=lambda u: (_strength(counts[u], weights), u))
+    wanted = set(strongest) | set(snap.answerers[:extra])
+    prior_rows, directory = _people_rows(session, sorted(wanted | ({asker} if asker else set())), asker, pg)
     asker_row = directory.get(asker) if asker else None
     asker_team = asker_row.team if asker_row is not None else None
-    if settings.outside_team_boost and asker_team and rel:
-        # Weak ties bring new information: among people with comparable evidence, those outside
-        # the asker's team come first. A small factor, so it never beats much stronger evidence.
-        for u in rel:
-            person = directory.get(u)
-            if u in scored and person is not None and person.team and person.team != asker_team:
-                scored[u] *= 1.0 + settings.outside_team_boost
-    for u, person in directory.items():
-        if person.indexing_opt_out or person.deleted or person.is_bot:
-            scored.pop(u, None)
-    ranked = sorted((u for u in scored if scored[u] > 0), key=lambda u: (-scored[u], u))[:limit]
+    ranked = _rank(wanted, counts, weights, prior_rows, directory, snap, asker, asker_team, now, ws_stats)[:limit]
 
-    # Reasons and links: only for the matched people an answer shows (general helpers are
-    # shown with their number of answers, without links).
-    shown = [u for u in ranked if u in rel][: settings.max_experts]
-    found = _details(session, [(u, best[u][1]) for u in shown], settings.links_per_person) if details else {}
+    # Reasons and links: only for the matched people an answer shows.
+    best = {u: _best_topic(counts[u], weights) for u, _, _ in ranked if u in counts}
+    shown = [(u, best[u]) for u, _, _ in ranked if u in counts][: settings.max_experts]
+    found = _details(session, shown, settings.links_per_person) if details else {}
     out = []
-    for u in ranked:
-        person = directory.get(u)
-        _, key, srow = best.get(u, (0.0, None, None))
-        p = prior_rows.get(u)
+    for u, score, why in ranked:
+        person, p = directory.get(u), prior_rows.get(u)
+        key = best.get(u)
+        srow = rows.get((u, key)) if key else None
         d = found.get((u, key), _Details())
         team = person.team if person is not None else None
         out.append(Expert(
             user_id=u,
             name=(person.name if person is not None and person.name else u),
             team=team,
-            score=round(scored[u], 4),
-            matched=u in rel,
+            score=round(score, 4),
+            matched=u in counts,
             outside_team=bool(team and asker_team and team != asker_team),
             topic=topic_rows[key].display if key else None,
             counts={k: getattr(srow, f"{k}_n") or 0 for k in KINDS} if srow is not None else {},
@@ -1116,29 +1147,60 @@ def who_knows(
             last_at=(srow.last_at if srow is not None else (p.last_at if p is not None else None)),
             answers=(p.answers_n or 0) if p is not None else 0,
             links=d.links,
-            helps_lately=helping.get(u, 0.0) >= HELPS_LATELY,
-            # Threads answered, counted over the rows read for the links: all of the person's
-            # answers on the topic, or only the latest (then "at least").
+            helps_lately=snap.helping.get(u, 0) >= HELPS_LATELY,
             questions=d.threads if d.answers else None,
             questions_all=srow is not None and d.answers >= (srow.answered_n or 0),
+            reason=why,
+            pair=(p.pair or 0) if p is not None else 0,
         ))
     return out
 
 
-def recent_helpfulness(session: Session, *, now: dt.datetime, settings: ExpertiseSettings | None = None) -> dict[str, float]:
-    """Per person, their answers in others' threads, each decayed with the helpfulness
-    half-life (an answer today counts 1, one a half-life ago 0.5). Answers older than eight
-    half-lives add under 0.4 % each and are not read."""
-    settings = settings or ExpertiseSettings()
-    half_life = max(settings.helpfulness_half_life_days, 1e-6)
-    now = _aware(now)
+def _rank(wanted: Iterable[str], counts: Mapping[str, Mapping[str, Sequence[int]]], weights: Mapping[str, float],
+          prior_rows: Mapping[str, Any], directory: Mapping[str, Any], snap: IndexSnapshot, asker: str | None,
+          asker_team: str | None, now: dt.datetime, ws_stats: RankWorkspace) -> list[tuple[str, float, str]]:
+    """(person, score, the feature that counts most for them), best first: the workspace's
+    ranking over each candidate's features. Only people still indexed count (a kept snapshot
+    may name someone erased since), never the asker, people who opted out, bots or deleted
+    accounts."""
+    now_s = now.timestamp()
+    scored = []
+    for u in wanted:
+        p, person = prior_rows.get(u), directory.get(u)
+        if u == asker or (p is None and u not in counts) or (
+                person is not None and (person.indexing_opt_out or person.deleted or person.is_bot)):
+            continue
+        team = person.team if person is not None else None
+        last = p.last_at if p is not None else None
+        idle = max(0.0, now_s - _aware(last).timestamp()) / _DAY if last is not None else None
+        x = rank_features(weights, counts.get(u, {}), RankPerson(
+            answers=(p.answers_n or 0) if p else 0, messages=(p.messages_n or 0) if p else 0,
+            recent=snap.helping.get(u, 0), recent_week=snap.helping_week.get(u, 0), idle_days=idle, pair=(p.pair or 0) if p else 0,
+            cross_team=bool(team and asker_team and team != asker_team)), ws_stats)
+        parts = snap.model.contributions(x)
+        why = max(range(len(parts)), key=lambda i: (parts[i], -i))
+        scored.append((u, sum(parts), FEATURES[why]))
+    return sorted(scored, key=lambda s: (-s[1], s[0]))
+
+
+def _strength(counts: Mapping[str, Sequence[int]], weights: Mapping[str, float]) -> float:
+    return sum(w * sum(s * n for s, n in zip(STRENGTH, counts.get(k, ()))) for k, w in weights.items())
+
+
+def _best_topic(counts: Mapping[str, Sequence[int]], weights: Mapping[str, float]) -> str:
+    """The query topic that says most about a person: their help, thanks and declarations on
+    it first, what they wrote last, times how telling the topic is."""
+    return max(counts, key=lambda k: (weights.get(k, 0.0) * (3 * counts[k][1] + 5 * counts[k][2] + 4 * counts[k][3]
+                                                            + 0.1 * counts[k][0]), k))
+
+
+def recent_answers(session: Session, *, now: dt.datetime, days: float = RECENT_DAYS) -> dict[str, int]:
+    """Per person, the threads they answered for others in the ``days`` days up to ``now``."""
     M = ExpertiseMessage
-    since = now - dt.timedelta(days=8 * half_life)
-    out: dict[str, float] = defaultdict(float)
-    for user_id, at in session.execute(select(M.user_id, M.at).where(M.answer.is_(True), M.at >= since, M.at <= now)):
-        age = max(0.0, (now - _aware(at)).total_seconds() / _DAY)
-        out[user_id] += 2.0 ** (-age / half_life)
-    return dict(out)
+    now = _aware(now)
+    since = now - dt.timedelta(days=days)
+    q = select(M.user_id, func.count()).where(M.answer.is_(True), M.at >= since, M.at <= now).group_by(M.user_id)
+    return {u: n for u, n in session.execute(q)}
 
 
 def busiest_channel(session: Session, *, now: dt.datetime, days: int = 90) -> str | None:
@@ -1173,6 +1235,19 @@ class ExpertiseService:
     def ingest(self, session: Session, messages: Sequence[Any], *, now: dt.datetime) -> int:
         self._expire(session.info.get("workspace"))
         return index_messages(session, messages, nlp=self.nlp, settings=self.settings, now=now)
+
+    def fit(self, session: Session, *, now: dt.datetime) -> Model:
+        """Learn the session's workspace's ranking from its answered threads and store it (in
+        the worker: on a schedule and after an import); its questions use it from their next
+        snapshot."""
+        from bot.ranker_fit import FitSettings, fit_workspace
+
+        s = self.settings
+        model = fit_workspace(session, now=now, settings=FitSettings(
+            max_examples=s.fit_max_examples, min_examples=s.fit_min_examples, c=s.fit_c, half_life_days=s.half_life_days,
+            drop=tuple(s.fit_drop)))
+        self._expire(session.info.get("workspace"))
+        return model
 
     def snapshot(self, session: Session, *, now: dt.datetime) -> IndexSnapshot:
         """``index_snapshot`` of the session's workspace, read again after

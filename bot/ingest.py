@@ -2,11 +2,14 @@
 in batches, to the skills' ingest handlers (the expertise index), off the request path.
 
 A batch is handled in one transaction that also deletes its queue rows, so a crash mid-batch
-loses nothing (the rows are still there) and a batch is never applied twice. On PostgreSQL
-several workers can share the queue: one applies a workspace's messages at a time (a
-transaction-level advisory lock per workspace; the others move on), and a batch is read again
-under that lock, so a message another worker applied meanwhile, or a version it replaced, is
-never applied again.
+loses nothing (the rows are still there) and a batch is never applied twice. One transaction at
+a time applies a workspace's messages: it holds the workspace's lock (``hold_workspace``: a
+transaction-level advisory lock on PostgreSQL, the database's write lock on SQLite) from before
+it reads the batch until it commits. The batch is read under that lock, so a message another
+worker applied meanwhile, or a version it replaced, is never applied again; and erasing a
+person ("forget me", "stop indexing me") takes the same lock, so it either waits for a batch in
+flight and then erases what it wrote, or comes first and the batch finds the person's rows gone
+and their tombstone in place.
 """
 
 from __future__ import annotations
@@ -15,15 +18,17 @@ import asyncio
 import logging
 import time
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import groupby
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 from sqlalchemy import Integer, any_, bindparam, delete, func, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from bot.db import Database
-from bot.db.models import IngestItem
+from bot.db.models import IngestItem, PersonRow
 from bot.events import Workspace
 
 log = logging.getLogger("liaison.ingest")
@@ -38,6 +43,26 @@ def _workspace_lock_key(ws: str) -> int:
     """A workspace's key as a signed 32-bit integer."""
     key = zlib.crc32(ws.encode("utf-8"))
     return key - (1 << 32) if key >= (1 << 31) else key
+
+
+def hold_workspace(session: Session, *, wait: bool = True) -> bool:
+    """Take the lock under which the session's workspace's queued messages are applied, until
+    the session's transaction ends. False when ``wait`` is off and another transaction holds it.
+
+    On PostgreSQL it is a transaction-level advisory lock per workspace. SQLite has one writer at
+    a time: a write statement (this one changes nothing) takes the database's write lock now,
+    waiting up to the busy timeout, instead of at the transaction's first real write, so what
+    the transaction reads from here on is what it writes against."""
+    ws = session.info.get("workspace")
+    if ws is None:
+        raise ValueError("hold_workspace needs a session scoped to one workspace")
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        fn = "pg_advisory_xact_lock" if wait else "pg_try_advisory_xact_lock"
+        got = conn.execute(text(f"SELECT {fn}(:a, :b)"), {"a": _PG_WORKSPACE_LOCK, "b": _workspace_lock_key(ws)}).scalar()
+        return wait or bool(got)
+    conn.execute(text(f"UPDATE {IngestItem.__tablename__} SET attempts = attempts WHERE 1 = 0"))
+    return True
 
 
 @dataclass(frozen=True)
@@ -65,6 +90,39 @@ class QueuedMessage:
             row.id, row.workspace, row.op, row.conversation_id, row.conversation_name, row.ts, row.thread_ts,
             row.parent_user_id, row.user_id, row.text or "", tuple(row.mentions or ()), row.permalink, row.message_time,
         )
+
+
+def screen(session: Session, items: Sequence[QueuedMessage]) -> list[QueuedMessage]:
+    """What of a batch the skills may see, read under the workspace's lock: nothing written by
+    someone who opted out or was erased since the message was queued, and no link to an erased
+    person (another person's reply in their thread loses its thread's author; a mention of them
+    is dropped)."""
+    from bot.privacy import forgotten
+
+    authors = {m.user_id for m in items}
+    named = {u for m in items for u in (m.parent_user_id, *m.mentions) if u}
+    gone = forgotten(session, authors | named, indexing=True)
+    opted_out: set[str] = set()
+    for chunk in _chunks(sorted(authors - gone), 500):
+        opted_out.update(session.scalars(select(PersonRow.user_id).where(
+            PersonRow.user_id.in_(chunk), PersonRow.indexing_opt_out.is_(True))))
+    out = []
+    for m in items:
+        if m.user_id in gone or m.user_id in opted_out:
+            continue
+        if m.parent_user_id in gone or gone.intersection(m.mentions):
+            m = replace(m, parent_user_id=None if m.parent_user_id in gone else m.parent_user_id,
+                        mentions=tuple(u for u in m.mentions if u not in gone))
+        out.append(m)
+    if len(out) < len(items):
+        log.info("%d queued messages of people who opted out or were erased were dropped unread",
+                 len(items) - len(out))
+    return out
+
+
+def _chunks(items: Sequence[str], n: int) -> Iterator[Sequence[str]]:
+    for i in range(0, len(items), n):
+        yield items[i : i + n]
 
 
 class IngestWorker:
@@ -107,15 +165,10 @@ class IngestWorker:
         return done
 
     def _apply(self, ws: str, ids: list[int]) -> int:
-        from bot.dispatch import SkillContext
-
         try:
             with self.db.session(ws) as s:
                 Q = IngestItem.__table__
-                if self.db.dialect == "postgresql" and not s.connection().execute(
-                        text("SELECT pg_try_advisory_xact_lock(:a, :b)"),
-                        {"a": _PG_WORKSPACE_LOCK, "b": _workspace_lock_key(ws)}).scalar():
-                    log.debug("another worker is applying messages of %s; they stay queued for it", ws)
+                if not self._hold(s, ws):
                     return 0
                 # The batch as it is queued now: another worker may have applied some of it, or a
                 # newer version may have replaced a message, since it was read.
@@ -127,30 +180,11 @@ class IngestWorker:
                 items = [QueuedMessage.of(current[i]) for i in ids if i in current]
                 if not items:
                     return 0
-                ctx = SkillContext(
-                    workspace=Workspace.from_key(ws), event=None, db=s, settings=self.app.settings,
-                    clock=self.app.clock, chat=None, router=self.app.router, services=self.app.services,
-                    log=log,
-                )
-                for route in self.handlers:
-                    route.handler(items, ctx)
-                # Only rows not changed since they were read: an edit that arrived meanwhile
-                # (same id, new text or op) stays queued and is applied by the next batch. The
-                # rows are found by their ids (the primary key), not by a scan of the queue.
-                if pg:
-                    # One statement, with the versions just applied as three arrays.
-                    s.connection().exec_driver_sql(
-                        f"DELETE FROM {Q.name} AS q USING unnest(%(ids)s::int8[], %(ops)s::text[], %(texts)s::text[]) "
-                        "AS v(id, op, text) WHERE q.workspace = %(ws)s AND q.id = v.id AND q.op = v.op "
-                        "AND coalesce(q.text, '') = v.text",
-                        {"ws": ws, "ids": [m.id for m in items], "ops": [m.op for m in items], "texts": [m.text for m in items]})
-                else:
-                    # One statement per 500 rows: (id, op, text) IN (the versions just applied).
-                    for chunk in range(0, len(items), 500):
-                        versions = [(m.id, m.op, m.text) for m in items[chunk : chunk + 500]]
-                        s.connection().execute(delete(Q).where(
-                            Q.c.id.in_([v[0] for v in versions]),
-                            tuple_(Q.c.id, Q.c.op, func.coalesce(Q.c.text, "")).in_(versions)))
+                wanted = screen(s, items)
+                if wanted:
+                    self._handle(s, ws, wanted)
+                # The messages screened out leave the queue with the others, unread.
+                self._dequeue(s, ws, items)
             self.processed += len(items)
             return len(items)
         except Exception as exc:  # noqa: BLE001 - the batch stays queued and is retried
@@ -167,6 +201,51 @@ class IngestWorker:
                 # Retry one by one, so one bad message does not hold back the others.
                 return sum(self._apply(ws, [i]) for i in ids if self._still_queued(ws, i))
             return 0
+
+    def _handle(self, s: Session, ws: str, items: list[QueuedMessage]) -> None:
+        from bot.dispatch import SkillContext
+
+        ctx = SkillContext(
+            workspace=Workspace.from_key(ws), event=None, db=s, settings=self.app.settings,
+            clock=self.app.clock, chat=None, router=self.app.router, services=self.app.services,
+            log=log,
+        )
+        for route in self.handlers:
+            route.handler(items, ctx)
+
+    def _dequeue(self, s: Session, ws: str, items: list[QueuedMessage]) -> None:
+        """Delete the queue rows of a batch, only those not changed since they were read: an
+        edit that arrived meanwhile (same id, new text or op) stays queued and is applied by the
+        next batch. The rows are found by their ids (the primary key), not by a scan."""
+        Q = IngestItem.__table__
+        if self.db.dialect == "postgresql":
+            # One statement, with the versions just applied as three arrays.
+            s.connection().exec_driver_sql(
+                f"DELETE FROM {Q.name} AS q USING unnest(%(ids)s::int8[], %(ops)s::text[], %(texts)s::text[]) "
+                "AS v(id, op, text) WHERE q.workspace = %(ws)s AND q.id = v.id AND q.op = v.op "
+                "AND coalesce(q.text, '') = v.text",
+                {"ws": ws, "ids": [m.id for m in items], "ops": [m.op for m in items], "texts": [m.text for m in items]})
+            return
+        # One statement per 500 rows: (id, op, text) IN (the versions just applied).
+        for chunk in range(0, len(items), 500):
+            versions = [(m.id, m.op, m.text) for m in items[chunk : chunk + 500]]
+            s.connection().execute(delete(Q).where(
+                Q.c.id.in_([v[0] for v in versions]),
+                tuple_(Q.c.id, Q.c.op, func.coalesce(Q.c.text, "")).in_(versions)))
+
+    def _hold(self, s: Session, ws: str) -> bool:
+        """The workspace's lock for this batch, or False (the batch stays queued) when another
+        worker holds it or the database stays busy past its timeout."""
+        try:
+            if hold_workspace(s, wait=False):
+                return True
+            log.debug("another worker is applying messages of %s; they stay queued for it", ws)
+        except OperationalError as exc:
+            if self.db.dialect != "sqlite":
+                raise
+            log.warning("the database stayed busy while the worker waited to apply messages of %s (%s); "
+                        "they stay queued and the next poll tries again", ws, str(exc).splitlines()[0])
+        return False
 
     def _still_queued(self, ws: str, item_id: int) -> bool:
         with self.db.session(ws) as s:

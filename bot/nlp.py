@@ -63,13 +63,15 @@ class NlpSettings:
 
 # ---- markup -------------------------------------------------------------------------------------
 
+# Each pattern stops at the next angle bracket or line break, so reading a message is linear in
+# its length (a pattern scanning on to the end from every "<" took seconds on crafted text).
 _CODE_BLOCK = re.compile(r"```.*?(?:```|$)", re.DOTALL)
 _INLINE_CODE = re.compile(r"`([^`\n]{1,60})`")
-_MENTION = re.compile(r"<[@#!][^>]*>")
-_LINK = re.compile(r"<((?:https?|mailto|ftp)[^>|]*)(?:\|([^>]*))?>")
+_MENTION = re.compile(r"<[@#!][^<>]*>")
+_LINK = re.compile(r"<((?:https?|mailto|ftp)[^<>|]*)(?:\|([^<>]*))?>")
 _BARE_URL = re.compile(r"https?://\S+")
 _EMOJI = re.compile(r":[a-z0-9_+\-']+:", re.IGNORECASE)
-_QUOTE_LINE = re.compile(r"^\s*(?:>|&gt;).*$", re.MULTILINE)
+_QUOTE_LINE = re.compile(r"^[^\S\n]*(?:>|&gt;).*$", re.MULTILINE)
 _AT_NAME = re.compile(r"(?<!\w)@\w+")
 _ENTITY = re.compile(r"&(?:amp|lt|gt|quot|nbsp);")
 # An identifier: words joined by ".", "_", "-", "->", "/", "::" (asyncio.gather, sorted-map,

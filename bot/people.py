@@ -1,5 +1,10 @@
 """The directory of people the bot knows, per workspace: kept fresh from events and directory
-syncs, and the one place that says who is an admin."""
+syncs, and the one place that says who is an admin.
+
+Every people row is written through ``upsert``, which makes what a platform says fit the
+columns (their sizes read from the model): a name or team longer than its column is cut; a time
+zone, locale or e-mail address that does not fit is not one, and is left out rather than cut.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,13 @@ from typing import Iterable
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.db import fit
 from bot.db.models import PersonRow
 from bot.events import Person
+
+# Free text, cut to the column; identifiers, kept only whole.
+_CUT = ("team",)
+_WHOLE = ("tz", "locale", "email")
 
 
 def get(session: Session, user_id: str) -> PersonRow | None:
@@ -18,16 +28,38 @@ def get(session: Session, user_id: str) -> PersonRow | None:
 
 def upsert(session: Session, person: Person) -> PersonRow:
     """Create or refresh a person. Empty fields in ``person`` never erase what is known
-    (an event often carries only the user id)."""
-    row = get(session, person.id)
+    (an event often carries only the user id). Someone who said "forget me" comes back opted
+    out of the index, until they say "start indexing me"."""
+    return _refresh(session, get(session, person.id), person)
+
+
+def upsert_many(session: Session, persons: Iterable[Person]) -> dict[str, PersonRow]:
+    """``upsert`` for many people at once (a directory, an export): the workspace's rows are read
+    in one query instead of one per person. Returns the rows by user id."""
+    with session.no_autoflush:
+        rows = {r.user_id: r for r in session.scalars(select(PersonRow))}
+        for person in persons:
+            rows[person.id] = _refresh(session, rows.get(person.id), person)
+    return rows
+
+
+def _refresh(session: Session, row: PersonRow | None, person: Person) -> PersonRow:
+    name = fit(PersonRow.name, person.name)
     if row is None:
-        row = PersonRow(user_id=person.id, name=person.name or person.id)
+        from bot.privacy import forgotten
+
+        row = PersonRow(user_id=person.id, name=name or fit(PersonRow.name, person.id),
+                        indexing_opt_out=bool(forgotten(session, [person.id], indexing=True)))
         session.add(row)
-    if person.name:
-        row.name = person.name
-    for attr in ("team", "tz", "locale", "email"):
-        value = getattr(person, attr)
+    if name:
+        row.name = name
+    for attr in _CUT:
+        value = fit(getattr(PersonRow, attr), getattr(person, attr))
         if value:
+            setattr(row, attr, value)
+    for attr in _WHOLE:
+        value = fit(getattr(PersonRow, attr), getattr(person, attr))
+        if value and value == getattr(person, attr):
             setattr(row, attr, value)
     if person.is_bot:
         row.is_bot = True
@@ -36,13 +68,21 @@ def upsert(session: Session, person: Person) -> PersonRow:
     return row
 
 
+def sync_person(session: Session, person: Person) -> PersonRow:
+    """Apply one entry of a full directory listing: as ``upsert``, and the admin and bot flags
+    may also be withdrawn here; someone listed is not deleted."""
+    row = upsert(session, person)
+    row.is_admin = person.is_admin
+    row.is_bot = person.is_bot
+    row.deleted = False
+    return row
+
+
 def sync_directory(session: Session, people: Iterable[Person]) -> int:
-    """Apply a full directory listing (admin flags may also be withdrawn here)."""
+    """Apply a full directory listing (see ``sync_person``)."""
     n = 0
     for person in people:
-        row = upsert(session, person)
-        row.is_admin = person.is_admin
-        row.is_bot = person.is_bot
+        sync_person(session, person)
         n += 1
     return n
 

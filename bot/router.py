@@ -6,6 +6,13 @@ registered by importing a module.
 
 Handlers are plain functions ``handler(event, ctx) -> Iterable[Outbound] | None``. They run in a
 worker thread (so database and NLP work never blocks the event loop) and return what to send.
+
+Message patterns are compiled with RE2 (the ``google-re2`` package), which matches in time linear
+in the text whatever the pattern: no message can make matching backtrack for seconds. RE2 has no
+look-around and no back-references; a pattern that uses them is refused when declared. Before
+matching, a message's runs of whitespace (newlines, non-breaking spaces) become one space, and a
+message longer than ``MAX_MATCH_CHARS`` is matched by nothing (it is still indexed when posted in
+a public channel).
 """
 
 from __future__ import annotations
@@ -13,6 +20,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Literal, Mapping, Sequence
+
+import re2
 
 from bot.events import (
     ActionInvoked,
@@ -36,7 +45,7 @@ class Route:
     handler: Handler
     name: str = ""  # command name, schedule job, action id prefix or reaction name
     aliases: tuple[str, ...] = ()
-    patterns: tuple[tuple[str, re.Pattern[str]], ...] = ()  # (lang, compiled pattern)
+    patterns: tuple[tuple[str, Any], ...] = ()  # (lang, pattern compiled by ``compile_pattern``)
     admin: bool = False
     anywhere: bool = False  # message routes: also plain channel messages, not only to the bot
     priority: int = 0  # higher first among message routes that match
@@ -60,9 +69,28 @@ class Match:
     args: str = ""  # command arguments
 
 
-def _compile(pattern: str) -> re.Pattern[str]:
-    # Patterns match the whole message, case- and accent-sensitive as written, ignoring case.
-    return re.compile(rf"^\s*(?:{pattern})\s*[.!?]*\s*$", re.IGNORECASE | re.DOTALL)
+# Longer messages are matched by no route: a message to the bot gets a "too long" answer from the
+# dispatcher, a channel message is only indexed. Slack allows 40,000 characters, Teams about 28,000.
+MAX_MATCH_CHARS = 4000
+
+
+def compile_pattern(pattern: str) -> Any:
+    """A message pattern as routes apply it: the whole message, ignoring case (accents count as
+    written), with any end punctuation, in RE2 syntax (``\\pL`` for a letter of any script: RE2's
+    ``\\w`` and ``\\s`` are ASCII only)."""
+    options = re2.Options()
+    options.case_sensitive = False
+    options.dot_nl = True
+    try:
+        return re2.compile(rf"(?:{pattern})\s*[.!?]*", options)
+    except re2.error as exc:
+        raise ValueError(f"message pattern {pattern!r} is not valid RE2 syntax ({exc}); RE2 has no look-around "
+                         "and no back-references") from None
+
+
+def normalise(text: str) -> str:
+    """The text routes are matched against: trimmed, every run of whitespace one space."""
+    return " ".join(text.split())
 
 
 class Routes:
@@ -101,7 +129,7 @@ class Routes:
         def as_list(p: str | Sequence[str]) -> list[str]:
             return [p] if isinstance(p, str) else list(p)
 
-        compiled = tuple((lang, _compile(p)) for lang, ps in (("en", en), ("fr", fr)) for p in as_list(ps))
+        compiled = tuple((lang, compile_pattern(p)) for lang, ps in (("en", en), ("fr", fr)) for p in as_list(ps))
         if not compiled:
             raise ValueError("a message route needs at least one pattern")
 
@@ -212,8 +240,12 @@ class Router:
 
     def match_text(self, text: str, *, addressed: bool) -> Match | None:
         """Match a message's text: a typed command first (``coffee status``, ``/coffee status``),
-        then message patterns by priority. Plain channel messages only reach ``anywhere`` routes."""
-        stripped = text.strip()
+        then message patterns by priority. Plain channel messages only reach ``anywhere`` routes.
+        A text longer than ``MAX_MATCH_CHARS`` (once trimmed) matches nothing; whitespace runs
+        count as one space in what handlers receive (groups, command arguments)."""
+        if len(text.strip()) > MAX_MATCH_CHARS:
+            return None
+        stripped = normalise(text)
         if addressed and stripped:
             head, _, rest = _LEADING_SLASH.sub("", stripped).partition(" ")
             m = self.match_command(head, rest)
@@ -225,7 +257,7 @@ class Router:
         )
         for r in candidates:
             for lang, pattern in r.patterns:
-                found = pattern.match(stripped)
+                found = pattern.fullmatch(stripped)
                 if found:
                     groups = {k: v for k, v in found.groupdict().items() if v is not None}
                     return Match(r, lang=lang, groups=groups)

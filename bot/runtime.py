@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import gc
 import logging
 import signal
+import socket
 from typing import Any
 
 from aiohttp import web
@@ -14,6 +16,21 @@ from bot.ingest import IngestWorker
 from bot.web import build_web_app
 
 log = logging.getLogger("liaison")
+
+
+class CannotListen(Exception):
+    """The web app cannot listen where it was asked to; the message says why and what to do."""
+
+
+def _listen_problem(host: str, port: int, exc: OSError) -> str:
+    if exc.errno == errno.EADDRINUSE:
+        return (f"port {port} is already in use on {host} (another Liaison, or another server); stop that process, "
+                "or choose another port with --port or PORT")
+    if exc.errno == errno.EACCES:
+        return f"not allowed to listen on port {port} (ports below 1024 need privileges); choose a port above 1024 with --port or PORT"
+    if exc.errno == errno.EADDRNOTAVAIL or isinstance(exc, socket.gaierror):
+        return f"{host} is not an address of this machine; use 0.0.0.0 (every interface), 127.0.0.1 or one of its addresses"
+    return f"cannot listen on {host}:{port} ({exc.strerror or exc}); check server.host and the port"
 
 
 def warm_up(app: Any) -> None:
@@ -64,7 +81,11 @@ async def serve(app: Any, *, host: str, port: int, with_worker: bool = True, sto
     runner = web.AppRunner(build_web_app(app), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
-    await site.start()
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise CannotListen(_listen_problem(host, port, exc)) from None
     log.info("listening on http://%s:%d (GET /healthz)%s", host, port, "" if with_worker else "; worker not in this process")
     tasks: list[asyncio.Task] = []
     try:

@@ -40,5 +40,9 @@ class Services:
     def built(self, name: str) -> bool:
         return name in self._built
 
+    def names(self, prefix: str = "") -> list[str]:
+        """The registered services whose name starts with ``prefix``, in registration order."""
+        return [n for n in self._factories if n.startswith(prefix)]
+
     def __contains__(self, name: str) -> bool:
         return name in self._factories

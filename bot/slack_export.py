@@ -3,9 +3,10 @@ per public channel of daily JSON files, threads marked with ``thread_ts``.
 
 ``read_export`` reads and checks everything before anything is written, so a broken export is
 reported (which file, which line, what to do) and leaves no partial import behind.
-``import_export`` then feeds the messages through the same path as live ones: each becomes a
-``MessageReceived``, is recorded (keyed by channel and timestamp, so a second import changes
-nothing) and queued; the ingestion worker turns the queue into expertise evidence.
+``import_export`` then queues the messages as the dispatcher queues live ones, a batch per
+transaction: each is recorded (keyed by channel and timestamp, so a second import, or the live
+bot seeing the same message, changes nothing) and queued; the ingestion worker turns the queue
+into expertise evidence.
 
 Only channels listed in channels.json (public channels) are read; groups.json, dms.json and
 mpims.json (private conversations) are never opened. No Slack SDK is involved: it is JSON.
@@ -19,9 +20,9 @@ import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
-from bot.events import Conversation, MessageReceived, Person, Workspace
+from bot.events import Person, Workspace
 
 # Message subtypes that are not someone writing (joins, topic changes, bots, …).
 _SKIPPED_SUBTYPES = frozenset({
@@ -115,17 +116,29 @@ class _Source:
             self._zip.close()
 
 
-def _workspace_id(path: Path, users: list[dict[str, Any]]) -> str:
-    for u in users:
-        team = u.get("team_id") or u.get("team")
-        if isinstance(team, str) and team:
-            return team
-    stem = path.name[: -len(".zip")] if path.name.lower().endswith(".zip") else path.name
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", stem).strip("-").lower() or "slack-export"
+def _workspace_id(users: list[dict[str, Any]], channels: list[dict[str, Any]], given: str | None) -> str:
+    """The workspace's id: the team id the users carry, else the one given (``--workspace``), else
+    one derived from the export's content, so the same export read from two folder names (or a
+    later export of the same workspace) lands in one workspace: ``export-`` and the id of its
+    general channel (the oldest channel when none is marked general)."""
+    team = next((t for u in users if isinstance(t := u.get("team_id") or u.get("team"), str) and t), None)
+    if given is not None:
+        given = given.strip()
+        if not re.fullmatch(r"[A-Za-z0-9_.-]{1,80}", given):
+            raise ExportError(f"--workspace {given!r} is not a Slack team id; give the id (T…) shown in your workspace's URLs")
+        if team and given != team:
+            raise ExportError(f"the export belongs to the Slack team {team}, not {given}; leave out --workspace")
+        return given
+    if team:
+        return team
+    general = [c for c in channels if c.get("is_general")] or sorted(
+        channels, key=lambda c: (c.get("created") if isinstance(c.get("created"), (int, float)) else float("inf"), str(c["id"])))
+    return f"export-{general[0]['id']}" if general else "slack-export"
 
 
-def read_export(path: str | Path, *, allow_unknown_users: bool = False) -> SlackExport:
-    """Read and check a whole export. Raises ExportError, naming the file, when it is broken."""
+def read_export(path: str | Path, *, allow_unknown_users: bool = False, workspace: str | None = None) -> SlackExport:
+    """Read and check a whole export. Raises ExportError, naming the file, when it is broken.
+    ``workspace``: the Slack team id, for an export whose users.json carries none."""
     path = Path(path)
     src = _Source(path)
     try:
@@ -139,6 +152,7 @@ def read_export(path: str | Path, *, allow_unknown_users: bool = False) -> Slack
             raise ExportError(f"{path}: users.json must be a list of users, each with an id")
         if not isinstance(channels, list) or not all(isinstance(c, dict) and c.get("id") and c.get("name") for c in channels):
             raise ExportError(f"{path}: channels.json must be a list of channels, each with an id and a name")
+        ws = Workspace("slack", _workspace_id(users, channels, workspace))
 
         people = tuple(
             Person(
@@ -188,7 +202,6 @@ def read_export(path: str | Path, *, allow_unknown_users: bool = False) -> Slack
                 "Nothing was imported. Use a complete export, or pass --skip-unknown-users to leave their messages out."
             )
         messages.sort(key=lambda m: (_ts_key(m.ts), m.channel_id))
-        ws = Workspace("slack", _workspace_id(path, users))
         return SlackExport(ws, ws.id, people, tuple((c["id"], c["name"]) for c in channels), tuple(messages), skipped)
     finally:
         src.close()
@@ -199,20 +212,6 @@ def _ts_key(ts: str) -> float:
         return float(ts)
     except ValueError:
         return 0.0
-
-
-def message_event(export: SlackExport, m: ExportMessage, people: dict[str, Person]) -> MessageReceived:
-    return MessageReceived(
-        workspace=export.workspace,
-        conversation=Conversation(id=m.channel_id, kind="channel", name=m.channel_name),
-        sender=people[m.user_id],
-        text=m.text,
-        ts=m.ts,
-        event_id=f"import:{m.channel_id}:{m.ts}",
-        thread_ts=m.thread_ts,
-        parent_user_id=m.parent_user_id,
-        time=dt.datetime.fromtimestamp(_ts_key(m.ts), tz=dt.timezone.utc),
-    )
 
 
 @dataclass(frozen=True)
@@ -227,24 +226,75 @@ class ImportResult:
 
 def import_export(app: Any, export: SlackExport, *,
                   progress: Callable[[str], Callable[[int, int], None]] | None = None) -> ImportResult:
-    """Backfill an export into the app's database through the queue and the ingestion worker."""
+    """Backfill an export into the app's database through the queue and the ingestion worker.
+
+    The messages are queued as the dispatcher queues live ones (the same idempotency keys, the
+    same queue rows, the same rules: nothing from bots or from people who opted out of
+    indexing, nothing when ingestion is off), but a batch at a time: one transaction, one
+    statement per table, per ``ingest.batch_size`` messages, instead of a transaction and a
+    handful of statements per message. The worker then indexes the queue."""
     from bot import people as directory
     from bot.ingest import IngestWorker
 
-    with app.db.session(export.workspace.key) as s:
-        for p in export.people:
-            directory.upsert(s, p)
-    by_id = {p.id: p for p in export.people}
+    ws = export.workspace.key
+    with app.db.session(ws) as s:
+        rows = directory.upsert_many(s, export.people)
+        skip = {uid for uid, row in rows.items() if row.is_bot or row.indexing_opt_out}
     show = progress("messages") if progress else None
-    queued = 0
     total = len(export.messages)
-    for i, m in enumerate(export.messages, 1):
-        if app.dispatcher.backfill(message_event(export, m, by_id)):
-            queued += 1
-        if show and (i % 500 == 0 or i == total):
-            show(i, total)
+    queued = 0
+    size = max(1, app.settings.ingest.batch_size)
+    for start in range(0, total, size):
+        chunk = export.messages[start : start + size]
+        queued += _queue_batch(app, ws, chunk, skip)
+        if show:
+            show(start + len(chunk), total)
     worker = IngestWorker(app)
     pending = worker.pending()
     show_index = progress("indexing") if progress and pending else None
     indexed = worker.drain(progress=(lambda n: show_index(min(n, pending), pending)) if show_index else None)
-    return ImportResult(export.workspace.key, len(export.people), total, queued, indexed, export.skipped)
+    if "expertise" in app.services:
+        # The imported history is what the workspace's who-knows ranking learns from.
+        with app.db.session(ws) as s:
+            app.services.get("expertise").fit(s, now=app.clock.now())
+    return ImportResult(ws, len(export.people), total, queued, indexed, export.skipped)
+
+
+def _queue_batch(app: Any, ws: str, messages: Sequence[ExportMessage], skip: set[str]) -> int:
+    """Mark a batch of messages seen and queue those not seen before, in one transaction.
+    Returns how many were new (seen for the first time), as the dispatcher counts them."""
+    from sqlalchemy import select
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    from bot.db.models import EventSeen, IngestItem
+
+    insert = pg_insert if app.db.dialect == "postgresql" else sqlite_insert
+    now = app.clock.now()
+    keys = {f"msg:{m.channel_id}:{m.ts}"[:255]: m for m in messages}  # the dispatcher's event_key
+    with app.db.session(ws) as s:
+        conn = s.connection()
+        E = EventSeen.__table__
+        seen = set(conn.execute(select(E.c.key).where(E.c.workspace == ws, E.c.key.in_(list(keys)))).scalars())
+        new = [(k, m) for k, m in keys.items() if k not in seen]
+        if not new:
+            return 0
+        conn.execute(insert(E).on_conflict_do_nothing(index_elements=["workspace", "key"]),
+                     [{"workspace": ws, "key": k, "user_id": m.user_id, "seen_at": now} for k, m in new])
+        settings = app.settings.ingest
+        items = [_queue_row(ws, m, now, settings.max_text_chars) for _, m in new if m.user_id not in skip] if settings.enabled else []
+        if items:
+            stmt = insert(IngestItem.__table__)
+            update = {k: stmt.excluded[k] for k in ("op", "text", "mentions", "thread_ts", "parent_user_id", "enqueued_at",
+                                                   "attempts", "last_error")}
+            conn.execute(stmt.on_conflict_do_update(index_elements=["workspace", "conversation_id", "ts"], set_=update), items)
+    return len(new)
+
+
+def _queue_row(ws: str, m: ExportMessage, now: dt.datetime, max_chars: int) -> dict[str, Any]:
+    return {
+        "workspace": ws, "op": "upsert", "conversation_id": m.channel_id, "conversation_name": m.channel_name, "ts": m.ts,
+        "thread_ts": m.thread_ts, "parent_user_id": m.parent_user_id, "user_id": m.user_id, "text": m.text[:max_chars],
+        "mentions": [], "permalink": None, "message_time": dt.datetime.fromtimestamp(_ts_key(m.ts), tz=dt.timezone.utc),
+        "enqueued_at": now, "attempts": 0, "last_error": None,
+    }

@@ -61,7 +61,9 @@ from bot.events import (
 )
 from bot.i18n import Catalog, normalise_locale, strip_accents
 from bot.ports import ChatError
+from bot.privacy import forgotten
 from bot.router import Routes
+from bot.text import quote
 
 ROUND_JOB = "coffee.round"
 SWEEP_JOB = "coffee.sweep"
@@ -314,7 +316,9 @@ class Malformed(ValueError):
 
     def __init__(self, key: str, **values: object) -> None:
         super().__init__(key)
-        self.key, self.values = key, values
+        # The words are said back to the person: mentions and broadcasts (<!here>) as plain words.
+        self.key = key
+        self.values = {k: quote(v) if isinstance(v, str) else v for k, v in values.items()}
         self.lang: str | None = None
 
 
@@ -804,7 +808,7 @@ def _status_lines(ctx: SkillContext, p: CoffeeProgramme, user_id: str) -> list[s
     lines = [ctx.t(T, "status", channel=_name(p), schedule=schedule_text(ctx.lang, p), size=p.group_size, paused=paused,
                    next=_next_text(ctx, p))]
     row = _member_row(ctx, p, user_id)
-    if row is not None and row.status == "left":
+    if (row is not None and row.status == "left") or (row is None and forgotten(ctx.db, [user_id])):
         lines.append(ctx.t(T, "status_you_out"))
     elif row is None and not _in_channel(ctx, p, user_id):
         lines.append(ctx.t(T, "status_you_not_member", channel=_name(p)))
@@ -934,14 +938,17 @@ def _chunks(items: Sequence[str], n: int = 500) -> Iterable[Sequence[str]]:
 
 def participants_of(ctx: SkillContext, p: CoffeeProgramme, at: dt.datetime) -> tuple[list[PersonRow], int]:
     """(the people who take part in a round at ``at``, how many could): the channel's members
-    and those who joined, minus bots, deactivated people and those who left; the snoozed count
-    as could-take-part but do not take part."""
+    and those who joined, minus bots, deactivated people, those who left and those who said
+    "forget me" and have not joined since; the snoozed count as could-take-part but do not take
+    part."""
     assert ctx.chat is not None
     members = set(ctx.chat.list_members(p.channel_id))
     choices = ctx.db.scalars(select(CoffeeMember).where(CoffeeMember.programme_id == p.id)).all()
     left = {c.user_id for c in choices if c.status == "left"}
     joined = {c.user_id for c in choices if c.status == "joined"}
     snoozed = {c.user_id for c in choices if c.snoozed_until is not None and utc(c.snoozed_until) > at}
+    # "forget me" erased their choices; a choice they made since is a "coffee join".
+    left |= forgotten(ctx.db, members - joined)
     ids = sorted((members | joined) - left)
     rows: dict[str, PersonRow] = {}
     for chunk in _chunks(ids):
@@ -1488,6 +1495,8 @@ def welcome(event: MemberJoined, ctx: SkillContext) -> DirectMessage | None:
     row = _member_row(ctx, p, event.person.id)
     if row is not None and row.status == "left":
         return None  # they opted out before; joining the channel again does not undo that
+    if row is None and forgotten(ctx.db, [event.person.id]):
+        return None  # they said "forget me": only "coffee join" brings them back
     if row is None:
         ctx.db.add(CoffeeMember(programme_id=p.id, user_id=event.person.id, status="joined", updated_at=ctx.clock.now()))
     return DirectMessage(event.person.id, ctx.t(T, "welcome", channel=_name(p), schedule=schedule_text(ctx.lang, p),
@@ -1520,13 +1529,19 @@ def count_ties(batch: Sequence[Any], ctx: SkillContext) -> None:
     dialect = ctx.db.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     ws = ctx.workspace.key
-    for (a, b), n in sorted(counts.items()):
-        stmt = insert(CoffeeTie).values(workspace=ws, user_a=a, user_b=b, interactions=n, last_at=last.get((a, b)))
-        ctx.db.execute(stmt.on_conflict_do_update(
-            index_elements=["workspace", "user_a", "user_b"],
-            set_={"interactions": CoffeeTie.interactions + stmt.excluded.interactions,
-                  "last_at": func.coalesce(stmt.excluded.last_at, CoffeeTie.last_at)},
-        ))
+    # One statement for the batch's pairs (executemany), not one built and compiled per pair: a
+    # backfill's batch of a thousand messages of a large company meets hundreds of pairs.
+    T_ = CoffeeTie.__table__
+    stmt = insert(T_)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["workspace", "user_a", "user_b"],
+        set_={"interactions": T_.c.interactions + stmt.excluded.interactions,
+              "last_at": func.coalesce(stmt.excluded.last_at, T_.c.last_at)},
+    )
+    ctx.db.connection().execute(stmt, [
+        {"workspace": ws, "user_a": a, "user_b": b, "interactions": n, "last_at": last.get((a, b))}
+        for (a, b), n in sorted(counts.items())
+    ])
     return None
 
 

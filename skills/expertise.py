@@ -30,7 +30,9 @@ from bot.expertise import (
 )
 from bot.i18n import Catalog
 from bot.nlp import LANGS, Nlp, NlpSettings
+from bot.privacy import forget_person, index_again
 from bot.router import Routes
+from bot.text import directory_names, quote
 
 log = logging.getLogger("liaison.skills.expertise")
 
@@ -69,7 +71,7 @@ TEXT = Catalog(
         "already_stopped": "You had already opted out; I don't index your messages. Say *start indexing me* to opt back in.",
         "started": "Welcome back: I'll learn from your public messages again, from now on.",
         "already_started": "I'm already indexing your public messages. Say *stop indexing me* to opt out.",
-        "forgot_me": "Done: I erased everything I held about you ({n} rows in {tables} tables). If you write in public channels again, I'll start from scratch; say *stop indexing me* if you'd rather I didn't.",
+        "forgot_me": "Done: I erased everything I held about you ({n} rows in {tables} tables). From now on I don't index your messages and you're out of coffee rounds; say *start indexing me* or *coffee join* whenever you want back in.",
         "declare_what": "What do you know about? For example *I know Kafka*.",
         "declared_ok": "Thanks! I noted that you know about {topics}. People asking about it may be pointed to you.",
         "opted_out_declare": "You have opted out of the index, so I can't note that. Say *start indexing me* first.",
@@ -108,7 +110,7 @@ TEXT = Catalog(
         "already_stopped": "Vous aviez déjà choisi de ne pas être indexé·e. Dites *recommence à m'indexer* pour revenir.",
         "started": "Bon retour : j'apprends à nouveau de vos messages publics, à partir de maintenant.",
         "already_started": "J'indexe déjà vos messages publics. Dites *arrête de m'indexer* pour ne plus l'être.",
-        "forgot_me": "C'est fait : j'ai effacé tout ce que je savais de vous ({n} lignes dans {tables} tables). Si vous écrivez à nouveau dans des canaux publics, je repartirai de zéro ; dites *arrête de m'indexer* si vous préférez que non.",
+        "forgot_me": "C'est fait : j'ai effacé tout ce que je savais de vous ({n} lignes dans {tables} tables). Désormais je n'indexe plus vos messages et vous ne participez plus aux cafés ; dites *recommence à m'indexer* ou *café rejoindre* quand vous voulez revenir.",
         "declare_what": "Sur quoi vous y connaissez-vous ? Par exemple *je connais Kafka*.",
         "declared_ok": "Merci ! J'ai noté que vous vous y connaissez en {topics}. On pourra vous orienter les questions à ce sujet.",
         "opted_out_declare": "Vous avez choisi de ne pas être indexé·e, je ne peux donc pas le noter. Dites d'abord *recommence à m'indexer*.",
@@ -151,6 +153,9 @@ def services(app: Any) -> Mapping[str, Any]:
         log.info("nlp loaded: %s", nlp.description)
         return nlp
 
+    from bot import scheduler
+
+    scheduler.register_cron(app, "expertise.fit", settings.fit_cron, timezone="UTC")
     return {
         "nlp": make_nlp,
         "expertise": lambda: ExpertiseService(settings=settings, nlp=app.services.get("nlp"), db=app.db),
@@ -168,6 +173,13 @@ def _service(ctx: SkillContext) -> ExpertiseService:
 def index_batch(batch: Sequence[Any], ctx: SkillContext) -> None:
     """Queued public-channel messages -> topics -> evidence (runs in the worker)."""
     _service(ctx).ingest(ctx.db, batch, now=ctx.clock.now())
+
+
+@routes.schedule("expertise.fit")
+def fit_ranking(event: Any, ctx: SkillContext) -> list:
+    """Learn the workspace's who-knows ranking again from its answered threads (daily)."""
+    _service(ctx).fit(ctx.db, now=ctx.clock.now())
+    return []
 
 
 # ---- who knows ----------------------------------------------------------------------------------
@@ -209,7 +221,8 @@ def _answer(ctx: SkillContext, question: str) -> Any:
     asker = ctx.sender.user_id if ctx.sender is not None else None
     topics, experts = service.ask(ctx.db, text=question, asker=asker, now=ctx.clock.now(), lang=ctx.lang,
                                   limit=4 * service.settings.max_experts)
-    topic_label = _without_article(question)
+    # The subject as the answer repeats it: mentions and broadcasts (<!here>) as plain words.
+    topic_label = quote(_without_article(question), directory_names(ctx.db))
     topic_label = topic_label if len(topic_label) <= 60 else topic_label[:57] + "…"
     matched = [e for e in experts if e.matched]
     if not matched:
@@ -330,9 +343,9 @@ def forget_topic_message(event: Any, ctx: SkillContext) -> Any:
     wanted = [k for k in held if any(k == q or f" {q} " in f" {k} " for q in keys)]
     wanted = wanted or [k for k in held if held[k].display.lower() == phrase.lower()]
     if not wanted:
-        return reply(ctx, ctx.t(TEXT, "no_such_topic", topic=phrase), private=True)
+        return reply(ctx, ctx.t(TEXT, "no_such_topic", topic=quote(phrase, directory_names(ctx.db))), private=True)
     n = forget_topic(ctx.db, user_id=user, keys=wanted, settings=service.settings)
-    return reply(ctx, ctx.t(TEXT, "forgot_topic", topic=phrase, n=n), private=True)
+    return reply(ctx, ctx.t(TEXT, "forgot_topic", topic=quote(phrase, directory_names(ctx.db)), n=n), private=True)
 
 
 @routes.message(
@@ -365,20 +378,18 @@ def start_indexing(event: Any, ctx: SkillContext) -> Any:
     if not row.indexing_opt_out:
         return reply(ctx, ctx.t(TEXT, "already_started"), private=True)
     row.indexing_opt_out = False
+    index_again(ctx.db, row.user_id, at=ctx.clock.now())  # also after "forget me"
     return reply(ctx, ctx.t(TEXT, "started"), private=True)
 
 
 @routes.message(en=[r"forget (?:about )?me", r"delete (?:everything about )?me", r"erase me"],
                 fr=[r"oublie[sz]?[- ]moi", r"efface[sz]?[- ]moi", r"efface[sz]? tout sur moi"], priority=10)
 def forget_me(event: Any, ctx: SkillContext) -> Any:
-    """forget me / oublie-moi: erase every row about the person, in every table, at once."""
-    from bot.privacy import forget_person
-
+    """forget me / oublie-moi: erase every row about the person, in every table, at once; they
+    stay out of the index and of coffee rounds until they ask to be back."""
     user = ctx.sender.user_id if ctx.sender is not None else event.sender.id
     lang = ctx.lang
-    # Take the evidence back first so topic counts stay right; then the general eraser.
-    forget_all_evidence(ctx.db, user_id=user, settings=_service(ctx).settings)
-    counts = forget_person(ctx.db, user)
+    counts = forget_person(ctx.db, user, at=ctx.clock.now(), settings=_service(ctx).settings)
     ctx.db.expunge_all()
     ctx.sender = None
     ctx.lang = lang

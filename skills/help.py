@@ -15,7 +15,8 @@ TEXT = Catalog(
         "privacy": (
             "*What I keep.* I read only public channels I have been added to — never direct messages, "
             "group messages or private channels. From those messages I keep topics and links to the "
-            "messages, not their text. You can see everything I hold about you, remove a topic, stop "
+            "messages, not their text; of a thanks, who thanked whom and its topics, not its words. "
+            "You can see everything I hold about you, remove a topic, stop "
             "me from indexing you, or have everything about you erased at once."
         ),
     },
@@ -26,7 +27,8 @@ TEXT = Catalog(
         "privacy": (
             "*Ce que je garde.* Je ne lis que les canaux publics où l'on m'a ajouté — jamais les messages "
             "directs, les messages de groupe ni les canaux privés. De ces messages je garde des sujets et "
-            "des liens, pas leur texte. Vous pouvez voir tout ce que je sais de vous, retirer un sujet, "
+            "des liens, pas leur texte ; d'un remerciement, qui a remercié qui et ses sujets, pas ses mots. "
+            "Vous pouvez voir tout ce que je sais de vous, retirer un sujet, "
             "me demander de ne plus vous indexer, ou tout faire effacer d'un coup."
         ),
     },

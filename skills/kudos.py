@@ -13,7 +13,14 @@ How people thank, in English and French:
 What a thanks does: the receiver gets a direct message (who, for what, with a link); the giver
 gets a confirmation only they see; the recognition channel, when configured, gets a post; and the
 topics of the reason, plus those of the thread it was said in, become "thanked" evidence for the
-receiver in the expertise index.
+receiver in the expertise index — with a link for a thanks said in a public channel, without one
+for a thanks told to the bot in a DM, and not at all for one said in a private channel or a group
+DM, whose topics stay out of everyone else's answers.
+
+What is kept of a thanks (``kudos`` rows): who thanked whom, when and how, the conversation's id
+(its name and a link only for a public channel), the reason's topic keys and the few topic names
+"my thanks" and the digest show. The reason's text is never kept: it goes into the receiver's
+direct message and the recognition post, then only its topics remain.
 
 Rules: nobody thanks themselves or a bot; each giver may thank ``daily_cap`` people a day,
 counted from midnight in the giver's time zone; a thanks is stored once per (source, receiver)
@@ -72,7 +79,8 @@ from bot.events import (
 from bot.expertise import EvidenceRef, ExpertiseSettings, known_keys, record_evidence, thread_topics
 from bot.i18n import Catalog, normalise_locale
 from bot.ports import ChatError
-from bot.router import Routes
+from bot.router import MAX_MATCH_CHARS, Routes, compile_pattern, normalise
+from bot.text import directory_names, quote
 
 log = logging.getLogger("liaison.skills.kudos")
 
@@ -208,8 +216,9 @@ def settings_of(ctx: SkillContext) -> KudosSettings:
 # ---- parsing -------------------------------------------------------------------------------------
 
 # A person named in a message: a platform mention (<@U123>, or <@U123|alice> from Slack slash
-# commands) or a typed @name (slash commands and Teams send names as typed).
-_WHO_ONE = r"(?:<@[^>\s]+>|@[^\W\d_][\w'.\-]*)"
+# commands) or a typed @name (slash commands and Teams send names as typed). The patterns are RE2
+# syntax, matched in linear time (see bot/router.py): \pL is a letter of any script.
+_WHO_ONE = r"(?:<@[^>\s]+>|@\pL[\pL\pN\pM_'.\-]*)"
 _WHO = rf"(?P<who>{_WHO_ONE}(?:\s*(?:,|&|\band\b|\bet\b)?\s*{_WHO_ONE})*)"
 _MENTION = re.compile(r"<@([^>|\s]+)(?:\|[^>]*)?>|@([^\W\d_][\w'.\-]*)")
 _REASON_EN = r"(?:\s*[,:;!.–—-]*\s*(?:(?:for|on|with|about)\s+)?(?P<reason>[^\s.!?].*?))?"
@@ -231,21 +240,25 @@ PATTERNS_FR = (
     rf"{_THANK_FR}\s+(?:pour|sur)\s+(?P<reason>[^\s.!?].*?)\s*[,:;–—-]?\s*{_WHO}",
 )
 # Command arguments: "@alice for …", "to @alice …", "à @bob pour …".
-_ARGS = re.compile(
-    rf"^\s*(?:(?:to|à|a)\s+)?{_WHO}(?:\s*[,:;!.–—-]*\s*(?:(?:for|on|with|about|pour|sur|avec|de|d'|d’)\s*)?"
-    rf"(?P<reason>[^\s.!?].*?))?\s*[.!?]*\s*$",
-    re.IGNORECASE | re.DOTALL,
+_ARGS = compile_pattern(
+    rf"(?:(?:to|à|a)\s+)?{_WHO}(?:\s*[,:;!.–—-]*\s*(?:(?:for|on|with|about|pour|sur|avec|de|d'|d’)\s*)?"
+    rf"(?P<reason>[^\s.!?].*?))?"
 )
 MAX_REASON = 500
 _EMOJI = re.compile(r":[a-z0-9_+'\-]+:", re.IGNORECASE)
 # The message patterns as the router applies them (the whole message, English first).
-_WHOLE = tuple(re.compile(rf"^\s*(?:{p})\s*[.!?]*\s*$", re.IGNORECASE | re.DOTALL) for p in (*PATTERNS_EN, *PATTERNS_FR))
+_WHOLE = tuple(compile_pattern(p) for p in (*PATTERNS_EN, *PATTERNS_FR))
+
+
+def _plain(text: str | None) -> str:
+    # What the patterns read: no emoji codes, whitespace runs as one space (as the router does).
+    return normalise(_EMOJI.sub(" ", text or ""))
 
 
 def parse_thanks(text: str) -> tuple[list[str], str] | None:
     """The people named at the start of command arguments (mention ids, or ``@name`` as typed)
     and the reason after them; None when the text names nobody."""
-    m = _ARGS.match(_EMOJI.sub(" ", text or ""))
+    m = _ARGS.fullmatch(_plain(text))
     if not m:
         return None
     return names_in(m.group("who")), clean_reason(m.group("reason"))
@@ -264,12 +277,20 @@ def names_in(who: str) -> list[str]:
 def read_thanks(text: str) -> tuple[list[str], str] | None:
     """The people and the reason of a thanks message, read without its emoji codes (so that
     "merci @bob :pray:" has no reason, rather than "pray")."""
-    plain = _EMOJI.sub(" ", text or "")
+    plain = _plain(text)
+    if len(plain) > MAX_MATCH_CHARS:
+        return None
     for pattern in _WHOLE:
-        m = pattern.match(plain)
+        m = pattern.fullmatch(plain)
         if m:
             return names_in(m.group("who")), clean_reason(m.groupdict().get("reason"))
     return None
+
+
+def shown_reason(ctx: SkillContext, reason: str) -> str:
+    """The reason as the bot repeats it: mentions and broadcasts (``<!here>``) made plain words,
+    so that repeating it notifies nobody."""
+    return quote(reason, directory_names(ctx.db))
 
 
 def clean_reason(reason: str | None) -> str:
@@ -372,7 +393,7 @@ def _resolve(ctx: SkillContext, token: str) -> tuple[PersonRow | None, str | Non
                 row = people.upsert(ctx.db, found)
                 ctx.db.flush()
         if row is None:
-            return None, ctx.t(TEXT, "unknown", name=token)
+            return None, ctx.t(TEXT, "unknown", name=quote(token))
         return row, None
     name = token[1:]
     found_rows = people.find_by_name(ctx.db, name)
@@ -389,7 +410,7 @@ def _resolve(ctx: SkillContext, token: str) -> tuple[PersonRow | None, str | Non
         found_rows = [people.upsert(ctx.db, p) for p in matches if not p.is_bot or len(matches) == 1]
         ctx.db.flush()
     if not found_rows:
-        return None, ctx.t(TEXT, "unknown", name=token)
+        return None, ctx.t(TEXT, "unknown", name=quote(token))
     if len(found_rows) > 1:
         return None, ctx.t(TEXT, "ambiguous", name=token, names=_join([_mention(r.user_id) for r in found_rows], ctx.lang))
     return found_rows[0], None
@@ -445,6 +466,9 @@ def shown_topics(ctx: SkillContext, topics: Sequence[Any], *, limit: int = 3) ->
 def _record_evidence(ctx: SkillContext, *, receiver: PersonRow, topics: list[Any], weight: float, source: Source,
                      at: dt.datetime) -> None:
     if not topics or receiver.indexing_opt_out:
+        return
+    # What is said in a private channel or a group DM never reaches the index, not even as topics.
+    if source.conversation.kind not in ("channel", "dm"):
         return
     # Only public channels become links in the index: a thanks said in a DM to the bot still
     # counts, but nobody else could open the message.
@@ -504,11 +528,12 @@ def give_thanks(ctx: SkillContext, *, tokens: Sequence[str], reason: str, source
     shown = shown_topics(ctx, topics)  # before recording: afterwards every topic is "known"
     for receiver in fresh:
         weight = reciprocal_weight(ctx.db, giver_id=giver.user_id, receiver_id=receiver.user_id, now=at, settings=settings)
+        public = source.conversation.kind == "channel"
         row = KudosRow(
-            source_key=source.key[:255], giver_id=giver.user_id, receiver_id=receiver.user_id, reason=reason,
+            source_key=source.key[:255], giver_id=giver.user_id, receiver_id=receiver.user_id,
             topics=[t.key for t in topics], topic_names=[t.display for t in shown], via=source.via,
-            conversation_id=source.conversation.id, conversation_name=source.conversation.name, ts=source.ts,
-            permalink=source.permalink, weight=weight, at=at,
+            conversation_id=source.conversation.id, conversation_name=source.conversation.name if public else None,
+            ts=source.ts, permalink=source.permalink if public else None, weight=weight, at=at,
         )
         try:
             with ctx.db.begin_nested():
@@ -547,7 +572,7 @@ def _dm_text(ctx: SkillContext, receiver: PersonRow, reason: str, source: Source
     where = TEXT.get(lang, "where", channel=source.conversation.name) if (
         source.conversation.kind == "channel" and source.conversation.name) else ""
     link = _link(lang, source.permalink)
-    text = (TEXT.get(lang, "dm_reason", giver=giver, reason=reason, where=where, link=link) if reason
+    text = (TEXT.get(lang, "dm_reason", giver=giver, reason=shown_reason(ctx, reason), where=where, link=link) if reason
             else TEXT.get(lang, "dm_plain", giver=giver, where=where, link=link))
     if topics and not receiver.indexing_opt_out:
         text += TEXT.get(lang, "dm_topics", topics=_join([t.display for t in topics], lang))
@@ -560,12 +585,15 @@ def _post_text(ctx: SkillContext, receivers: list[PersonRow], reason: str, sourc
     giver = _mention(ctx.sender.user_id)  # type: ignore[union-attr]
     link = _link(lang, source.permalink) if source.conversation.kind == "channel" else ""
     if reason:
-        return TEXT.get(lang, "post_reason", giver=giver, who=who, reason=reason, link=link)
+        return TEXT.get(lang, "post_reason", giver=giver, who=who, reason=shown_reason(ctx, reason), link=link)
     return TEXT.get(lang, "post_plain", giver=giver, who=who, link=link)
 
 
 def _permalink(ctx: SkillContext, conversation: Conversation, ts: str | None, given: str | None = None) -> str | None:
-    if given or not ts or ctx.chat is None or conversation.kind != "channel":
+    """A link to the thanks, for a public channel only (nobody else could open the others)."""
+    if conversation.kind != "channel":
+        return None
+    if given or not ts or ctx.chat is None:
         return given
     try:
         return ctx.chat.permalink(conversation.id, ts)
@@ -605,7 +633,8 @@ def thanks_command(event: Any, ctx: SkillContext) -> list[Outbound] | Reply:
     if _TEAMS_ARGS.match(lowered):
         return team_totals(ctx)
     if head in ("stats", "me", "mine") and rest:
-        return reply(ctx, ctx.t(TEXT, "mine_only_own", who=args.split(" ", 1)[1].strip()), private=True)
+        who = quote(args.split(" ", 1)[1].strip(), directory_names(ctx.db))
+        return reply(ctx, ctx.t(TEXT, "mine_only_own", who=who), private=True)
     parsed = parse_thanks(args)
     if parsed is None or not parsed[0]:
         return reply(ctx, ctx.t(TEXT, "usage"), private=True)

@@ -1,13 +1,16 @@
 """ConsoleChat: the ChatPort of the terminal. Messages are printed, as each person would see
-them, instead of being sent; the directory is the bundled sample workspace."""
+them, instead of being sent; the directory is the bundled sample workspace. Files sent with a
+message (charts) are written to a folder and their paths printed."""
 
 from __future__ import annotations
 
 import re
 import sys
+import tempfile
+from pathlib import Path
 from typing import Callable, Mapping, Sequence, TextIO
 
-from bot.events import DirectMessage, GroupMessage, Outbound, Person, Reply, Sent, Workspace
+from bot.events import Attachment, DirectMessage, GroupMessage, Outbound, Person, Reply, Sent, Workspace
 
 _MENTION = re.compile(r"<@([A-Za-z0-9_:\-]+)>")
 _LINK = re.compile(r"<(https?://[^|>]+)\|([^>]+)>")
@@ -38,12 +41,14 @@ class ConsoleChat:
         channel_names: Mapping[str, str] | None = None,
         out: TextIO | None = None,
         bot_name: str = "Liaison",
+        files_dir: str | None = None,
     ) -> None:
         self.people = dict(people)
         self.channels = {k: list(v) for k, v in channels.items()}
         self.channel_names = dict(channel_names or {})
         self.out = out or sys.stdout
         self.bot_name = bot_name
+        self.files_dir = files_dir  # where files sent with messages are written (default: a new temporary folder)
         self.sent: list[tuple[str, Outbound]] = []  # (conversation id, message), for the demo and tests
         self._n = 0
 
@@ -81,6 +86,8 @@ class ConsoleChat:
             conv_id = "G-" + "-".join(sorted(message.user_ids))
         else:  # pragma: no cover - the Outbound union is closed
             raise TypeError(f"cannot send {type(message).__name__}")
+        for f in getattr(message, "files", ()):
+            print(f"      📎 {f.title or f.name}: {self._write(f)}", file=self.out)
         self.sent.append((conv_id, message))
         return Sent(conversation_id=conv_id, ts=ts)
 
@@ -93,6 +100,16 @@ class ConsoleChat:
             if getattr(earlier, "key", None) == key:
                 return Sent(conversation_id=conv_id)
         return None
+
+    def _write(self, f: Attachment) -> str:
+        """Write a file sent with a message to ``files_dir``; its path, to print."""
+        if self.files_dir is None:
+            self.files_dir = tempfile.mkdtemp(prefix="liaison-files-")
+        folder = Path(self.files_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / Path(f.name).name
+        path.write_bytes(f.data)
+        return str(path)
 
     async def lookup_user(self, workspace: Workspace, user_id: str) -> Person | None:
         return self.people.get(user_id)

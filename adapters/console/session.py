@@ -18,7 +18,7 @@ from sqlalchemy import select
 from bot import people
 from bot.bootstrap import App, bootstrap
 from bot.config import Settings, load_settings
-from bot.db.models import Installation
+from bot.db.models import Installation, PersonRow
 from bot.dispatch import Outcome
 from bot.events import Conversation, MessageReceived, Person
 from bot.ingest import IngestWorker
@@ -62,6 +62,14 @@ class ConsoleSession:
         with self.app.db.session(None) as s:
             return s.get(Installation, self.sample.workspace.key) is not None
 
+    def other_workspaces(self) -> list[str]:
+        """Workspaces in the database other than the sample's: a real installation or import,
+        which the sample company must not be mixed into by mistake."""
+        with self.app.db.session(None) as s:
+            people = set(s.scalars(select(PersonRow.workspace).distinct()))
+            installed = set(s.scalars(select(Installation.workspace)))
+        return sorted((people | installed) - {self.sample.workspace.key})
+
     async def load(self, *, progress: Callable[[int, int], None] | None = None) -> int:
         """Put the sample company in the database: its directory, then every message through
         the dispatcher, then the worker until the queue is empty. Safe to run twice."""
@@ -94,6 +102,14 @@ class ConsoleSession:
             raise UnknownPerson(f"nobody called {who!r} in {self.sample.name}; try one of: {names}")
         raise UnknownPerson(f"{who!r} could be {', '.join(p.name for p in found)}; use the full name")
 
+    def channel(self, name: str) -> str:
+        """The id of the sample channel called ``name`` (with or without #)."""
+        cid = self.sample.channel_by_name(name)
+        if cid is None:
+            known = ", ".join("#" + c["name"] for c in self.sample.channels.values())
+            raise UnknownPerson(f"{self.sample.name} has no channel {name!r}; choose one of {known}")
+        return cid
+
     async def say(self, who: Person, text: str, *, channel: str | None = None, thread_ts: str | None = None) -> Outcome:
         """``who`` writes ``text``: to the bot in a DM, or in ``channel`` (addressed to the bot
         when it starts with @Liaison)."""
@@ -107,10 +123,7 @@ class ConsoleSession:
             conv = Conversation(id=f"D-{who.id}", kind="dm", name=None)
             addressed = True
         else:
-            cid = self.sample.channel_by_name(channel)
-            if cid is None:
-                raise UnknownPerson(f"no channel {channel!r}; channels: {', '.join('#' + c['name'] for c in self.sample.channels.values())}")
-            conv = self.sample.conversation(cid)
+            conv = self.sample.conversation(self.channel(channel))
             addressed = text.lower().startswith(BOT_MENTION) or text.lower().strip() == "@liaison"
             if addressed:
                 text = text.split(" ", 1)[1] if " " in text else ""

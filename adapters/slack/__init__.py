@@ -2,9 +2,13 @@
 slack-bolt's AsyncApp.
 
 ``build(app)`` is called by bootstrap when ``SLACK_BOT_TOKEN`` is set. The adapter:
-- verifies and acknowledges every request through bolt (signature, timestamp, url_verification),
-  then runs the neutral event through ``app.dispatcher.handle`` in a background task it keeps
-  (``drain()`` waits for them: tests and shutdown);
+- checks every request before reading it (``inbound.py``: signature, then body, then shape;
+  401 or 400 otherwise, one log line), hands the parsed payload to bolt, whose listeners
+  translate it and write the neutral event to the inbox (``bot/inbox.py``) before the 200: an
+  acknowledged event survives a crash. Then the event runs through ``app.dispatcher.handle`` in
+  a background task it keeps (``drain()`` waits for them: tests and shutdown); events left in
+  the inbox by a process that died are handled at start, stalled ones after
+  ``slack.inbox_replay_seconds``;
 - learns its own user id and the workspace from auth.test at start, syncs the directory from
   users.list at start and every ``slack.directory_sync_hours``;
 - publishes a Home tab when someone opens it;
@@ -18,22 +22,27 @@ mounted whenever ``SLACK_SIGNING_SECRET`` is set.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
+import datetime as dt
 import logging
 from dataclasses import dataclass
 from typing import Any, Callable, Coroutine, Sequence
 
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
+from sqlalchemy.exc import SQLAlchemyError
 
-from adapters.slack import listeners, translate
+from adapters.slack import directory, inbound, listeners, translate
 from adapters.slack.chat import SlackChat, make_client
 from bot import people
 from bot.config import ConfigError
-from bot.db.models import Installation
-from bot.events import HomeOpened, MessageReceived, Workspace
+from bot.db import fit
+from bot.db.models import Installation, utcnow
+from bot.events import CommandInvoked, HomeOpened, MessageReceived, Workspace
 from bot.i18n import Catalog, normalise_locale
+from bot.inbox import Inbox, InboxUnavailable
 from bot.ports import ChatError
 
 log = logging.getLogger("liaison.slack")
@@ -71,6 +80,8 @@ class SlackSettings:
     min_seconds_between_messages: float = 1.0
     rate_limit_retries: int = 2
     home_tab: bool = True
+    channel_info_minutes: float = 15.0
+    inbox_replay_seconds: float = 60.0
 
 
 class SlackAdapter:
@@ -86,17 +97,25 @@ class SlackAdapter:
         self.app_token = app_token
         self.client = make_client(token, base_url=api_url, max_rate_limit_retries=settings.rate_limit_retries)
         self.chat = SlackChat(self.client, team_field=settings.team_field, reply_in_thread=settings.reply_in_thread,
-                              min_seconds_between_messages=settings.min_seconds_between_messages)
-        # An empty secret (not None) stops bolt from reading SLACK_SIGNING_SECRET by itself; bolt
-        # still checks signatures on HTTP requests and skips them for Socket Mode envelopes.
+                              min_seconds_between_messages=settings.min_seconds_between_messages,
+                              channel_info_seconds=settings.channel_info_minutes * 60)
+        # The signature of HTTP requests is checked in handle_http, before the body is read, so
+        # bolt gets parsed payloads only (as its Socket Mode adapter hands them over). An empty
+        # secret (not None) stops bolt from reading SLACK_SIGNING_SECRET by itself. Listeners
+        # run before the response: they write the event to the inbox, then answer.
         self.bolt = AsyncApp(
             client=self.client,
             signing_secret=signing_secret or "",
             name="liaison",
             logger=logging.getLogger("liaison.slack.bolt"),
-            process_before_response=False,
+            process_before_response=True,
+            request_verification_enabled=False,
         )
         listeners.register(self.bolt, self)
+        self.inbox = Inbox(app.db)
+        self._in_flight: set[int] = set()  # inbox rows being handled in this process
+        self._refusals = inbound.RefusalLog()
+        self._replay_task: asyncio.Task | None = None
         self.bot_user_id: str | None = None
         self.team_url: str | None = None
         self.workspace: Workspace | None = None
@@ -122,6 +141,7 @@ class SlackAdapter:
         self.workspace = Workspace("slack", str(auth.get("team_id") or ""))
         await asyncio.to_thread(self._mark_installed, auth.get("team"))
         log.info("Slack: connected to %s as %s", auth.get("team") or self.workspace.id, auth.get("user") or self.bot_user_id)
+        self._replay_task = asyncio.create_task(self._replay_forever(), name="slack-inbox")
         if self.app_token:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
@@ -135,23 +155,100 @@ class SlackAdapter:
             self._sync_task = asyncio.create_task(self._sync_forever(), name="slack-directory")
 
     async def stop(self) -> None:
-        if self._sync_task is not None:
-            self._sync_task.cancel()
-            self._sync_task = None
+        for task in (self._sync_task, self._replay_task):
+            if task is not None:
+                task.cancel()
+        self._sync_task = self._replay_task = None
         if self.socket is not None:
             await self.socket.close_async()
             self.socket = None
         await self.drain()
+        self.inbox.close()
+
+    def health(self) -> dict[str, Any]:
+        """For /healthz: events acknowledged and not yet handled in this process."""
+        return {"events_in_progress": len(self._in_flight)}
 
     # ---- inbound -----------------------------------------------------------------------------
 
     async def handle_http(self, request: web.Request) -> web.Response:
-        """POST /slack/events: events, slash commands and interactivity alike, through bolt."""
-        response = await self.bolt.async_dispatch(await to_bolt_request(request))
-        return await to_aiohttp_response(response)
+        """POST /slack/events: events, slash commands and interactivity alike. The gate first
+        (``inbound.check``: signature before anything reads the body), then bolt, whose
+        listeners answer once the event is in the inbox."""
+        raw = await request.read()  # aiohttp answers 413 beyond the web app's client_max_size
+        verdict = inbound.check(self.signing_secret or "", request.headers, raw, request.content_type)
+        if verdict.refused:
+            self._refusals.refused(verdict.status, verdict.reason, request.remote)
+            return web.json_response({"ok": False, "error": verdict.reason}, status=verdict.status)
+        if verdict.answer is not None:
+            return web.json_response(verdict.answer)
+        headers = {name: value for name, value in request.headers.items()}
+        bolt_request = AsyncBoltRequest(body=verdict.payload, headers=headers, mode="socket_mode")
+        return await to_aiohttp_response(await self.bolt.async_dispatch(bolt_request))
 
-    def forward(self, event: Any, *, before: Callable[[], None] | None = None) -> None:
-        """Hand a neutral event to the dispatcher after the ack (None: nothing to do).
+    async def accept(self, event: Any, *, response_url: str | None = None) -> BoltResponse | None:
+        """Write ``event`` to the inbox, then handle it in the background; the listener's answer
+        (None: bolt's 200) comes after the write. 503 when it cannot be written: Slack delivers
+        the event again."""
+        if event is None:
+            return None
+        meta = {"response_url": response_url} if response_url else None
+        try:
+            inbox_id = await self.inbox.put(event, meta)
+        except InboxUnavailable as exc:
+            self._refusals.refused(503, f"the event could not be recorded ({exc}); check DATABASE_URL and "
+                                        "that the database is running (Slack delivers it again)", None)
+            return BoltResponse(status=503, body="")
+        self._start(event, inbox_id, meta)
+        return None
+
+    def refuse_malformed(self, reason: str) -> None:
+        self._refusals.refused(400, reason[:300], None)
+
+    def _start(self, event: Any, inbox_id: int, meta: dict[str, Any] | None) -> None:
+        if isinstance(event, MessageReceived):
+            self.note_inbound(event)
+        url = (meta or {}).get("response_url")
+        before = None
+        if url and isinstance(event, CommandInvoked):
+            # Remembered when the command's turn comes, so that of two commands in one
+            # conversation each answer uses its own command's response_url.
+            def before() -> None:
+                self.chat.remember_response_url(channel_id=event.conversation.id, user_id=event.sender.id, url=str(url))
+        self._in_flight.add(inbox_id)
+        self.forward(event, before=before, inbox_id=inbox_id)
+
+    async def replay(self, *, before: dt.datetime) -> int:
+        """Handle again the inbox's Slack events received before ``before`` that no task of
+        this process is handling: left by a process that died, or stalled. Returns how many."""
+        handed: set[int] = set()  # each row once per call, even if its handling fails at once
+        while True:
+            pending = await asyncio.to_thread(self.inbox.due, "slack:", before=before, exclude=self._in_flight | handed)
+            for item in pending:
+                handed.add(item.id)
+                self._start(item.event, item.id, item.meta)
+            if not pending:
+                break
+        total = len(handed)
+        if total:
+            log.warning("Slack: handling %d acknowledged events again that a previous run (or a failed "
+                        "attempt) left unhandled", total)
+        return total
+
+    async def _replay_forever(self) -> None:
+        delay = max(self.settings.inbox_replay_seconds, 1.0)
+        before = utcnow()
+        while True:
+            try:
+                await self.replay(before=before)
+            except Exception as exc:  # noqa: BLE001 - the database may be away; try again later
+                log.error("Slack: could not read the inbox (%s: %s); trying again in %.0fs",
+                          type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "", delay)
+            await asyncio.sleep(delay / 2)
+            before = utcnow() - dt.timedelta(seconds=delay)
+
+    def forward(self, event: Any, *, before: Callable[[], None] | None = None, inbox_id: int | None = None) -> None:
+        """Hand a neutral event to the dispatcher (None: nothing to do).
 
         Events of one conversation are handled in the order they arrived (an edit after the
         message it edits, a deletion last); different conversations run side by side. ``before``
@@ -161,7 +258,7 @@ class SlackAdapter:
         conversation = getattr(event, "conversation", None)
         key = f"{event.workspace.key}/{conversation.id}" if conversation is not None else None
         previous = self._last_of.get(key) if key is not None else None
-        task = self.background(self._turn(previous, before, event))
+        task = self.background(self._turn(previous, before, event, inbox_id))
         if key is None:
             return
         self._last_of[key] = task
@@ -172,21 +269,29 @@ class SlackAdapter:
 
         task.add_done_callback(forget)
 
-    async def _turn(self, previous: asyncio.Task | None, before: Callable[[], None] | None, event: Any) -> Any:
-        if previous is not None:
-            await asyncio.wait([previous])
-        if before is not None:
-            before()
-        return await self.app.dispatcher.handle(await self._named(event))
+    async def _turn(self, previous: asyncio.Task | None, before: Callable[[], None] | None, event: Any,
+                    inbox_id: int | None) -> Any:
+        try:
+            if previous is not None:
+                await asyncio.wait([previous])
+            if before is not None:
+                before()
+            return await self.app.dispatcher.handle(await self.resolve_conversation(event), inbox_id=inbox_id)
+        finally:
+            self._in_flight.discard(inbox_id)  # type: ignore[arg-type]
 
-    async def _named(self, event: Any) -> Any:
-        """Events carry channel ids only; the channel's name (cached) makes answers and
-        evidence read "in #kafka" rather than "in C0123"."""
+    async def resolve_conversation(self, event: Any) -> Any:
+        """Events carry channel ids only. Ask Slack (conversations.info, kept a while) what the
+        channel is: its name makes answers and evidence read "in #kafka" rather than "in C0123",
+        and for events that do not say whether the channel is public (app_mention, reactions,
+        commands) it decides that, failing closed, before anything is stored or queued."""
         conv = getattr(event, "conversation", None)
-        if conv is None or conv.name or conv.kind not in ("channel", "private"):
+        if conv is None or conv.kind not in ("channel", "private"):
             return event
-        name = await self.chat.conversation_name(conv.id)
-        return dataclasses.replace(event, conversation=dataclasses.replace(conv, name=name)) if name else event
+        if conv.name and translate.stated_kind_of(event.raw or {}) is not None:
+            return event  # nothing left to ask
+        info = await self.chat.channel_info(event.workspace, conv.id)
+        return translate.with_channel(event, info.kind, info.name, team_url=self.team_url)
 
     def background(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task:
         task = asyncio.create_task(self._guard(coro))
@@ -215,37 +320,28 @@ class SlackAdapter:
 
     async def sync_directory(self) -> int:
         """users.list, page by page, into the people table: humans only; deleted accounts are
-        marked deleted. Returns how many people were synced."""
+        marked deleted; someone who cannot be stored is left out with one log line (see
+        adapters.slack.directory). Returns how many people were synced."""
         if self.workspace is None:
             raise ChatError("the directory cannot be synced before auth.test (start the adapter first)")
         users = await self.chat.list_user_objects()
-        active = [translate.person_from_user(u, team_field=self.settings.team_field) for u in users if translate.is_active_human(u)]
-        gone = [str(u.get("id")) for u in users if u.get("deleted")]
-        key = self.workspace.key
-
-        def apply() -> int:
-            with self.app.db.session(key) as s:
-                n = people.sync_directory(s, active)
-                for person in active:
-                    row = people.get(s, person.id)
-                    if row is not None:
-                        row.deleted = False
-                for user_id in gone:
-                    row = people.get(s, user_id)
-                    if row is not None:
-                        row.deleted = True
-                return n
-
-        n = await asyncio.to_thread(apply)
-        log.info("Slack: directory synced (%d people, %d deactivated accounts)", n, len(gone))
-        return n
+        result = await asyncio.to_thread(directory.apply_users, self.app.db, self.workspace.key, users,
+                                         team_field=self.settings.team_field)
+        log.info("Slack: directory synced (%d people, %d deactivated accounts)", result.synced, result.deactivated)
+        directory.log_left_out(result.failed, len(users))
+        return result.synced
 
     async def sync_directory_safely(self) -> None:
+        """The directory sync at start and every ``directory_sync_hours``: a failure is one log
+        line, never a failed start."""
         try:
             await self.sync_directory()
         except ChatError as exc:
             log.error("Slack: could not sync the directory (%s); the app needs the users:read scope "
                       "(and users:read.email for e-mail addresses). Retrying at the next sync.", exc)
+        except SQLAlchemyError as exc:
+            log.error("Slack: could not store the directory (%s); check DATABASE_URL and that the database is "
+                      "running. Retrying at the next sync.", directory.first_line(exc))
 
     async def _sync_forever(self) -> None:
         while True:
@@ -254,25 +350,20 @@ class SlackAdapter:
 
     async def directory_event(self, body: dict[str, Any]) -> None:
         """team_join / user_change: one person added, changed or deactivated."""
-        found = translate.directory_user(body, team_field=self.settings.team_field)
+        user = (body.get("event") or {}).get("user")
         ws = translate.extract_workspace(body) or self.workspace
-        if found is None or ws is None:
+        if not isinstance(user, dict) or not user.get("id") or ws is None:
             return
-        person, active = found
 
         def apply() -> None:
             with self.app.db.session(ws.key) as s:
-                if active:
-                    people.sync_directory(s, [person])
-                    row = people.get(s, person.id)
-                    if row is not None:
-                        row.deleted = False
-                else:
-                    row = people.get(s, person.id)
-                    if row is not None:
-                        row.deleted = True
+                directory.apply_user(s, user, team_field=self.settings.team_field, bots_leave=True)
 
-        await asyncio.to_thread(apply)
+        try:
+            await asyncio.to_thread(apply)
+        except (ValueError, TypeError, AttributeError, SQLAlchemyError) as exc:
+            log.warning("Slack: %s of %s could not be stored (%s); the next directory sync tries again",
+                        (body.get("event") or {}).get("type"), directory.user_id_of(user), directory.first_line(exc))
 
     # ---- home tab ----------------------------------------------------------------------------
 
@@ -332,6 +423,7 @@ class SlackAdapter:
 
     def _mark_installed(self, name: str | None) -> None:
         assert self.workspace is not None
+        name = fit(Installation.name, name)
         with self.app.db.session(None) as s:
             row = s.get(Installation, self.workspace.key)
             if row is None:

@@ -5,6 +5,8 @@
   sending is paced to about one message per second per conversation, Slack's posting limit.
 - Our neutral markup is Slack mrkdwn, so text passes through; buttons become a Block Kit
   actions block.
+- Files (charts) are uploaded with ``files_upload_v2`` after the message's text, in the same
+  conversation and thread.
 - Replies to a slash command in a conversation the bot is not part of (a DM between two people,
   a channel it was not invited to) cannot be posted with chat.postMessage; those go through the
   command's response_url instead, which Slack keeps valid for 30 minutes.
@@ -29,6 +31,7 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetr
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from adapters.slack.channels import ChannelCache, ChannelInfo
 from adapters.slack.translate import person_from_user
 from bot.events import Button, DirectMessage, GroupMessage, Outbound, Person, Reply, Sent, Workspace
 from bot.ports import ChatError
@@ -148,6 +151,7 @@ class SlackChat:
         team_field: str = "title",
         reply_in_thread: bool = True,
         min_seconds_between_messages: float = 1.0,
+        channel_info_seconds: float = 900.0,
         pacer: Pacer | None = None,
     ) -> None:
         self.client = client
@@ -155,7 +159,8 @@ class SlackChat:
         self.reply_in_thread = reply_in_thread
         self.pacer = pacer or Pacer(min_seconds_between_messages)
         self._dm_channels: dict[str, str] = {}
-        self._names: dict[str, str | None] = {}  # channel id -> name (None: Slack did not say)
+        self.channels = ChannelCache(self._conversation_info, ttl=channel_info_seconds,
+                                     on_failure=_log_channel_failure)
         self._response_urls: dict[str, _ResponseUrl] = {}
         self._top_level: OrderedDict[tuple[str, str], None] = OrderedDict()
 
@@ -194,6 +199,31 @@ class SlackChat:
     # ---- ChatPort -------------------------------------------------------------------------------
 
     async def send(self, workspace: Workspace, message: Outbound) -> Sent:
+        sent = await self._send(message)
+        if getattr(message, "files", ()):
+            await self._upload(message, sent)
+        return sent
+
+    async def _upload(self, message: Outbound, sent: Sent) -> None:
+        """A message's files, uploaded with files_upload_v2 (files.getUploadURLExternal, the upload,
+        files.completeUploadExternal) beside it. Files cannot be ephemeral: an ephemeral reply's
+        files go to the person's DM."""
+        thread_ts = None
+        if isinstance(message, Reply) and message.ephemeral_to and message.conversation.kind != "dm":
+            channel = await self._open([message.ephemeral_to])
+        else:
+            channel = sent.conversation_id
+            thread_ts = message.thread_ts if isinstance(message, Reply) else None
+        uploads = [{"content": f.data, "filename": f.name, "title": f.title or f.name} for f in message.files]
+        lock = await self.pacer.wait_turn(channel)
+        try:
+            kwargs: dict[str, Any] = {"thread_ts": thread_ts} if thread_ts else {}
+            await self._call("files.upload", self.client.files_upload_v2, file_uploads=uploads, channel=channel, **kwargs)
+            self.pacer.sent(channel)
+        finally:
+            lock.release()
+
+    async def _send(self, message: Outbound) -> Sent:
         if isinstance(message, Reply):
             return await self._send_reply(message)
         if isinstance(message, DirectMessage | GroupMessage):
@@ -337,20 +367,20 @@ class SlackChat:
             return None
         return response.get("permalink")
 
-    async def conversation_name(self, conversation_id: str) -> str | None:
-        """A channel's name (conversations.info), cached; None when Slack does not say."""
-        if conversation_id in self._names:
-            return self._names[conversation_id]
-        try:
-            response = await self._call("conversations.info", self.client.conversations_info, channel=conversation_id)
-            name = (response.get("channel") or {}).get("name") or None
-        except ChatError as exc:
-            log.debug("no name for %s: %s", conversation_id, exc)
-            name = None
-        if len(self._names) > 10_000:
-            self._names.clear()
-        self._names[conversation_id] = name
-        return name
+    async def channel_info(self, workspace: Workspace, conversation_id: str) -> ChannelInfo:
+        """Whether a channel is public, and its name (conversations.info, kept a while; see
+        adapters.slack.channels). Private when Slack cannot be asked."""
+        return await self.channels.get(workspace.key, conversation_id)
+
+    def forget_channel(self, workspace: Workspace, conversation_id: str) -> None:
+        self.channels.forget(workspace.key, conversation_id)
+
+    async def _conversation_info(self, conversation_id: str) -> dict[str, Any]:
+        response = await self._call("conversations.info", self.client.conversations_info, channel=conversation_id)
+        channel = response.get("channel")
+        if not isinstance(channel, dict):
+            raise ChatError("Slack conversations.info answered without a channel")
+        return channel
 
     async def publish_home(self, user_id: str, view: dict[str, Any]) -> None:
         await self._call("views.publish", self.client.views_publish, user_id=user_id, view=view)
@@ -372,6 +402,12 @@ class SlackChat:
             raise ChatError(f"Slack {method} failed: {error}", retryable=error in _RETRYABLE) from None
         except (SlackClientError, aiohttp.ClientError, asyncio.TimeoutError) as exc:
             raise ChatError(f"Slack {method} could not be reached: {type(exc).__name__}: {exc}", retryable=True) from None
+
+
+def _log_channel_failure(conversation_id: str, exc: Exception) -> None:
+    log.warning("Slack: could not tell whether channel %s is public (%s); treating it as private, so nothing "
+                "said there is indexed, linked or counted as public evidence. Give the app the channels:read "
+                "and groups:read scopes and check SLACK_API_URL; it asks again within a minute.", conversation_id, exc)
 
 
 class _NotThere(ChatError):

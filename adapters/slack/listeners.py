@@ -1,17 +1,18 @@
 """The bolt AsyncApp listeners: each one only translates a Slack payload (adapters.slack.translate)
-and hands the neutral event to the adapter, which runs it through the dispatcher in a background
-task. Bolt acknowledges events itself before a listener runs; slash commands and button presses
-are acknowledged first thing, so Slack always gets its answer well inside 3 seconds and no NLP or
-search ever runs before the ack.
+and hands the neutral event to the adapter (``accept``), which writes it to the inbox and then
+runs it through the dispatcher in a background task. Bolt answers Slack when the listener
+returns, so the 200 means the event is stored; no NLP, search or Slack call runs before it, and
+Slack gets its answer well inside 3 seconds. A payload translate cannot read is answered 400.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.response import BoltResponse
 
 from adapters.slack import translate
 
@@ -27,33 +28,49 @@ def register(bolt: AsyncApp, adapter: "SlackAdapter") -> None:
     """Attach every listener to ``bolt``. Order matters: bolt runs the first listener that
     matches, so the catch-all for unknown event types comes last."""
 
+    def channel_changed(body: dict[str, Any]) -> None:
+        """Forget what Slack said about a channel that was renamed, archived, converted or
+        changed members: the next event there asks again whether it is public."""
+        channel = translate.changed_channel(body)
+        ws = translate.extract_workspace(body) or adapter.workspace
+        if channel and ws is not None:
+            adapter.chat.forget_channel(ws, channel)
+
     @bolt.event("message")
-    async def on_message(body: dict[str, Any]) -> None:
-        event = translate.message_event(body, bot_user_id=adapter.bot_user_id, team_url=adapter.team_url)
-        if event is None:
-            log.debug("ignored a message event (subtype %s)", (body.get("event") or {}).get("subtype"))
-            return
-        adapter.note_inbound(event)
-        adapter.forward(event)
+    async def on_message(body: dict[str, Any]) -> BoltResponse | None:
+        channel_changed(body)
+        return await accept(translate.message_event, body, bot_user_id=adapter.bot_user_id, team_url=adapter.team_url)
 
     @bolt.event("app_mention")
-    async def on_mention(body: dict[str, Any]) -> None:
-        event = translate.app_mention_event(body, bot_user_id=adapter.bot_user_id, team_url=adapter.team_url)
-        if event is not None:
-            adapter.note_inbound(event)
-            adapter.forward(event)
+    async def on_mention(body: dict[str, Any]) -> BoltResponse | None:
+        return await accept(translate.app_mention_event, body, bot_user_id=adapter.bot_user_id, team_url=adapter.team_url)
 
     @bolt.event("reaction_added")
-    async def on_reaction(body: dict[str, Any]) -> None:
-        adapter.forward(translate.reaction_event(body))
+    async def on_reaction(body: dict[str, Any]) -> BoltResponse | None:
+        return await accept(translate.reaction_event, body)
 
     @bolt.event("member_joined_channel")
-    async def on_member_joined(body: dict[str, Any]) -> None:
-        adapter.forward(translate.member_channel_event(body))
+    async def on_member_joined(body: dict[str, Any]) -> BoltResponse | None:
+        channel_changed(body)
+        return await accept(translate.member_channel_event, body)
 
     @bolt.event("member_left_channel")
-    async def on_member_left(body: dict[str, Any]) -> None:
-        adapter.forward(translate.member_channel_event(body))
+    async def on_member_left(body: dict[str, Any]) -> BoltResponse | None:
+        channel_changed(body)
+        return await accept(translate.member_channel_event, body)
+
+    @bolt.event("channel_rename")
+    @bolt.event("channel_archive")
+    @bolt.event("channel_unarchive")
+    @bolt.event("channel_deleted")
+    @bolt.event("channel_left")
+    @bolt.event("group_rename")
+    @bolt.event("group_archive")
+    @bolt.event("group_unarchive")
+    @bolt.event("group_deleted")
+    @bolt.event("group_left")
+    async def on_channel_change(body: dict[str, Any]) -> None:
+        channel_changed(body)
 
     @bolt.event("team_join")
     async def on_team_join(body: dict[str, Any]) -> None:
@@ -84,19 +101,25 @@ def register(bolt: AsyncApp, adapter: "SlackAdapter") -> None:
         log.debug("no use for a %s event; acknowledged and dropped", (body.get("event") or {}).get("type"))
 
     @bolt.command(_ANYTHING)
-    async def on_command(ack: Any, body: dict[str, Any]) -> None:
+    async def on_command(ack: Any, body: dict[str, Any]) -> BoltResponse | None:
         await ack()
-        event = translate.slash_command(body)
-        url = body.get("response_url")
-        if event is None or not url:
-            adapter.forward(event)
-            return
-        # Remembered when the command's turn comes, so that of two commands in one conversation
-        # each answer uses its own command's response_url.
-        adapter.forward(event, before=lambda: adapter.chat.remember_response_url(
-            channel_id=event.conversation.id, user_id=event.sender.id, url=str(url)))
+        return await accept(translate.slash_command, body, response_url=body.get("response_url") or None)
 
     @bolt.action(_ANYTHING)
-    async def on_action(ack: Any, body: dict[str, Any]) -> None:
+    async def on_action(ack: Any, body: dict[str, Any]) -> BoltResponse | None:
         await ack()
-        adapter.forward(translate.block_action(body))
+        return await accept(translate.block_action, body)
+
+    async def accept(make: Callable[..., Any], body: dict[str, Any], *, response_url: str | None = None,
+                     **context: Any) -> BoltResponse | None:
+        try:
+            event = make(body, **context)
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            # The gate (inbound.py) checks the fields translate reads; a payload that still
+            # does not translate is refused, not half handled.
+            adapter.refuse_malformed(f"{make.__name__} could not read it ({type(exc).__name__}: {exc})")
+            return BoltResponse(status=400, body="")
+        if event is None:
+            log.debug("ignored a %s payload (nothing to do)", make.__name__)
+            return None
+        return await adapter.accept(event, response_url=str(response_url) if response_url else None)

@@ -33,14 +33,29 @@ Payload = Mapping[str, Any]
 # Message subtypes that carry something a person wrote; every other subtype (channel_join,
 # channel_topic, bot_message, …) is a notice or another program speaking, and is ignored.
 _PERSON_SUBTYPES = frozenset({None, "", "thread_broadcast", "file_share", "me_message"})
-_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+# A label stops at the next angle bracket: linear in the text, however many "<@U1|" it holds.
+_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^<>]*)?>")
 _CHANNEL_TYPES: dict[str, ConversationKind] = {
     "channel": "channel",
     "group": "private",
     "im": "dm",
     "mpim": "group",
     "app_home": "dm",
+    # member_joined_channel / member_left_channel say "C" (public) or "G" (private).
+    "C": "channel",
+    "G": "private",
 }
+# Events, and message subtypes (notices posted in the channel), after which what the bot knew
+# of a channel (its name, whether it is public) may be wrong.
+CHANNEL_CHANGE_EVENTS = frozenset({
+    "channel_rename", "channel_archive", "channel_unarchive", "channel_deleted", "channel_left",
+    "group_rename", "group_archive", "group_unarchive", "group_deleted", "group_left",
+    "member_joined_channel", "member_left_channel",
+})
+_CHANNEL_CHANGE_SUBTYPES = frozenset({
+    "channel_convert_to_private", "channel_convert_to_public", "channel_name", "channel_archive",
+    "channel_unarchive", "group_name", "group_archive", "group_unarchive",
+})
 # Slash commands name the conversation instead of typing it.
 _COMMAND_CHANNEL_NAMES: dict[str, ConversationKind] = {"directmessage": "dm", "privategroup": "private"}
 
@@ -73,16 +88,71 @@ def extract_event_id(body: Payload) -> str:
     return str(body.get("event_id") or "")
 
 
-def conversation_kind(channel_id: str, channel_type: str | None = None) -> ConversationKind:
-    """Public channel, private channel, DM or group DM. ``channel_type`` (message events) is
-    authoritative; otherwise the id's first letter (C public, G private or group, D direct)."""
-    if channel_type in _CHANNEL_TYPES:
+def stated_kind(channel_id: str, channel_type: str | None = None) -> ConversationKind | None:
+    """The conversation kind a payload states: its ``channel_type`` (message events, member
+    events' "C"/"G"), else a D (direct) or G (private or group) id. None when it does not say:
+    a private channel's id may start with C too, so a C id alone says nothing."""
+    if isinstance(channel_type, str) and channel_type in _CHANNEL_TYPES:
         return _CHANNEL_TYPES[channel_type]
     if channel_id.startswith("D"):
         return "dm"
     if channel_id.startswith("G"):
         return "private"
-    return "channel"
+    return None
+
+
+def conversation_kind(channel_id: str, channel_type: str | None = None) -> ConversationKind:
+    """Public channel, private channel, DM or group DM, as the payload states it; "private" when
+    it does not say (fail closed: the adapter asks Slack, see ``with_channel``)."""
+    return stated_kind(channel_id, channel_type) or "private"
+
+
+def stated_kind_of(body: Payload) -> ConversationKind | None:
+    """What any payload the listeners translate states about its conversation's kind (None:
+    nothing; the channel must be looked up). The translators below decide with the same rules."""
+    if body.get("command"):
+        return _command_stated(str(body.get("channel_id") or ""), body.get("channel_name"))
+    if body.get("type") == "block_actions":
+        channel = body.get("channel") if isinstance(body.get("channel"), Mapping) else {}
+        container = body.get("container") if isinstance(body.get("container"), Mapping) else {}
+        return _command_stated(str(channel.get("id") or container.get("channel_id") or ""), channel.get("name"))
+    event = body.get("event") if isinstance(body.get("event"), Mapping) else {}
+    if event.get("type") == "reaction_added":
+        item = event.get("item") if isinstance(event.get("item"), Mapping) else {}
+        return stated_kind(str(item.get("channel") or ""))
+    return stated_kind(str(event.get("channel") or ""), event.get("channel_type"))
+
+
+def with_channel(event: Any, kind: ConversationKind, name: str | None, *, team_url: str | None = None) -> Any:
+    """``event`` once Slack has said what its channel is (conversations.info): the kind applies
+    only when the payload did not state one, the name when the event has none. A message keeps
+    a permalink only in a public channel."""
+    conv = getattr(event, "conversation", None)
+    if conv is None:
+        return event
+    decided = stated_kind_of(event.raw or {}) or kind
+    changes: dict[str, Any] = {"conversation": replace(conv, kind=decided, name=conv.name or name)}
+    if isinstance(event, MessageReceived):
+        public = decided == "channel" and not event.deleted
+        link = event.permalink or permalink_for(team_url, conv.id, event.ts, event.thread_ts)
+        changes["permalink"] = link if public else None
+    return replace(event, **changes)
+
+
+def changed_channel(body: Payload) -> str | None:
+    """The id of the channel an event renames, archives, converts or changes the members of
+    (``channel_rename`` names it in a channel object, the others by id); None for other events."""
+    event = body.get("event") if isinstance(body.get("event"), Mapping) else {}
+    kind = event.get("type")
+    if kind == "message":
+        if event.get("subtype") not in _CHANNEL_CHANGE_SUBTYPES:
+            return None
+    elif kind not in CHANNEL_CHANGE_EVENTS:
+        return None
+    channel = event.get("channel")
+    if isinstance(channel, Mapping):
+        channel = channel.get("id")
+    return channel if isinstance(channel, str) and channel else None
 
 
 def extract_mentions(text: str) -> tuple[str, ...]:
@@ -97,7 +167,7 @@ def strip_mention(text: str, user_id: str | None) -> tuple[str, bool]:
     """The text without mentions of ``user_id``, and whether there was one."""
     if not user_id or not text:
         return text or "", False
-    pattern = re.compile(rf"<@{re.escape(user_id)}(?:\|[^>]*)?>[:,]?\s*")
+    pattern = re.compile(rf"<@{re.escape(user_id)}(?:\|[^<>]*)?>[:,]?\s*")
     stripped, n = pattern.subn("", text)
     return re.sub(r"[ \t]{2,}", " ", stripped).strip(), n > 0
 
@@ -285,7 +355,7 @@ def member_channel_event(body: Payload) -> MemberJoined | MemberLeft | None:
     if ws is None or not event.get("user") or not event.get("channel"):
         return None
     channel = str(event["channel"])
-    kind: ConversationKind = "private" if event.get("channel_type") == "G" else conversation_kind(channel)
+    kind = conversation_kind(channel, event.get("channel_type"))
     cls = MemberLeft if event.get("type") == "member_left_channel" else MemberJoined
     return cls(
         workspace=ws,
@@ -296,12 +366,19 @@ def member_channel_event(body: Payload) -> MemberJoined | MemberLeft | None:
     )
 
 
-def command_kind(channel_id: str, channel_name: str | None) -> ConversationKind:
+def _command_stated(channel_id: str, channel_name: str | None) -> ConversationKind | None:
+    if not isinstance(channel_name, str):
+        return stated_kind(channel_id)
     if channel_name in _COMMAND_CHANNEL_NAMES:
         return _COMMAND_CHANNEL_NAMES[channel_name]
-    if channel_name and channel_name.startswith("mpdm-"):
+    if channel_name.startswith("mpdm-"):
         return "group"
-    return conversation_kind(channel_id)
+    return stated_kind(channel_id)
+
+
+def command_kind(channel_id: str, channel_name: str | None) -> ConversationKind:
+    """The kind of a slash command's or a button's conversation ("private" when unsaid)."""
+    return _command_stated(channel_id, channel_name) or "private"
 
 
 def slash_command(body: Payload) -> CommandInvoked | None:

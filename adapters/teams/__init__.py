@@ -5,11 +5,16 @@ LIAISON_TEAMS_NO_AUTH=1 for local trials). Every botbuilder import of the projec
 package: botbuilder-python is archived by Microsoft (its successor is the Microsoft 365 Agents
 SDK), and replacing it must not touch the core or the skills.
 
-Authentication: with an app id, botbuilder's CloudAdapter checks the Bot Framework JWT of every
-request (401 otherwise) and outbound calls carry a token for that app. With
-LIAISON_TEAMS_NO_AUTH=1 and no app id, activities are accepted without a token, but only on a
-loopback address (the start refuses another ``server.host``; each request is checked too) and
-replies go to the activity's serviceUrl: that is for trying the bot locally and for tests.
+Authentication: with an app id, the Bot Framework JWT of every request is checked (auth.py;
+401 otherwise) before botbuilder's CloudAdapter runs the turn, and outbound calls carry a token
+for that app. With LIAISON_TEAMS_NO_AUTH=1 and no app id, activities are accepted without a
+token, but only from this machine: ``liaison serve`` refuses to listen on another address than
+a loopback one (``check_listen_address``, before binding) and each request whose peer is not a
+loopback address gets 403. Such activities may add conversation references, never change one.
+That mode is for trying the bot locally and for tests.
+
+Either way, an activity's serviceUrl is used only when it is a Bot Connector endpoint of the
+``[teams] allowed_service_hosts`` (trust.py): the bot never sends anywhere an activity names.
 """
 
 from __future__ import annotations
@@ -22,10 +27,13 @@ from dataclasses import dataclass, field
 from typing import Any, Coroutine, Mapping
 
 from adapters.teams import translate
+from adapters.teams.auth import SigningKeys, TokenValidator
 from adapters.teams.chat import ReferenceStore, TeamsChat
 from adapters.teams.connector import ConnectorClient, Credentials, Pacer, TokenSource
+from adapters.teams.trust import DEFAULT_SERVICE_HOSTS, ServiceUrlPolicy, is_loopback, require_https
 from bot.config import ConfigError
 from bot.events import Workspace
+from bot.ports import ChatError
 
 log = logging.getLogger("liaison.teams")
 
@@ -47,6 +55,9 @@ class TeamsSettings:
     team_name_as_department: bool = True
     welcome: bool = True
     reaction_names: Mapping[str, str] = field(default_factory=dict)
+    allowed_service_hosts: tuple[str, ...] = DEFAULT_SERVICE_HOSTS
+    openid_metadata_url: str = "https://login.botframework.com/v1/.well-known/openidconfiguration"
+    token_issuer: str = "https://api.botframework.com"
 
     def __post_init__(self) -> None:
         if self.max_messages_per_second < 1:
@@ -57,6 +68,8 @@ class TeamsSettings:
             raise ConfigError("teams.roster_page_size must be between 50 and 500 (what Teams accepts)")
         if self.retry_base_seconds < 0 or self.retry_max_seconds < 0 or self.request_timeout_seconds <= 0:
             raise ConfigError("teams.retry_base_seconds, retry_max_seconds and request_timeout_seconds must be positive")
+        require_https(self.openid_metadata_url, "teams.openid_metadata_url")
+        ServiceUrlPolicy(self.allowed_service_hosts)  # says which entry is wrong
 
 
 class TeamsAdapter:
@@ -78,9 +91,15 @@ class TeamsAdapter:
             tenant = secrets.microsoft_app_tenant_id if app_type == "singletenant" else None
             credentials = Credentials(self.app_id or "", secrets.microsoft_app_password or "", tenant)
         self.refs = ReferenceStore(app.db)
+        self.service_urls = ServiceUrlPolicy(settings.allowed_service_hosts)
+        self.tokens: TokenValidator | None = None
+        if self.auth_enabled:
+            keys = SigningKeys(settings.openid_metadata_url, timeout=settings.request_timeout_seconds)
+            self.tokens = TokenValidator(app_id=self.app_id or "", issuer=settings.token_issuer, keys=keys)
         self.connector = ConnectorClient(
-            tokens=TokenSource(credentials),
+            tokens=TokenSource(credentials, timeout=settings.request_timeout_seconds),
             pacer=Pacer(per_second=settings.max_messages_per_second),
+            service_urls=self.service_urls,
             max_attempts=settings.max_attempts,
             retry_base=settings.retry_base_seconds,
             retry_cap=settings.retry_max_seconds,
@@ -113,7 +132,7 @@ class TeamsAdapter:
         web_app.router.add_post("/api/messages", messages)
 
     def cloud_adapter(self) -> Any:
-        """botbuilder's CloudAdapter, built on first use (it checks inbound JWTs)."""
+        """botbuilder's CloudAdapter, built on first use (it runs the turn through the handler)."""
         if self._cloud is None:
             from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
 
@@ -127,6 +146,21 @@ class TeamsAdapter:
             self._cloud = CloudAdapter(ConfigurationBotFrameworkAuthentication(config))
         return self._cloud
 
+    def authenticated(self, claims: Mapping[str, Any]) -> Any:
+        """What CloudAdapter.process_activity needs of a request whose token auth.py verified
+        (given instead of the header, so botbuilder does not check it again with its blocking
+        key fetch)."""
+        from botbuilder.schema import CallerIdConstants
+        from botframework.connector.auth import AuthenticateRequestResult, AuthenticationConstants, ClaimsIdentity
+
+        identity = ClaimsIdentity(dict(claims), True)
+        result = AuthenticateRequestResult()
+        result.claims_identity = identity
+        result.audience = AuthenticationConstants.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE
+        result.caller_id = CallerIdConstants.public_azure_channel
+        result.connector_factory = self.cloud_adapter().bot_framework_authentication.create_connector_factory(identity)
+        return result
+
     # ---- events ------------------------------------------------------------------------------
 
     def learn(self, body: Mapping[str, Any]) -> None:
@@ -135,7 +169,7 @@ class TeamsAdapter:
         (Teams mention entities carry names, so "thanks @Bob" works before Bob ever wrote).
         Storing the sender here, once per request, also keeps the dispatches of two messages
         of a new person from both trying to add them."""
-        self.refs.remember(body)
+        self.refs.remember(body, replace=self.auth_enabled)
         env = translate.envelope(body)
         known = [env.sender, *translate.mentioned_people(body, env.bot_id)]
         from sqlalchemy.exc import IntegrityError
@@ -212,8 +246,12 @@ class TeamsAdapter:
                 except Exception as exc:  # noqa: BLE001 - a failed hello must not stop the roster sync
                     log.warning("could not send the welcome in %s: %s", env.conversation_id, exc)
         if env.team_id:
-            await self.chat.refresh_team(ws, env.team_id)
-            await self.chat.sync_roster(ws)
+            try:
+                await self.chat.refresh_team(ws, env.team_id)
+                await self.chat.sync_roster(ws)
+            except ChatError as exc:
+                log.warning("could not read team %s from Teams: %s; its roster is read again at the next sync",
+                            env.team_id, exc)
 
     def _installed(self, ws: Workspace) -> None:
         """The tenant is (again) a workspace the bot serves: scheduled jobs run for it."""
@@ -233,19 +271,20 @@ class TeamsAdapter:
 
     # ---- lifecycle ---------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        host = self.app.settings.server.host
-        if not self.auth_enabled:
-            from adapters.teams.handler import is_loopback
+    def check_listen_address(self, host: str) -> None:
+        """Called by ``liaison serve`` with the address it is about to listen on, before it
+        binds: without authentication, only a loopback address is allowed."""
+        if not self.auth_enabled and not is_loopback(host):
+            raise ConfigError(
+                f"LIAISON_TEAMS_NO_AUTH=1 accepts unauthenticated Teams activities, so the server must listen on a "
+                f"loopback address, not {host!r}: use --host 127.0.0.1 (or server.host = \"127.0.0.1\"), or set "
+                "MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD."
+            )
 
-            if not is_loopback(host):
-                raise ConfigError(
-                    f"LIAISON_TEAMS_NO_AUTH=1 accepts unauthenticated Teams activities, so it only works when the "
-                    f"server listens on a loopback address; server.host is {host!r}. Set server.host = \"127.0.0.1\" "
-                    "for a local trial, or set MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD."
-                )
-            log.warning("Teams: LIAISON_TEAMS_NO_AUTH=1: activities are NOT authenticated (local trials only; "
-                        "listening on %s)", host)
+    async def start(self) -> None:
+        if not self.auth_enabled:
+            log.warning("Teams: LIAISON_TEAMS_NO_AUTH=1: activities are NOT authenticated; only requests from this "
+                        "machine are accepted (local trials only)")
         if self.settings.roster_sync_hours > 0:
             self._roster_task = asyncio.get_running_loop().create_task(self._roster_loop(), name="teams-roster")
 

@@ -9,10 +9,11 @@ card be sent with that kind of action.
 
 from __future__ import annotations
 
+import base64
 from typing import Any, Sequence
 
 from adapters.teams.translate import ACTION_KEY, VALUE_KEY
-from bot.events import Button
+from bot.events import Attachment, Button
 
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 CARD_VERSION = "1.4"
@@ -46,3 +47,10 @@ def button_card(buttons: Sequence[Button], *, text: str | None = None) -> dict[s
             "actions": actions,
         },
     }
+
+
+def image_attachment(f: Attachment) -> dict[str, Any]:
+    """A file as an inline image attachment: its bytes in a data URL (Teams shows inline images
+    of up to 1 MB in PNG, JPEG or GIF; the charts are far smaller)."""
+    data = base64.b64encode(f.data).decode("ascii")
+    return {"contentType": f.mime, "contentUrl": f"data:{f.mime};base64,{data}", "name": f.name}

@@ -11,7 +11,7 @@ follow-ups) still work after a restart. Keys:
 - ``team:<id>``: a team the bot is in (its roster is synced from there).
 
 Outbound messages: neutral markup is rendered by render.py, buttons become an Adaptive Card
-(cards.py); ``Reply.ephemeral_to`` has no Teams equivalent, so the reply is sent normally (in
+(cards.py), files (charts) follow the text as inline images, one message each; ``Reply.ephemeral_to`` has no Teams equivalent, so the reply is sent normally (in
 its thread); a GroupMessage is one 1:1 message to each member, naming the others, because a
 bot cannot start a group chat in Teams.
 """
@@ -27,13 +27,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from adapters.teams import translate
-from adapters.teams.cards import button_card
+from adapters.teams.cards import button_card, image_attachment
 from adapters.teams.connector import ConnectorClient, ConnectorError
 from adapters.teams.render import render
 from bot import people
 from bot.db import Database
 from bot.db.models import ConversationRef, PersonRow
-from bot.events import Button, DirectMessage, GroupMessage, Outbound, Person, Reply, Sent, Workspace
+from bot.events import Attachment, Button, DirectMessage, GroupMessage, Outbound, Person, Reply, Sent, Workspace
 from bot.i18n import Catalog, normalise_locale
 from bot.ports import ChatError
 
@@ -61,11 +61,15 @@ class ReferenceStore:
         self.db = db
         self._known: dict[tuple[str, str], dict[str, Any]] = {}
 
-    def save(self, workspace: str, key: str, reference: Mapping[str, Any]) -> None:
+    def save(self, workspace: str, key: str, reference: Mapping[str, Any], *, replace: bool = True) -> None:
+        """Store ``reference`` under ``key``; with ``replace=False`` a reference already stored
+        there is kept as it is (what an unauthenticated activity may do: add, never redirect)."""
         ref = dict(reference)
-        if self._known.get((workspace, key)) == ref:
+        known = self._known.get((workspace, key))
+        if known == ref or (known is not None and not replace):
             return
-        for _ in range(2):  # a concurrent insert of the same key: the second try updates it
+        stored = ref
+        for _ in range(2):  # a concurrent insert of the same key: the second try finds it
             try:
                 with self.db.session(workspace) as s:
                     row = s.scalars(select(ConversationRef).where(ConversationRef.key == key)).first()
@@ -73,12 +77,14 @@ class ReferenceStore:
                         # A person's 1:1 reference names them, so "forget me" erases it too.
                         user_id = key.removeprefix("user:") if key.startswith("user:") else None
                         s.add(ConversationRef(workspace=workspace, key=key, user_id=user_id, reference=ref))
+                    elif not replace:
+                        stored = dict(row.reference)
                     elif row.reference != ref:
                         row.reference = ref
                 break
             except IntegrityError:
                 continue
-        self._known[(workspace, key)] = ref
+        self._known[(workspace, key)] = stored
         if len(self._known) > 50_000:
             self._known.clear()
 
@@ -114,8 +120,10 @@ class ReferenceStore:
             ).all()
             return sorted(r[0] for r in rows)
 
-    def remember(self, body: Mapping[str, Any]) -> None:
-        """Store what an inbound activity teaches about where the bot can write."""
+    def remember(self, body: Mapping[str, Any], *, replace: bool = True) -> None:
+        """Store what an inbound activity teaches about where the bot can write. ``replace``:
+        whether the activity may change references already stored (only an authenticated one
+        may: an unauthenticated activity "from Alice" must not redirect what is sent to Alice)."""
         env = translate.envelope(body)
         ref = translate.reference(body)
         ws = env.workspace.key
@@ -124,16 +132,16 @@ class ReferenceStore:
             # Channel messages carry no channel name: keep the one learnt from the team's list.
             known = self._known.get((ws, conv_key)) or self.get(ws, conv_key) or {}
             ref["conversation"]["name"] = (known.get("conversation") or {}).get("name")
-        self.save(ws, conv_key, ref)
+        self.save(ws, conv_key, ref, replace=replace)
         if env.conversation_type == "personal" and not env.sender.is_bot:
-            self.save(ws, f"user:{env.sender.id}", ref)
+            self.save(ws, f"user:{env.sender.id}", ref, replace=replace)
         if env.team_id:
             team = {**ref, "conversation": {**ref["conversation"], "id": env.team_id}, "activityId": None, "user": None}
             if not team.get("teamName"):
                 # Most activities carry the team's id without its name: keep a name already known.
                 known = self._known.get((ws, f"team:{env.team_id}")) or self.get(ws, f"team:{env.team_id}") or {}
                 team["teamName"] = known.get("teamName")
-            self.save(ws, f"team:{env.team_id}", team)
+            self.save(ws, f"team:{env.team_id}", team, replace=replace)
 
 
 class TeamsChat:
@@ -165,6 +173,29 @@ class TeamsChat:
     # ---- sending -----------------------------------------------------------------------------
 
     async def send(self, workspace: Workspace, message: Outbound) -> Sent:
+        sent = await self._send(workspace, message)
+        for f in getattr(message, "files", ()):
+            await self._send_file(workspace, message, f)
+        return sent
+
+    async def _send_file(self, ws: Workspace, message: Outbound, f: Attachment) -> None:
+        """One file as an inline image (a data URL attachment), in its own message after the text."""
+        reply_to = None
+        if isinstance(message, Reply):
+            conv_id = message.conversation.id
+            ref = await asyncio.to_thread(self.refs.get, ws.key, f"conversation:{conv_id}") or {}
+            if message.thread_ts and message.conversation.kind == "channel":
+                conv_id, reply_to = f"{conv_id};messageid={message.thread_ts}", message.thread_ts
+        else:
+            ref = await self.personal_reference(ws, message.user_id)
+            conv_id = ref["conversation"]["id"]
+        activity = {"type": "message", "from": ref.get("bot") or {}, "conversation": {"id": conv_id},
+                    "attachments": [image_attachment(f)]}
+        if reply_to:
+            activity["replyToId"] = reply_to
+        await self.connector.send_activity(ref["serviceUrl"], conv_id, activity, reply_to=reply_to)
+
+    async def _send(self, workspace: Workspace, message: Outbound) -> Sent:
         if isinstance(message, Reply):
             return await self._reply(workspace, message)
         if isinstance(message, DirectMessage):

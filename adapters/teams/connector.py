@@ -6,10 +6,14 @@ them to back off on 429 (and on 412, 502, 504), so sending is done here on aioht
 - every call is retried on 429, 412, 502, 504 and network errors, waiting ``retry_base`` seconds
   and doubling, or as long as the ``Retry-After`` header asks when that is longer;
 - messages to one conversation are paced to at most ``per_second`` in any second (Teams allows
-  about 7 per second per conversation before it throttles).
+  about 7 per second per conversation before it throttles);
+- a call goes out only when its serviceUrl passes ``ServiceUrlPolicy`` (trust.py): https, a
+  known Bot Connector host, no credentials. A stored reference from before those rules, or one
+  that slipped in any other way, is refused here, before anything is sent.
 
-The bearer token for outbound calls comes from botframework's MicrosoftAppCredentials (MSAL),
-only when an app id is set: with no app id (local trials and tests) calls carry no token.
+The bearer token for outbound calls comes from Microsoft's login service through MSAL (with a
+timeout), only when an app id is set: with no app id (local trials and tests) calls carry no
+token.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from urllib.parse import quote
 
 import aiohttp
 
+from adapters.teams.trust import ServiceUrlPolicy
 from bot.ports import ChatError
 
 log = logging.getLogger("liaison.teams")
@@ -114,34 +119,52 @@ class Credentials:
 
 
 class TokenSource:
-    """Bearer tokens for the Bot Connector, from botframework's MSAL-based credentials
-    (cached by MSAL; fetched in a thread because MSAL is synchronous)."""
+    """Bearer tokens for the Bot Connector, from Microsoft's login service with MSAL (the client
+    botframework's own credentials use), built here so that its HTTP calls have a timeout: a
+    login service that does not answer must not hold a worker thread forever. MSAL caches the
+    token; it is synchronous, so it runs in a thread. Any failure is a one-line ConnectorError."""
 
-    def __init__(self, credentials: Credentials | None) -> None:
+    def __init__(self, credentials: Credentials | None, *, timeout: float = 15.0) -> None:
         self._credentials = credentials
-        self._app_credentials: Any = None
+        self._timeout = timeout
+        self._app: Any = None
 
     @property
     def enabled(self) -> bool:
         return self._credentials is not None
 
+    def _fetch(self) -> str:
+        from botframework.connector.auth import AuthenticationConstants as Auth
+        import msal
+
+        c = self._credentials
+        assert c is not None
+        if self._app is None:
+            authority = Auth.TO_CHANNEL_FROM_BOT_LOGIN_URL_PREFIX + (c.tenant_id or Auth.DEFAULT_CHANNEL_AUTH_TENANT)
+            self._app = msal.ConfidentialClientApplication(c.app_id, client_credential=c.password, authority=authority,
+                                                           timeout=self._timeout)
+        answer = self._app.acquire_token_for_client(scopes=[Auth.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE + "/.default"])
+        if "access_token" not in answer:
+            raise PermissionError(f"{answer.get('error', 'refused')}: {answer.get('error_description', '')}".strip())
+        return answer["access_token"]
+
     async def token(self) -> str | None:
         if self._credentials is None:
             return None
-        if self._app_credentials is None:
-            from botframework.connector.auth import AuthenticationConstants, MicrosoftAppCredentials
-
-            c = self._credentials
-            self._app_credentials = MicrosoftAppCredentials(
-                c.app_id, c.password, c.tenant_id, AuthenticationConstants.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE
-            )
         try:
-            return await asyncio.to_thread(self._app_credentials.get_access_token)
+            return await asyncio.to_thread(self._fetch)
         except PermissionError as exc:
             raise ConnectorError(
-                f"could not get a token for the Bot Connector: {exc}. Check MICROSOFT_APP_ID, "
+                f"could not get a token for the Bot Connector: {str(exc).splitlines()[0]}. Check MICROSOFT_APP_ID, "
                 "MICROSOFT_APP_PASSWORD and MICROSOFT_APP_TENANT_ID", status=401,
-            ) from exc
+            ) from None
+        except Exception as exc:  # noqa: BLE001 - requests, MSAL and network errors of every kind
+            self._app = None  # e.g. the authority's metadata could not be read: build it again next time
+            first = str(exc).splitlines()[0][:300] if str(exc) else ""
+            raise ConnectorError(
+                f"could not get a token for the Bot Connector from login.microsoftonline.com: {type(exc).__name__}"
+                f"{': ' + first if first else ''}. Check outbound HTTPS from this host", status=0, retryable=True,
+            ) from None
 
 
 def conversation_path(conversation_id: str) -> str:
@@ -156,6 +179,7 @@ class ConnectorClient:
         *,
         tokens: TokenSource,
         pacer: Pacer,
+        service_urls: ServiceUrlPolicy,
         max_attempts: int = 5,
         retry_base: float = 1.0,
         retry_cap: float = 30.0,
@@ -164,6 +188,7 @@ class ConnectorClient:
     ) -> None:
         self.tokens = tokens
         self.pacer = pacer
+        self.service_urls = service_urls
         self.max_attempts = max(1, max_attempts)
         self.retry_base = retry_base
         self.retry_cap = retry_cap
@@ -195,8 +220,12 @@ class ConnectorClient:
 
         ``pace``: a conversation id, when the call posts a message there (paced per conversation).
         """
-        url = service_url.rstrip("/") + "/" + path
         what = f"{method} {path}"
+        problem = self.service_urls.problem(service_url)
+        if problem is not None:
+            raise ConnectorError(f"refused to call the Bot Connector ({what}): {problem}. The stored conversation "
+                                 "reference is not used; one from a new activity replaces it", status=0, retryable=False)
+        url = service_url.rstrip("/") + "/" + path
         last = ""
         for attempt in range(1, self.max_attempts + 1):
             if pace is not None:

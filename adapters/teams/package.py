@@ -1,7 +1,7 @@
 """Build the Teams app package (a zip of manifest.json and its two icons) from the template in
-config/teams-manifest, with the placeholders filled in.
+config/teams-manifest (installed with Liaison), with the placeholders filled in.
 
-    python -m adapters.teams.package --app-id 00000000-0000-0000-0000-000000000000 \\
+    liaison teams-package --app-id 00000000-0000-0000-0000-000000000000 \\
         --domain liaison.example.com --organisation "Example Corp" --out liaison-teams.zip
 
 Upload the zip in Teams (Apps → Manage your apps → Upload an app) or in the Teams admin centre.
@@ -15,10 +15,13 @@ import re
 import sys
 import uuid
 import zipfile
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Sequence
 
-TEMPLATE_DIR = Path(__file__).resolve().parent.parent.parent / "config" / "teams-manifest"
+import config
+
+TEMPLATE_DIR = config.file("teams-manifest")
 _PLACEHOLDER = re.compile(r"\$\{\{([A-Z_]+)\}\}")
 _DOMAIN = re.compile(r"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$", re.IGNORECASE)
 
@@ -50,31 +53,42 @@ def fill(template: str, *, app_id: str, domain: str, organisation: str) -> str:
     return text
 
 
-def build_package(*, app_id: str, domain: str, organisation: str, out: Path, template_dir: Path = TEMPLATE_DIR) -> Path:
+def build_package(*, app_id: str, domain: str, organisation: str, out: Path, template_dir: Traversable = TEMPLATE_DIR) -> Path:
     manifest = fill((template_dir / "manifest.json").read_text(encoding="utf-8"), app_id=app_id, domain=domain,
                     organisation=organisation)
     out.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as z:
         z.writestr("manifest.json", manifest)
         for icon in ("color.png", "outline.png"):
-            z.write(template_dir / icon, icon)
+            z.writestr(icon, (template_dir / icon).read_bytes())
     return out
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m adapters.teams.package", description=__doc__.split("\n\n")[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `liaison teams-package` (and of ``python -m adapters.teams.package``)."""
     parser.add_argument("--app-id", required=True, help="MICROSOFT_APP_ID of the Azure bot registration")
     parser.add_argument("--domain", required=True, help="the host name Liaison is reached at (no https://)")
     parser.add_argument("--organisation", required=True, help="shown as the app's developer")
     parser.add_argument("--out", default="liaison-teams.zip", help="the zip to write (default liaison-teams.zip)")
-    args = parser.parse_args(argv)
+
+
+def run(args: argparse.Namespace, *, prog: str = "liaison teams-package") -> int:
     try:
         path = build_package(app_id=args.app_id, domain=args.domain, organisation=args.organisation, out=Path(args.out))
     except PackageError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"{prog}: cannot write {args.out} ({exc.strerror or exc}); choose another --out", file=sys.stderr)
         return 2
     print(f"wrote {path}: upload it in Teams (Apps → Manage your apps → Upload an app)")
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m adapters.teams.package", description=__doc__.split("\n\n")[0])
+    add_arguments(parser)
+    return run(parser.parse_args(argv), prog="python -m adapters.teams.package")
 
 
 if __name__ == "__main__":  # pragma: no cover

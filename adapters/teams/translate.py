@@ -68,8 +68,9 @@ _CODEPOINT_NAMES: Mapping[str, str] = {
 _CODEPOINT_TYPE = re.compile(r"^([0-9a-f]{4,6})(?:[-_][0-9a-f]{4,6})*_([a-z0-9]+)$")
 
 _THREAD_SUFFIX = re.compile(r";messageid=(\d+)$")
-_AT_TAG = re.compile(r"<at>(.*?)</at>", re.IGNORECASE | re.DOTALL)
-_HTML_TAG = re.compile(r"</?(?:p|div|span|br|b|i|strong|em)\b[^>]*>", re.IGNORECASE)
+# Both stop at the next angle bracket: linear in the text, however many unclosed tags it holds.
+_AT_TAG = re.compile(r"<at>([^<]*)</at>", re.IGNORECASE)
+_HTML_TAG = re.compile(r"</?(?:p|div|span|br|b|i|strong|em)\b[^<>]*>", re.IGNORECASE)
 
 
 class MalformedActivity(ValueError):

@@ -33,6 +33,21 @@ class WorkspaceScoped:
     workspace: Mapped[str] = mapped_column(String(96), index=True)
 
 
+def column_length(column: object) -> int | None:
+    """The most characters a String column holds (``PersonRow.name`` -> 200); None: no limit."""
+    return getattr(getattr(column, "type", None), "length", None)
+
+
+def fit(column: object, value: str | None) -> str | None:
+    """``value`` as it can be stored in ``column``: NUL characters (which PostgreSQL text cannot
+    hold) removed and cut to the column's length, read from the model."""
+    if value is None:
+        return None
+    value = value.replace("\x00", "")
+    length = column_length(column)
+    return value[:length].rstrip() if length is not None and len(value) > length else value
+
+
 class CrossWorkspaceError(RuntimeError):
     """A session of one workspace tried to write a row of another."""
 
@@ -80,6 +95,31 @@ def normalise_url(url: str) -> str:
     return url
 
 
+_DRIVERS = {"sqlite": "pysqlite", "postgresql": "psycopg"}
+_EXAMPLES = "postgresql://user:password@host:5432/liaison or sqlite:///liaison.db"
+
+
+def check_url(url: str) -> None:
+    """Refuse, with a ConfigError saying what to write instead, a URL Liaison cannot use: not a
+    URL, another database (mysql://…) or another driver than the one installed."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from bot.config import ConfigError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError(f"the database URL is not a URL Liaison understands; set DATABASE_URL to {_EXAMPLES}") from None
+    backend, driver = parsed.get_backend_name(), parsed.get_driver_name()
+    if backend not in _DRIVERS:
+        raise ConfigError(f"the database URL names {backend}, which Liaison does not run on; set DATABASE_URL to "
+                          f"PostgreSQL or SQLite: {_EXAMPLES}")
+    if driver != _DRIVERS[backend]:
+        raise ConfigError(f"the database URL asks for the driver {driver}, which Liaison does not use; write it without "
+                          f"'+{driver}' ({_EXAMPLES})")
+
+
 def redact(url: str) -> str:
     """The URL without its password, for logs."""
     from sqlalchemy.engine import make_url
@@ -92,6 +132,7 @@ class Database:
 
     def __init__(self, url: str, *, echo: bool = False, busy_timeout_ms: int = 5000) -> None:
         self.url = normalise_url(url)
+        check_url(self.url)
         kwargs: dict = {"echo": echo, "future": True}
         if self.url.startswith("sqlite"):
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": busy_timeout_ms / 1000}

@@ -6,6 +6,8 @@
 - ``expertise_scores``: per (person, topic), counts and time-weighted sums by kind, kept in step
   with the evidence so a question reads a few rows per topic instead of every message;
 - ``expertise_people``: per person, how often they answered in others' threads (the prior);
+- ``expertise_models``: per workspace, the ranking learned from its answered threads (weights
+  as JSON, no code);
 - ``expertise_topics``: per topic, its display form and how many people have evidence for it
   (the document frequency that makes rare topics count more than common ones).
 
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, DateTime, Float, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, DateTime, Float, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db import Base, WorkspaceScoped
@@ -37,8 +39,12 @@ class ExpertiseMessage(_Scoped, Base):
         UniqueConstraint("workspace", "conversation_id", "ts", name="uq_expertise_message"),
         Index("ix_expertise_messages_thread", "workspace", "conversation_id", "thread_ts"),
         Index("ix_expertise_messages_user", "workspace", "user_id"),
+        # Past help between an asker and the people who answered them.
+        Index("ix_expertise_messages_parent", "workspace", "parent_user_id"),
     )
     __person_columns__ = ("user_id", "parent_user_id")
+    # Another person's reply in an erased person's thread stays indexed, without the link.
+    __person_links__ = ("parent_user_id",)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     conversation_id: Mapped[str] = mapped_column(String(64))
@@ -47,7 +53,9 @@ class ExpertiseMessage(_Scoped, Base):
     thread_ts: Mapped[str | None] = mapped_column(String(64), nullable=True)
     parent_user_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     user_id: Mapped[str] = mapped_column(String(64))
-    answer: Mapped[bool] = mapped_column(Boolean, default=False)  # 1: a reply in someone else's thread
+    # 1: help (not chatter) in someone else's thread, the person's first in that thread
+    answer: Mapped[bool] = mapped_column(Boolean, default=False)
+    question: Mapped[bool] = mapped_column(Boolean, default=False)  # 1: a thread's first message that asks
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     permalink: Mapped[str | None] = mapped_column(String(500), nullable=True)
 
@@ -126,3 +134,16 @@ class ExpertiseTopic(_Scoped, Base):
     display: Mapped[str] = mapped_column(String(200))
     lang: Mapped[str] = mapped_column(String(8), default="en")
     people_n: Mapped[int] = mapped_column(Integer, default=0)  # people with evidence for it
+
+
+class ExpertiseModel(_Scoped, Base):
+    """The ranking a workspace learned from its own history (see ``bot/ranker.py``): the
+    features' names, means, scales and weights as JSON. Names no person."""
+
+    __tablename__ = "expertise_models"
+    __table_args__ = (UniqueConstraint("workspace", name="uq_expertise_model"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    fitted_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    examples: Mapped[int] = mapped_column(Integer, default=0)  # answered questions it learned from
+    model: Mapped[str] = mapped_column(Text)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, Float, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db import Base, WorkspaceScoped
@@ -22,8 +22,10 @@ class KudosRow(WorkspaceScoped, Base):
     """One person thanked by another, once per source and receiver.
 
     ``weight`` is what the thanks counted for as expertise evidence (below 1 for pairs who keep
-    thanking each other); ``topics`` holds every topic key it added evidence on, and
+    thanking each other); ``topics`` holds every topic key of its reason (and thread), and
     ``topic_names`` the few display forms named to people ("my thanks", the monthly digest).
+    The reason's text is not kept; ``conversation_name`` and ``permalink`` only for a public
+    channel.
     """
 
     __tablename__ = "kudos"
@@ -38,7 +40,6 @@ class KudosRow(WorkspaceScoped, Base):
     source_key: Mapped[str] = mapped_column(String(255))
     giver_id: Mapped[str] = mapped_column(String(64))
     receiver_id: Mapped[str] = mapped_column(String(64))
-    reason: Mapped[str] = mapped_column(Text, default="")
     topics: Mapped[list[str]] = mapped_column(JSON, default=list)
     topic_names: Mapped[list[str]] = mapped_column(JSON, default=list)
     via: Mapped[str] = mapped_column(String(16), default="message")  # "message", "command", "reaction"

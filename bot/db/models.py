@@ -1,5 +1,5 @@
-"""Core tables: people, events seen (idempotency), the durable ingestion queue and stored
-conversation references. Skills keep their tables in their own modules beside this one."""
+"""Core tables: people, events seen (idempotency), the inbox of acknowledged events, the durable
+ingestion queue and stored conversation references. Skills keep their tables in their own modules beside this one."""
 
 from __future__ import annotations
 
@@ -51,6 +51,27 @@ class EventSeen(WorkspaceScoped, Base):
     seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
 
 
+class InboxItem(WorkspaceScoped, Base):
+    """An event acknowledged to its platform and not handled yet: written before the
+    acknowledgement, deleted in the transaction that records the event as seen (``events_seen``).
+    A process that dies in between leaves the row; the next one handles it (``bot/inbox.py``).
+    ``event`` is the neutral event without its raw payload; ``meta`` what the adapter needs to
+    answer it (a slash command's response_url)."""
+
+    __tablename__ = "inbox"
+    __person_columns__ = ("user_id",)
+    # Ids never come back after a delete (SQLite would reuse the highest): they order the
+    # events as received and name one event for as long as it is being handled.
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[str | None] = mapped_column(String(64), nullable=True)  # who caused the event
+    event: Mapped[dict[str, Any]] = mapped_column(JSON)
+    meta: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # times handed out again after a crash
+
+
 class IngestItem(WorkspaceScoped, Base):
     """A public-channel message waiting for the worker. Its text lives here only until the
     worker has turned it into topics; then the row is deleted in the same transaction.
@@ -58,6 +79,9 @@ class IngestItem(WorkspaceScoped, Base):
 
     __tablename__ = "ingest_queue"
     __person_columns__ = ("user_id", "parent_user_id")
+    # Another person's reply in an erased person's thread stays queued, without the link.
+    __person_links__ = ("parent_user_id",)
+    __person_lists__ = ("mentions",)
     __table_args__ = (UniqueConstraint("workspace", "conversation_id", "ts", name="uq_ingest_message"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -75,6 +99,24 @@ class IngestItem(WorkspaceScoped, Base):
     enqueued_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class ErasedPerson(WorkspaceScoped, Base):
+    """Someone who said "forget me": kept after everything else about them is erased, so that
+    nothing queued or in flight brings them back, they stay out of the index until they say
+    "start indexing me", and out of coffee rounds until they join again.
+
+    ``person_key`` is a one-way digest of the workspace and user id (``bot.privacy.person_key``):
+    the table can tell whether someone is in it, but does not list who is."""
+
+    __tablename__ = "erased_people"
+    __table_args__ = (UniqueConstraint("workspace", "person_key", name="uq_erased_person"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_key: Mapped[str] = mapped_column(String(64))
+    erased_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # When they asked to be indexed again; None: their messages are not indexed.
+    indexed_again_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class ConversationRef(WorkspaceScoped, Base):

@@ -84,7 +84,7 @@ def test_one_person_in_two_workspaces_gets_each_workspaces_directory_and_links(d
         with db.session(ws) as s:
             link = f"https://{ws[6:]}.example/C1/2.2"
             service.ingest(s, [m("UQ", "Kafka lag again?", "2.1"),
-                               IncomingMessage("upsert", "C1", "dev", "2.2", "2.1", None, "UA", "Kafka: add consumers", link,
+                               IncomingMessage("upsert", "C1", "dev", "2.2", "2.1", None, "UA", "Kafka: add consumers to the group, one per partition", link,
                                                NOW - dt.timedelta(days=2))], now=NOW)
     with db.session("slack:T1") as s:
         _, experts = service.ask(s, text="kafka", asker="UQ", now=NOW)
@@ -100,7 +100,7 @@ def test_aggregates_follow_the_evidence_through_edits_and_erasure(db: Database, 
     service = ExpertiseService(settings=ExpertiseSettings(), nlp=nlp)
     ws = "slack:T1"
     with db.session(ws) as s:
-        service.ingest(s, [m("UA", "How do Helm charts work?", "5.1"), m("UB", "Helm charts are templates", "5.2", "5.1")], now=NOW)
+        service.ingest(s, [m("UA", "How do Helm charts work?", "5.1"), m("UB", "Helm charts are templates rendered with your values file", "5.2", "5.1")], now=NOW)
         record_evidence(s, user_id="UB", topics=[Topic("helm", "Helm", "en")], kind="thanked", at=NOW, ref=EvidenceRef("C1", "5.9"))
     with db.session(ws) as s:
         helm = s.scalars(select(ExpertiseTopic).where(ExpertiseTopic.key == "helm")).one()
@@ -257,7 +257,7 @@ def test_bulk_writes_store_values_as_sqlalchemy_does(db: Database) -> None:
     floats = [0.1, 1 / 3, 1e-300, 123456789.123456789, -2.5, 1]
     tables = {
         "expertise_messages": (_MESSAGE_COLS, "", [
-            (None, "C1", name, f"{i}.1", thread, parent, "UA", answer, at or times[0], link)
+            (None, "C1", name, f"{i}.1", thread, parent, "UA", answer, at or times[0], link, thread is None)
             for i, (name, thread, parent, answer, at, link) in enumerate([
                 ("dev", None, None, False, times[0], None), (None, "0.1", "UB", True, times[1], "https://x/1"),
                 ("dev", "0.1", None, False, times[2], None)])]),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import threading
 
 from sqlalchemy import func, select
 
@@ -114,12 +115,16 @@ async def test_an_edit_that_arrives_while_its_batch_runs_stays_queued(make_app, 
     await app.dispatcher.handle(other)
     edit = dataclasses.replace(first, text="Kafka partitions and consumer groups", edited=True, event_id="EvEdit")
     edited_during: list[bool] = []
+    request = threading.Thread(target=lambda: edited_during.append(app.dispatcher.backfill(edit)))
 
     def ingest_and_edit(batch, ctx):  # noqa: ANN001
         rec.batches.append([(m.workspace, m.op, m.text) for m in batch])
-        if not edited_during:
-            # The edit is committed by the request path while this batch is being applied.
-            edited_during.append(app.dispatcher.backfill(edit))
+        if not request.is_alive() and not edited_during:
+            # The request path records the edit while this batch is being applied: on PostgreSQL
+            # it commits now; on SQLite (one writer at a time) it waits for the batch to commit.
+            request.start()
+            if app.db.dialect == "postgresql":
+                request.join()
 
     r = Routes("editor")
     r.ingest()(ingest_and_edit)
@@ -128,6 +133,7 @@ async def test_an_edit_that_arrives_while_its_batch_runs_stays_queued(make_app, 
     app.router = router
     worker = IngestWorker(app)
     assert worker.run_once() == 2
+    request.join()
     assert edited_during == [True]
     # The batch's other message is gone; the edited one waits for the next batch.
     assert queued(app) == ["Kafka partitions and consumer groups"]

@@ -101,14 +101,19 @@ class Hold:
 
 class FakeSlack:
     def __init__(self, *, users: list[dict[str, Any]] | None = None, page_size: int = 2,
-                 members: dict[str, list[str]] | None = None, channel_names: dict[str, str] | None = None) -> None:
+                 members: dict[str, list[str]] | None = None, channel_names: dict[str, str] | None = None,
+                 private_channels: dict[str, str] | None = None) -> None:
         self.users = list(users or [])
         self.channel_names = {"C0GENERAL": "general", "C0COFFEE": "coffee", **(channel_names or {})}
+        # Private channels whose ids start with C, as Slack gives them today (id -> name).
+        self.private_channels = dict(private_channels or {})
+        self.team_name = "Acme"  # the workspace's name, as auth.test says it
         self.page_size = page_size  # users.list pages, small so pagination is exercised
         self.members = dict(members or {})
         self.calls_: list[Call] = []
         self.responses: list[Call] = []  # bodies posted to response_url
         self.socket_acks: list[dict[str, Any]] = []
+        self.uploads: dict[str, dict[str, Any]] = {}  # file id -> filename, length, bytes, title, channel
         self._failures: dict[str, list[_Failure]] = {}
         self._rate_limited: dict[str, int] = {}
         self._holds: list[Hold] = []
@@ -171,6 +176,7 @@ class FakeSlack:
         app.router.add_post("/api/{method}", self._api)
         app.router.add_get("/api/{method}", self._api)  # slack_sdk reads some methods with GET
         app.router.add_post("/commands/{rest:.*}", self._response_url)
+        app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_get("/socket", self._socket)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -227,7 +233,7 @@ class FakeSlack:
     # ---- methods ------------------------------------------------------------------------------
 
     def _m_auth_test(self, body: dict[str, Any]) -> dict[str, Any]:
-        return {"ok": True, "url": TEAM_URL, "team": "Acme", "user": "liaison", "team_id": TEAM_ID,
+        return {"ok": True, "url": TEAM_URL, "team": self.team_name, "user": "liaison", "team_id": TEAM_ID,
                 "user_id": BOT_USER_ID, "bot_id": "B0BOT", "is_enterprise_install": False}
 
     def _m_users_list(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -256,11 +262,14 @@ class FakeSlack:
 
     def _m_conversations_info(self, body: dict[str, Any]) -> dict[str, Any]:
         channel = str(body.get("channel") or "")
-        name = self.channel_names.get(channel)
+        private = channel in self.private_channels
+        name = self.private_channels.get(channel) if private else self.channel_names.get(channel)
         if name is None:
             return {"ok": False, "error": "channel_not_found"}
-        return {"ok": True, "channel": {"id": channel, "name": name, "is_channel": True, "is_private": False,
-                                        "is_member": True, "is_archived": False}}
+        return {"ok": True, "channel": {"id": channel, "name": name, "name_normalized": name, "is_channel": True,
+                                        "is_group": False, "is_im": False, "is_mpim": False, "is_private": private,
+                                        "is_member": True, "is_archived": False, "is_general": channel == "C0GENERAL",
+                                        "created": 1449252889, "creator": "U0ADMIN"}}
 
     def _m_chat_postMessage(self, body: dict[str, Any]) -> dict[str, Any]:
         ts = self._next_ts()
@@ -300,10 +309,35 @@ class FakeSlack:
             view = json.loads(view)
         return {"ok": True, "view": {"id": "V0HOME", "type": "home", **(view or {})}}
 
+    def _m_files_getUploadURLExternal(self, body: dict[str, Any]) -> dict[str, Any]:
+        file_id = f"F{len(self.uploads) + 1:07d}"
+        self.uploads[file_id] = {"filename": body.get("filename"), "length": int(body.get("length") or 0), "data": None}
+        return {"ok": True, "upload_url": f"{self.url}/upload/{file_id}", "file_id": file_id}
+
+    def _m_files_completeUploadExternal(self, body: dict[str, Any]) -> dict[str, Any]:
+        files = body.get("files")
+        files = json.loads(files) if isinstance(files, str) else list(files or [])
+        done = []
+        for f in files:
+            upload = self.uploads.get(f.get("id"))
+            if upload is None or upload["data"] is None:
+                return {"ok": False, "error": "file_not_found"}
+            upload.update(title=f.get("title"), channel=body.get("channel_id"), thread_ts=body.get("thread_ts"))
+            done.append({"id": f["id"], "name": upload["filename"], "title": f.get("title"), "size": len(upload["data"])})
+        return {"ok": True, "files": done}
+
     def _m_apps_connections_open(self, body: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket"}
 
     # ---- response_url and Socket Mode ----------------------------------------------------------
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        """The upload URL files.getUploadURLExternal hands out: the file's bytes, as Slack takes them."""
+        upload = self.uploads.get(request.match_info["file_id"])
+        if upload is None:
+            return web.Response(status=404, text="unknown upload")
+        upload["data"] = await request.read()
+        return web.Response(text=f"OK - {len(upload['data'])}")
 
     async def _response_url(self, request: web.Request) -> web.Response:
         self.responses.append(Call(request.path, await self._body(request)))

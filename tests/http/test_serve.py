@@ -80,7 +80,7 @@ def test_serve_without_worker_and_the_worker_alone(tmp_path) -> None:  # noqa: A
 def test_a_postgres_database_that_is_behind_stops_the_start(tmp_path, pg_url) -> None:  # noqa: ANN001
     proc = _start(["serve", "--port", str(_free_port())], tmp_path, DATABASE_URL=pg_url)
     out, _ = proc.communicate(timeout=60)
-    assert proc.returncode == 1
+    assert proc.returncode == 2
     assert "run `liaison db upgrade` first" in out and "postgres" in out
     upgrade = _start(["db", "upgrade"], tmp_path, DATABASE_URL=pg_url)
     out, _ = upgrade.communicate(timeout=60)

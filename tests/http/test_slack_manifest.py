@@ -36,3 +36,13 @@ def test_every_primary_command_is_a_slash_command_with_escaped_mentions() -> Non
     assert text.count("should_escape: true") == len(slash)
     scopes = set(_list_under(text, "bot"))
     assert {"chat:write", "commands", "users:read", "channels:history", "im:history", "mpim:write"} <= scopes
+
+
+def test_the_docs_count_the_urls_to_replace_as_the_manifest_has_them() -> None:
+    text = MANIFEST.read_text(encoding="utf-8")
+    urls = re.findall(r"^\s*(?:url|request_url): (\S+)$", text, re.MULTILINE)
+    assert set(urls) == {"https://liaison.example.com/slack/events"}
+    words = {4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight"}
+    docs = (MANIFEST.parents[1] / "docs" / "slack.md").read_text(encoding="utf-8")
+    assert f"({words[len(urls)]} places" in docs
+    assert f"{words[len(urls)]} places" in text.split("display_information:")[0]  # the manifest's own comment

@@ -37,6 +37,18 @@ def test_the_template_asks_for_what_liaison_needs() -> None:
     assert all(len(c["description"]) <= 128 and len(c["title"]) <= 32 for c in bot["commandLists"][0]["commands"])
 
 
+def test_the_command_menu_offers_everyone_only_what_everyone_may_do() -> None:
+    import re
+
+    from skills.coffee import ADMIN_SUBCOMMANDS
+
+    manifest = json.loads((TEMPLATE_DIR / "manifest.json").read_text(encoding="utf-8"))
+    descriptions = " ".join(c["description"] for c in manifest["bots"][0]["commandLists"][0]["commands"])
+    offered = set(re.findall(r"coffee (\w+)", descriptions))
+    assert offered >= {"join", "leave", "status"}
+    assert not offered & ADMIN_SUBCOMMANDS, offered & ADMIN_SUBCOMMANDS
+
+
 def test_the_icons_are_the_sizes_teams_requires() -> None:
     assert png_size((TEMPLATE_DIR / "color.png").read_bytes()) == (192, 192, 6)
     assert png_size((TEMPLATE_DIR / "outline.png").read_bytes()) == (32, 32, 6)

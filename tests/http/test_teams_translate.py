@@ -215,10 +215,16 @@ def test_single_tenant_needs_its_tenant(make_app) -> None:  # noqa: ANN001
                                            "MICROSOFT_APP_TYPE": "SingleTenant"})
 
 
-async def test_no_auth_refuses_to_start_on_a_public_address(make_app) -> None:  # noqa: ANN001
-    app = make_app(platforms=["teams"], env={"LIAISON_TEAMS_NO_AUTH": "1"}, server={"host": "0.0.0.0"})
-    with pytest.raises(ConfigError, match="loopback"):
-        await app.adapters["teams"].start()
+def test_no_auth_refuses_to_listen_on_a_public_address(make_app) -> None:  # noqa: ANN001
+    # The address checked is the one given, whatever server.host says (here a loopback one).
+    adapter = make_app(platforms=["teams"], env={"LIAISON_TEAMS_NO_AUTH": "1"}, server={"host": "127.0.0.1"}).adapters["teams"]
+    for host in ("0.0.0.0", "::", "", "192.0.2.2", "example.org"):
+        with pytest.raises(ConfigError, match="loopback address, not"):
+            adapter.check_listen_address(host)
+    for host in ("127.0.0.1", "127.0.0.2", "::1", "localhost"):
+        adapter.check_listen_address(host)
+    authenticated = make_app(platforms=["teams"], env={"MICROSOFT_APP_ID": "abc", "MICROSOFT_APP_PASSWORD": "p"})
+    authenticated.adapters["teams"].check_listen_address("0.0.0.0")  # tokens are checked: any address
 
 
 def test_bad_teams_settings_say_which_key(make_app) -> None:  # noqa: ANN001

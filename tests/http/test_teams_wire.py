@@ -33,8 +33,10 @@ NO_AUTH = {"LIAISON_TEAMS_NO_AUTH": "1"}
 
 def teams_app(make_app, database_url, *, env=None, **overrides):  # noqa: ANN001, ANN201
     # Retries wait 0 s in tests (a 429 answered once is retried at once); rosters are synced only
-    # when a test asks, so the requests the fake records are the ones each test causes.
-    teams = {"retry_base_seconds": 0.0, "roster_sync_hours": 0, **overrides.pop("teams", {})}
+    # when a test asks, so the requests the fake records are the ones each test causes. The fake
+    # connector is plain http on loopback, which only this setting lets the bot call.
+    teams = {"retry_base_seconds": 0.0, "roster_sync_hours": 0, "allowed_service_hosts": ["http://127.0.0.1"],
+             **overrides.pop("teams", {})}
     server = {"host": "127.0.0.1", **overrides.pop("server", {})}
     return make_app(database_url=database_url, platforms=["teams"], env=env or NO_AUTH, teams=teams,
                     server=server, **overrides)
@@ -103,10 +105,14 @@ async def test_who_knows_end_to_end(make_app, database_url) -> None:  # noqa: AN
             "Tip: Kafka consumer lag grows when the partitions are unbalanced, rebalance them.",
             "I tuned the Kafka retention settings for the billing topics.",
         ]
+        # Bob answers in the thread of Alice's question: help, which the answer links to.
+        root = acts.channel_message(ALICE, "How do we keep the Kafka consumer lag down?")
+        assert (await post(url + "/api/messages", root))[0] == 200
         for line in lines:
-            assert (await post(url + "/api/messages", acts.channel_message(BOB, line)))[0] == 200
+            reply = acts.channel_message(BOB, line, thread_root=root["id"])
+            assert (await post(url + "/api/messages", reply))[0] == 200
         await app.adapters["teams"].wait_idle()
-        assert await asyncio_drain(app) == 3
+        assert await asyncio_drain(app) == 4
         question = acts.channel_message(ALICE, "{bot} who knows Kafka?")
         assert (await post(url + "/api/messages", question))[0] == 200
         await app.adapters["teams"].wait_idle()
@@ -115,7 +121,7 @@ async def test_who_knows_end_to_end(make_app, database_url) -> None:  # noqa: AN
     assert answer.conversation_id == f"{CHANNEL_ID};messageid={question['id']}"
     assert "Bob Durand" in answer.body["text"] and "Kafka" in answer.body["text"]
     assert "Alice Martin" not in answer.body["text"]  # the asker is never listed
-    # Links to the evidence are Markdown links to the Teams messages.
+    # Links to the help are Markdown links to the Teams messages.
     assert "](https://teams.microsoft.com/l/message/" in answer.body["text"]
 
 

@@ -658,6 +658,34 @@ async def test_strong_ties_are_not_paired(make_app, database_url) -> None:  # no
     assert frozenset((ANNA.id, BEA.id)) not in pairs and frozenset((CARL.id, CORA.id)) not in pairs
 
 
+async def test_forget_me_ends_coffee_until_the_person_joins_again(app: Any, chat: ConsoleChat, clock) -> None:  # noqa: ANN001
+    from tests.conftest import dm
+
+    await start_programme(app)
+    await say(app, CARL, "join")
+    outcome = await app.dispatcher.handle(dm(CARL, "forget me"))
+    assert "out of coffee rounds" in outcome.outbound[0].text and "*coffee join*" in outcome.outbound[0].text
+    # Carl is still in #coffee, whose members take part, and says something to the bot.
+    _, text = await say(app, CARL, "status")
+    assert "You're not taking part" in text
+    rejoined = await app.dispatcher.handle(MemberJoined(WS, COFFEE, CARL, event_id="EvJoinAgain"))
+    assert rejoined.outbound == []  # joining the channel again is not "coffee join"
+    chat.sent.clear()
+    _, text = await say(app, HR, "run now")
+    assert "6 people in 3 groups" in text
+    assert CARL.id not in {u for m in group_messages(chat) for u in m.user_ids}
+    with app.db.session(WS.key) as s:
+        assert s.scalars(select(CoffeeRound)).one().eligible == 6
+
+    _, text = await say(app, CARL, "join")
+    assert text.startswith("You're in")
+    clock.advance(dt.timedelta(days=7))
+    chat.sent.clear()
+    _, text = await say(app, HR, "run now")
+    assert "7 people in 3 groups" in text
+    assert CARL.id in {u for m in group_messages(chat) for u in m.user_ids}
+
+
 async def test_forget_me_erases_a_person_from_coffee_but_keeps_the_aggregates(app: Any, chat: ConsoleChat) -> None:
     from bot.privacy import forget_person
 

@@ -150,6 +150,36 @@ def test_forget_me_erases_every_row_naming_the_person(app) -> None:  # noqa: ANN
     assert said(run(app, dm(DAN, "oublie-moi"))).startswith("C'est fait : j'ai effacé")
 
 
+def test_after_forget_me_nothing_is_indexed_until_the_person_asks_again(app) -> None:  # noqa: ANN001
+    from bot.db.coffee import CoffeeTie
+
+    thread = message(BOB, "Kafka Streams or plain consumers for the billing events?")
+    assert run(app, thread).queued
+    IngestWorker(app).drain()
+    out = said(run(app, dm(BOB, "forget me")))
+    assert "I don't index your messages" in out and "*start indexing me*" in out
+    assert not run(app, message(BOB, "Kafka Streams joins need co-partitioned topics")).queued
+    assert "You have opted out" in said(run(app, dm(BOB, "what do you know about me?")))
+    assert "already opted out" in said(run(app, dm(BOB, "stop indexing me")))
+    # Others still reply in his thread and name him: their messages are indexed, without him.
+    assert run(app, message(CAROL, f"Kafka Streams state stores, as <@{BOB.id}> said", thread_ts=thread.ts,
+                            parent_user_id=BOB.id, mentions=(BOB.id,))).queued
+    IngestWorker(app).drain()
+    with app.db.session(None) as s:
+        for table in Base.metadata.sorted_tables:
+            if table.name.startswith("expertise_") or table.name in ("ingest_queue", "coffee_ties"):
+                for c in [c for c in table.columns if isinstance(c.type, String)]:
+                    assert s.scalar(select(func.count()).select_from(table).where(c == BOB.id)) == 0, c
+        assert s.scalars(select(CoffeeTie)).all() == []
+    assert "Carol Dupont" in said(run(app, dm(DAN, "who knows kafka streams?")))
+    assert "Bob" not in said(run(app, dm(DAN, "who knows kafka streams?")))
+
+    assert said(run(app, dm(BOB, "start indexing me"))).startswith("Welcome back")
+    assert run(app, message(BOB, "Kafka Streams joins need co-partitioned topics")).queued
+    IngestWorker(app).drain()
+    assert "Bob Keller" in said(run(app, dm(DAN, "who knows kafka streams?")))
+
+
 def test_declaring_expertise_in_english_and_french(app) -> None:  # noqa: ANN001
     out = said(run(app, dm(ALICE, "I know Airflow")))
     assert out.startswith("Thanks! I noted that you know about *airflow*")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.db.expertise import ExpertiseEvidence, ExpertiseMessage
+from bot.db.expertise import ExpertiseEvidence, ExpertiseMessage, ExpertiseModel
 from bot.db.models import IngestItem, PersonRow
 from bot.slack_export import ExportError, import_export, read_export
 
@@ -59,7 +59,7 @@ def write_export(root: Path, files: dict[str, object] | None = None, *, skip: tu
 
 def test_read_a_folder_export(tmp_path: Path) -> None:
     export = read_export(write_export(tmp_path / "acme-export"))
-    assert export.workspace.key == "slack:acme-export"  # no team id in the files: from the folder name
+    assert export.workspace.key == "slack:export-C1"  # no team id in the files: from the oldest channel
     assert [m.text for m in export.messages] == [
         "How do I pin Kafka consumer offsets?",
         "Kafka offsets: commit them manually after processing",
@@ -82,6 +82,25 @@ def test_team_id_names_the_workspace_and_a_zip_reads_the_same(tmp_path: Path) ->
     from_zip = read_export(buf)
     assert from_zip.workspace.key == "slack:T0ACME"
     assert from_zip.messages == read_export(folder).messages
+
+
+def test_an_export_without_team_id_is_one_workspace_under_any_folder_name(tmp_path: Path) -> None:
+    channels = [{"id": "C2", "name": "ops", "created": 1500000200}, {"id": "C1", "name": "dev", "created": 1500000100}]
+    first = read_export(write_export(tmp_path / "slack-export-march", {"channels.json": channels}))
+    second = read_export(write_export(tmp_path / "Acme Slack (copy)", {"channels.json": channels}))
+    assert first.workspace.key == second.workspace.key == "slack:export-C1"  # the oldest channel
+    general = [dict(c, is_general=c["id"] == "C2") for c in channels]
+    assert read_export(write_export(tmp_path / "g", {"channels.json": general})).workspace.key == "slack:export-C2"
+
+
+def test_the_team_id_can_be_given_for_an_export_that_lacks_it(tmp_path: Path) -> None:
+    folder = write_export(tmp_path / "acme")
+    assert read_export(folder, workspace="T0ACME").workspace.key == "slack:T0ACME"
+    with pytest.raises(ExportError, match="not a Slack team id"):
+        read_export(folder, workspace="acme corp!")
+    with_team = write_export(tmp_path / "t", {"users.json": [dict(u, team_id="T0ACME") for u in USERS]})
+    with pytest.raises(ExportError, match="belongs to the Slack team T0ACME, not T0OTHER"):
+        read_export(with_team, workspace="T0OTHER")
 
 
 @pytest.mark.parametrize(
@@ -138,6 +157,9 @@ def test_import_twice_changes_nothing(tmp_path: Path, make_app, database_url: st
     assert before[0] == 3 and before[3] == 0
     assert ("U2", "kafka", "answered") in before[1]  # the reply in Ana's thread is an answer
     with app.db.session(export.workspace.key) as s:
+        # The import ended with a fit of the workspace's ranking (too little history: the default).
+        assert s.scalar(select(func.count()).select_from(ExpertiseModel)) == 1
+    with app.db.session(export.workspace.key) as s:
         _, experts = app.services.get("expertise").ask(s, text="kafka offsets", asker="U1", now=app.clock.now())
     assert experts[0].user_id == "U2" and "U1" not in [e.user_id for e in experts]
 
@@ -171,7 +193,33 @@ def test_cli_import_and_ask(tmp_path: Path) -> None:
 
     broken = write_export(tmp_path / "broken", {"dev/2024-03-01.json": "{oops"})
     bad = subprocess.run([*cli, "import", "slack-export", str(broken)], env=env, cwd=ROOT, capture_output=True, text=True)
-    assert bad.returncode == 1 and "is not valid JSON" in bad.stderr
+    assert bad.returncode == 2 and "is not valid JSON" in bad.stderr and "Traceback" not in bad.stderr
     # The broken export left nothing behind: only the first workspace is known.
     ws = subprocess.run([*cli, "ask", "kafka", "--as", "U1"], env=env, cwd=ROOT, capture_output=True, text=True)
     assert ws.returncode == 0 and "Ben Ode" in ws.stdout
+
+
+def test_the_import_queues_as_the_live_path_does(tmp_path: Path, make_app, database_url: str) -> None:  # noqa: ANN001
+    """Nothing from someone who opted out of indexing or whom the directory knows as a bot, and
+    every message marked seen, so the live bot meeting the same message later adds nothing."""
+    from bot import people
+    from bot.db.models import EventSeen
+    from bot.events import Person
+
+    app = make_app(database_url=database_url)
+    export = read_export(write_export(tmp_path / "acme"))
+    with app.db.session(export.workspace.key) as s:
+        people.upsert(s, Person(id="U3", name="Cy Vo")).indexing_opt_out = True
+    result = import_export(app, export)
+    assert (result.queued, result.indexed) == (3, 2)
+    with app.db.session(export.workspace.key) as s:
+        authors = set(s.scalars(select(ExpertiseMessage.user_id)))
+        seen = set(s.scalars(select(EventSeen.key)))
+    assert authors == {"U1", "U2"}  # Cy's message about Terraform was not indexed
+    assert {f"msg:{m.channel_id}:{m.ts}" for m in export.messages} <= seen
+
+
+def test_the_import_queues_nothing_when_ingestion_is_off(tmp_path: Path, make_app) -> None:  # noqa: ANN001
+    app = make_app(ingest={"enabled": False})
+    result = import_export(app, read_export(write_export(tmp_path / "acme")))
+    assert (result.queued, result.indexed) == (3, 0)

@@ -1,0 +1,191 @@
+"""Backfill throughput: a generated Slack export of a large company, imported end to end
+(`liaison import slack-export`: read the files, queue every message, index them) on SQLite and on
+PostgreSQL, printed beside the ingestion bench's queue -> evidence figure measured in the same
+run (bench/ingest_throughput.py, run as a subprocess on the same machine just before).
+
+    .venv/bin/python bench/import_throughput.py [--messages 100000] [--people 10000] [--only sqlite|postgresql]
+                                                [--profile FILE]
+
+The export is laid out like a standard Slack export (users.json, channels.json, one folder of
+daily files per public channel; threads with thread_ts, reply_count, replies and
+parent_user_id). Its texts are those of the real Slack exports beside the checkout
+(../shared/data/slack-exports) when present, else the bundled sample workspace's, spread over
+--people authors (a few write a lot, most a little, as in a real workspace) and a year of days.
+The target: the import's messages/s at least 0.8 of the ingestion bench's.
+
+``--profile FILE`` writes a cProfile of the first database's import to FILE.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import datetime as dt
+import json
+import os
+import random
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from bot.bootstrap import bootstrap  # noqa: E402
+from bot.config import load_settings  # noqa: E402
+from bot.db import normalise_url  # noqa: E402
+from bot.slack_export import import_export, read_export  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data" / "slack-exports"
+START = dt.datetime(2025, 1, 6, 8, tzinfo=dt.timezone.utc)
+
+
+def texts() -> list[str]:
+    """Real message texts, mentions removed (the generated export has its own people)."""
+    found: list[str] = []
+    if DATA.is_dir():
+        for day in sorted(DATA.glob("*/*/*.json")):
+            found += [m["text"] for m in json.loads(day.read_text(encoding="utf-8")) if m.get("text") and not m.get("subtype")]
+    if not found:
+        sample = json.loads((ROOT / "bot" / "sample" / "workspace.json").read_text(encoding="utf-8"))
+        found = [m["text"] for m in sample["messages"]]
+    return [t for t in (re.sub(r"<@[A-Z0-9]+(\|[^>]*)?>", "", t).strip() for t in found) if t]
+
+
+def generate(folder: Path, *, messages: int, people: int, seed: int = 7) -> None:
+    """Write an export of ``messages`` messages by ``people`` people in 24 public channels."""
+    rnd = random.Random(seed)
+    corpus = texts()
+    users = [{"id": f"U{i:08X}", "name": f"person{i}", "real_name": f"Person {i}", "deleted": False, "is_bot": False,
+              "tz": rnd.choice(["Europe/Paris", "Europe/Zurich", "America/New_York", "Asia/Tokyo"]),
+              "profile": {"real_name": f"Person {i}", "display_name": f"person{i}", "title": f"Team {i % 40}"}}
+             for i in range(people)]
+    users.append({"id": "USLACKBOT", "name": "slackbot", "real_name": "Slackbot", "is_bot": False, "deleted": False, "profile": {}})
+    names = ["general", "random", "dev", "ops", "data", "mobile", "design", "support", "sales", "security", "infra", "qa",
+             "frontend", "backend", "ml", "docs", "release", "oncall", "payments", "growth", "hr", "finance", "legal", "dev-fr"]
+    channels = [{"id": f"C{i:08X}", "name": name, "created": 1500000000 + i, "is_archived": False, "is_general": i == 0,
+                 "members": []} for i, name in enumerate(names)]
+    weights = [1 / (rank + 1) ** 0.8 for rank in range(people)]  # a few write a lot, most a little
+    authors = rnd.choices([u["id"] for u in users[:people]], weights=weights, k=messages)
+    days: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    open_threads: dict[str, list[dict]] = defaultdict(list)
+    seconds = 365 * 24 * 3600
+    for i, (author, when) in enumerate(zip(authors, sorted(rnd.randrange(seconds) for _ in range(messages)))):
+        ch = channels[min(int(rnd.expovariate(0.25)), len(channels) - 1)]
+        at = START + dt.timedelta(seconds=when)
+        msg = {"type": "message", "user": author, "text": corpus[i % len(corpus)], "ts": f"{at.timestamp():.0f}.{i:06d}"}
+        threads = open_threads[ch["id"]]
+        if threads and rnd.random() < 0.4:
+            root = rnd.choice(threads[-20:])
+            msg.update(thread_ts=root["ts"], parent_user_id=root["user"])
+            root.setdefault("replies", []).append({"user": author, "ts": msg["ts"]})
+            root["reply_count"] = len(root["replies"])
+        elif rnd.random() < 0.3:
+            msg["thread_ts"] = msg["ts"]
+            threads.append(msg)
+        days[(ch["name"], at.date().isoformat())].append(msg)
+    for (name, day), msgs in days.items():
+        (folder / name).mkdir(parents=True, exist_ok=True)
+        (folder / name / f"{day}.json").write_text(json.dumps(msgs), encoding="utf-8")
+    (folder / "users.json").write_text(json.dumps(users), encoding="utf-8")
+    (folder / "channels.json").write_text(json.dumps(channels), encoding="utf-8")
+
+
+def ingest_bench_rate(label: str) -> float:
+    """Messages/s of bench/ingest_throughput.py's queue -> spaCy -> evidence on ``label``."""
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "ingest_throughput.py"), "--messages", "5000", "--only", label,
+                           "--no-standin"], capture_output=True, text=True, check=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    found = re.search(rf"^{label}: queue -> spaCy -> evidence: ([\d,]+) messages/s", done.stdout, re.MULTILINE)
+    assert found, done.stdout
+    return float(found.group(1).replace(",", ""))
+
+
+def import_once(label: str, url: str, folder: Path, profile: str | None) -> float:
+    """Import the export into a fresh database, as `liaison import slack-export` does; messages/s."""
+    app = bootstrap(load_settings({"DATABASE_URL": url}), platforms=(), migrate=True)
+    try:
+        app.services.get("expertise").nlp.load_all()  # as the worker at start: pipelines are not the import's cost
+        profiler = cProfile.Profile() if profile else None
+        started = time.perf_counter()
+        if profiler:
+            profiler.enable()
+        export = read_export(folder)
+        read = time.perf_counter() - started
+        phases: dict[str, float] = {}
+
+        def progress(name: str):  # noqa: ANN202
+            phase_start = time.perf_counter()
+
+            def show(done: int, total: int) -> None:
+                phases[name] = time.perf_counter() - phase_start
+
+            return show
+
+        result = import_export(app, export, progress=progress)
+        whole = time.perf_counter() - started
+        if profiler:
+            profiler.disable()
+            profiler.dump_stats(profile)
+        n = len(export.messages)
+        print(f"{label}: imported {n:,} messages of {len(export.people):,} people end to end in {whole:.1f}s: "
+              f"{n / whole:,.0f} messages/s (reading {read:.1f}s, queueing {phases.get('messages', 0):.1f}s, "
+              f"indexing {phases.get('indexing', 0):.1f}s; {result.indexed:,} indexed)")
+        return n / whole
+    finally:
+        app.close()
+
+
+def on_postgres(label: str, run) -> float:  # noqa: ANN001
+    base = normalise_url(os.environ.get("LIAISON_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"))
+    name = f"liaison_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        return run(make_url(base).set(database=name).render_as_string(hide_password=False))
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=100_000)
+    parser.add_argument("--people", type=int, default=10_000)
+    parser.add_argument("--only", choices=("sqlite", "postgresql"))
+    parser.add_argument("--profile", metavar="FILE", help="write a cProfile of the first import to FILE")
+    args = parser.parse_args()
+    print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "export"
+        started = time.perf_counter()
+        generate(folder, messages=args.messages, people=args.people)
+        print(f"generated an export of {args.messages:,} messages by {args.people:,} people in "
+              f"{time.perf_counter() - started:.1f}s")
+        profile = args.profile
+        for label in ("sqlite", "postgresql"):
+            if args.only not in (None, label):
+                continue
+            bench = ingest_bench_rate(label)
+            if label == "sqlite":
+                rate = import_once(label, f"sqlite:///{tmp}/import.db", folder, profile)
+            else:
+                rate = on_postgres(label, lambda url: import_once(label, url, folder, profile))
+            profile = None
+            print(f"{label}: import {rate:,.0f} messages/s; ingestion bench (queue -> spaCy -> evidence, 5,000 messages, "
+                  f"same run) {bench:,.0f} messages/s; ratio {rate / bench:.2f} (target >= 0.8)")
+    print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

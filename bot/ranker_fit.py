@@ -1,0 +1,272 @@
+"""Fitting a workspace's ranking (``bot/ranker.py``) from its own index, in the worker.
+
+``examples`` sweeps the workspace's history in time order — its messages and the evidence on
+the topics of its questions — and at each answered question, before applying the thread,
+describes its candidates with the features known at that moment: nothing a helper did later
+explains their answer. ``fit_workspace`` fits and stores the model; questions only read it.
+
+Memory stays bounded on a large workspace: only the latest ``max_examples`` questions are
+examples, counts are kept only for the topics of those questions, and the messages are read as
+a stream.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import heapq
+import logging
+import random
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any, Iterable, Iterator, Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.db.expertise import ExpertiseEvidence, ExpertiseMessage, ExpertiseModel
+from bot.db.models import PersonRow
+from bot.ranker import DEFAULT, RECENT_DAYS, WEEK_DAYS, Model, Person, Workspace, features, fit, idf
+
+log = logging.getLogger("liaison.expertise.fit")
+
+_KINDS = {"wrote": 0, "answered": 1, "thanked": 2, "declared": 3}
+# How much each kind (wrote, answered, thanked, declared) counts when a question picks its
+# candidates, as the index's default weights do; and how many it picks by that, and among the
+# people who answered the most threads. The same at fit time and at question time.
+STRENGTH = (0.1, 3.0, 5.0, 4.0)
+CANDIDATES = 50
+_DAY = 86400.0
+_EPOCH = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc).timestamp()  # the index's (bot.expertise.EPOCH)
+
+
+@dataclass(frozen=True)
+class FitSettings:
+    max_examples: int = 3000  # the latest answered questions used
+    min_examples: int = 30  # below: the default ranking
+    candidates_per_question: int = CANDIDATES  # by topic evidence, and as many general helpers
+    negatives: int = 20
+    c: float = 0.0001  # inverse regularisation strength of the logistic regression
+    half_life_days: float = 365.0  # of evidence, as the index decays it
+    drop: tuple[str, ...] = ("recent_week",)  # features the fit leaves out
+
+
+@dataclass
+class _Root:
+    asker: str
+    keys: tuple[str, ...]
+    helpers: frozenset[str]
+
+
+def _ts(at: Any) -> float:
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=dt.timezone.utc)
+    return at.timestamp()
+
+
+def _roots(session: Session, max_examples: int) -> dict[tuple[str, str], _Root]:
+    """The latest answered questions: (conversation, ts) -> asker, topics, helpers."""
+    M, E = ExpertiseMessage.__table__, ExpertiseEvidence.__table__
+    conn = session.connection()
+    ws = session.info["workspace"]
+    helpers: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for conv, thread, user in conn.execute(select(M.c.conversation_id, M.c.thread_ts, M.c.user_id)
+                                           .where(M.c.workspace == ws, M.c.answer.is_(True))):
+        helpers[(conv, thread)].add(user)
+    asked = conn.execute(select(M.c.conversation_id, M.c.ts, M.c.user_id).where(M.c.workspace == ws, M.c.question.is_(True))
+                         .order_by(M.c.at.desc(), M.c.id.desc())).all()
+    roots: dict[tuple[str, str], _Root] = {}
+    for conv, ts, user in asked:
+        h = helpers.get((conv, ts), set()) - {user}
+        if h:
+            roots[(conv, ts)] = _Root(user, (), frozenset(h))
+            if len(roots) >= max_examples:
+                break
+    by_conv: dict[str, list[str]] = defaultdict(list)
+    for conv, ts in roots:
+        by_conv[conv].append(ts)
+    keys: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for conv, tss in by_conv.items():
+        for i in range(0, len(tss), 500):
+            for ts, user, key in conn.execute(select(E.c.ts, E.c.user_id, E.c.topic_key).where(
+                    E.c.workspace == ws, E.c.conversation_id == conv, E.c.ts.in_(tss[i:i + 500]), E.c.kind == "wrote")):
+                if roots[(conv, ts)].asker == user:
+                    keys[(conv, ts)].append(key)
+    return {k: _Root(r.asker, tuple(keys.get(k, ())), r.helpers) for k, r in roots.items() if keys.get(k)}
+
+
+def _stream(session: Session, topics: set[str]) -> Iterator[tuple]:
+    """Messages and the evidence on ``topics``, in time order (a message before its evidence)."""
+    M, E = ExpertiseMessage.__table__, ExpertiseEvidence.__table__
+    ws = session.info["workspace"]
+    conn = session.connection()
+    keys = sorted(topics)
+    # The evidence as streams too, each in time order (one per 500 topics), merged below: the
+    # rows of a large workspace are never all in memory.
+    streams = []
+    for i in range(0, len(keys), 500):
+        rows = conn.execute(select(E.c.at, E.c.user_id, E.c.topic_key, E.c.kind, E.c.weight)
+                            .where(E.c.workspace == ws, E.c.topic_key.in_(keys[i:i + 500])).order_by(E.c.at, E.c.id)
+                            .execution_options(stream_results=True, yield_per=20000))
+        streams.append((_ts(at), 1, u, _KINDS.get(kind, 0), k, w) for at, u, k, kind, w in rows)
+    # The messages as a stream (a server-side cursor on PostgreSQL), for this statement only.
+    msgs = conn.execute(select(M.c.at, M.c.user_id, M.c.answer, M.c.parent_user_id, M.c.conversation_id, M.c.ts)
+                        .where(M.c.workspace == ws).order_by(M.c.at, M.c.id)
+                        .execution_options(stream_results=True, yield_per=20000))
+    messages = ((_ts(at), 0, u, bool(a), p, c, ts) for at, u, a, p, c, ts in msgs)
+    return heapq.merge(messages, *streams, key=lambda e: (e[0], e[1]))
+
+
+class _State:
+    """What is known at one moment of the sweep."""
+
+    def __init__(self, half_life_days: float) -> None:
+        self.half_life = max(half_life_days, 1e-6) * _DAY
+        # Per (person, topic) and kind: Σ weight · 2^((t − EPOCH) / half-life), as the index
+        # stores it; divided by the same factor of "now", the evidence decayed to now.
+        self.counts: dict[tuple[str, str], list[float]] = {}
+        self.topic_people: dict[str, set[str]] = defaultdict(set)
+        self.messages: dict[str, int] = defaultdict(int)
+        self.answers: dict[str, int] = defaultdict(int)
+        self.answer_times: dict[str, list[float]] = defaultdict(list)
+        self.last: dict[str, float] = {}
+        self.pairs: dict[tuple[str, str], int] = defaultdict(int)
+        self.total_answers = 0
+        self.total_messages = 0
+
+    def message(self, at: float, user: str, answer: bool, parent: str | None) -> None:
+        self.messages[user] += 1
+        self.total_messages += 1
+        self.last[user] = at
+        if answer:
+            self.answers[user] += 1
+            self.total_answers += 1
+            self.answer_times[user].append(at)
+            if parent:
+                self.pairs[(parent, user)] += 1
+
+    def growth(self, at: float) -> float:
+        return 2.0 ** ((at - _EPOCH) / self.half_life)
+
+    def evidence(self, at: float, user: str, kind: int, key: str, weight: float) -> None:
+        c = self.counts.get((user, key))
+        if c is None:
+            c = self.counts[(user, key)] = [0.0, 0.0, 0.0, 0.0]
+            self.topic_people[key].add(user)
+        c[kind] += weight * self.growth(at)
+
+    def workspace(self) -> Workspace:
+        helpers = sum(1 for n in self.answers.values() if n)
+        return Workspace(avg_answers=self.total_answers / max(helpers, 1),
+                         avg_messages=self.total_messages / max(len(self.messages), 1))
+
+    def person(self, u: str, asker: str, at: float, teams: dict[str, str | None]) -> Person:
+        times = self.answer_times.get(u, ())
+        recent = len(times) - bisect.bisect_left(times, at - RECENT_DAYS * _DAY) if times else 0
+        week = len(times) - bisect.bisect_left(times, at - WEEK_DAYS * _DAY) if times else 0
+        last = self.last.get(u)
+        ta, tu = teams.get(asker), teams.get(u)
+        return Person(answers=self.answers.get(u, 0), messages=self.messages.get(u, 0), recent=recent, recent_week=week,
+                      idle_days=max(0.0, (at - last) / _DAY) if last is not None else None,
+                      pair=self.pairs.get((asker, u), 0), cross_team=bool(ta and tu and ta != tu))
+
+
+def examples(session: Session, settings: FitSettings | None = None, *, seed: int = 0
+             ) -> list[tuple[list[list[float]], list[bool]]]:
+    """Per answered question (the latest ``max_examples``), its candidates' features as known
+    before it, and whether each helped."""
+    settings = settings or FitSettings()
+    roots = _roots(session, settings.max_examples)
+    if not roots:
+        return []
+    teams = dict(session.connection().execute(select(PersonRow.__table__.c.user_id, PersonRow.__table__.c.team)
+                                              .where(PersonRow.__table__.c.workspace == session.info["workspace"])).all())
+    state = _State(settings.half_life_days)
+    rng = random.Random(seed)
+    out: list[tuple[list[list[float]], list[bool]]] = []
+    helpers_top: list[str] = []
+    for n, e in enumerate(_stream(session, {k for r in roots.values() for k in r.keys})):
+        if e[1] == 1:
+            state.evidence(e[0], e[2], e[3], e[4], e[5])
+            continue
+        at, _, user, answer, parent, conv, ts = e
+        root = roots.get((conv, ts))
+        if root is not None:
+            if len(out) % 25 == 0:
+                helpers_top = heapq.nlargest(settings.candidates_per_question, state.answers, key=state.answers.__getitem__)
+            example = _example(state, root, at, helpers_top, teams, settings, rng)
+            if example is not None:
+                out.append(example)
+        state.message(at, user, answer, parent)
+    return out
+
+
+def _example(state: _State, root: _Root, at: float, helpers_top: Sequence[str], teams: dict[str, str | None],
+             settings: FitSettings, rng: random.Random) -> tuple[list[list[float]], list[bool]] | None:
+    people = len(state.messages)
+    weights = {k: idf(people, len(state.topic_people[k])) for k in root.keys if state.topic_people.get(k)}
+    weights = {k: w for k, w in weights.items() if w > 0}
+    pool: set[str] = set()
+    for k in weights:
+        pool |= state.topic_people[k]
+    pool.discard(root.asker)
+    if len(pool) > 20 * settings.candidates_per_question:
+        pool = set(rng.sample(sorted(pool), 20 * settings.candidates_per_question))
+
+    decay = 1.0 / state.growth(at)
+
+    def strength(u: str) -> float:
+        return sum(w * sum(s * n for s, n in zip(STRENGTH, state.counts.get((u, k), (0, 0, 0, 0))))
+                   for k, w in weights.items())
+
+    chosen = set(heapq.nlargest(settings.candidates_per_question, pool, key=strength))
+    chosen |= set(helpers_top)
+    chosen.discard(root.asker)
+    if not chosen or not (chosen & root.helpers) or not (chosen - root.helpers):
+        return None
+    ws = state.workspace()
+    xs, ys = [], []
+    for u in sorted(chosen):
+        counts = {k: [v * decay for v in state.counts[(u, k)]] for k in weights if (u, k) in state.counts}
+        xs.append(features(weights, counts, state.person(u, root.asker, at, teams), ws))
+        ys.append(u in root.helpers)
+    return xs, ys
+
+
+def fit_workspace(session: Session, *, now: dt.datetime, settings: FitSettings | None = None) -> Model:
+    """Fit the session's workspace's ranking from its history and store it (replacing the
+    previous one). Below ``min_examples`` answered questions the default is stored."""
+    settings = settings or FitSettings()
+    started = time.perf_counter()
+    data = examples(session, settings)
+    model = (fit(data, c=settings.c, negatives=settings.negatives, drop=settings.drop)
+             if len(data) >= settings.min_examples else DEFAULT)
+    store(session, model, now=now)
+    log.info("expertise ranking of %s: %s from %d answered questions in %.1fs", session.info["workspace"],
+             "learned" if model.learned else "default (too few answered questions to learn from)",
+             len(data), time.perf_counter() - started)
+    return model
+
+
+def store(session: Session, model: Model, *, now: dt.datetime) -> None:
+    row = session.scalars(select(ExpertiseModel)).first()
+    if row is None:
+        row = ExpertiseModel(workspace=session.info["workspace"], fitted_at=now, examples=model.examples, model="")
+        session.add(row)
+    row.fitted_at, row.examples, row.model = now, model.examples, model.to_json()
+    session.flush()
+
+
+def load(session: Session) -> Model | None:
+    """The stored ranking of the session's workspace (None: never fitted)."""
+    T = ExpertiseModel.__table__
+    text = session.connection().execute(select(T.c.model).where(T.c.workspace == session.info["workspace"])).scalar()
+    if not text:
+        return None
+    try:
+        return Model.from_json(text)
+    except (ValueError, KeyError, TypeError, IndexError):
+        log.warning("the stored expertise ranking of %s cannot be read; the default ranks until the next fit",
+                    session.info["workspace"])
+        return None
