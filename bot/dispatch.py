@@ -288,7 +288,9 @@ class Dispatcher:
                 isinstance(event, CommandInvoked) or event.addressed
             ) and not event.sender.is_bot and not getattr(event, "deleted", False):
                 outcome.status = "unknown"
-                await self._send_safely(event, outcome, [self._reply_to(event, MESSAGES.get(self._lang_hint(event), "unknown"))])
+                # A command nobody else saw (a slash command) gets its answer privately too.
+                unknown = MESSAGES.get(self._lang_hint(event), "unknown")
+                await self._send_safely(event, outcome, [self._reply_to(event, unknown, private=isinstance(event, CommandInvoked))])
             elif not outcome.queued:
                 outcome.status = "ignored"
             return

@@ -5,7 +5,10 @@ HR admins run a programme per channel from chat (``coffee cadence weekly on mond
 Europe/Zurich``, ``size``, ``pause``, ``resume``, ``run now``, ``stats``); everyone can ``join``,
 ``leave``, ``snooze 2 weeks`` and ask for the ``status``. French keywords work too
 (``café cadence hebdomadaire le lundi à 10h``, ``rejoindre``, ``quitter``, ``reprendre``,
-``lancer maintenant``, ``statistiques``…).
+``lancer maintenant``, ``statistiques``…), and cadences in words (``every other week``, ``toutes
+les deux semaines``). In a channel the commands need no mention of the bot: an admin's message
+that starts with ``coffee``/``café`` and a coffee word, or anyone's complete ``coffee join``,
+``leave``, ``snooze …``, ``status`` or ``help`` (``coffee_in_channel``).
 
 A round (scheduled, or ``run now``):
 1. is unique per (programme, period) in the database, so a second fire in the same week,
@@ -104,9 +107,10 @@ T = Catalog(
             "• `coffee run now` · `coffee stats`"
         ),
         "help_line": "• *coffee join* / *coffee status* — random coffee with colleagues you rarely meet",
+        "help_line_more": "• *coffee help* — every coffee command, and how HR admins run a programme",
         "not_admin": "Only HR admins and workspace admins can change the coffee programme, so nothing changed. Ask one of them, or try `coffee status`.",
         "bad": "I couldn't read that: {problem}. Nothing changed.\n{usage}",
-        "bad_cadence": "the cadence must be weekly, biweekly or monthly",
+        "bad_cadence": "the cadence must be weekly, biweekly (every other week) or monthly",
         "bad_weekday": "{word!r} is not a day of the week",
         "bad_time": "{word!r} is not a time of day (try 10:00 or 9h30)",
         "bad_tz": "{word!r} is not a time zone I know (use a name like Europe/Zurich)",
@@ -115,7 +119,10 @@ T = Catalog(
         "bad_date": "{word!r} is not a date (use 2027-01-15)",
         "date_past": "{date} has already passed",
         "bad_snooze": "say how long, e.g. `coffee snooze 2 weeks` (at most {max} weeks)",
-        "need_channel": "Start a coffee programme from the channel whose members should meet: say `coffee cadence weekly` there. Nothing changed.",
+        "need_channel": (
+            "Start a coffee programme from the channel whose members should meet: add me to it, then say "
+            "`coffee cadence weekly` there (no need to mention me). Nothing changed."
+        ),
         "no_programme_here": "There is no coffee programme in this channel yet. An HR admin can start one here with `coffee cadence weekly on monday at 10:00`.",
         "no_programme": "There is no coffee programme yet. An HR admin can start one in a channel with `coffee cadence weekly`.",
         "which_programme": "There are several coffee programmes ({names}). Say it in the programme's channel, or name it, e.g. `coffee join #{first}`.",
@@ -179,11 +186,12 @@ T = Catalog(
             "• `café snooze 2 semaines` — sauter des tours pendant un temps\n"
             "• `café statut` — le programme et votre participation\n"
             "Admins RH, dans le canal du programme :\n"
-            "• `café cadence hebdomadaire|bimensuel|mensuel [le lundi] [à 10h] [Europe/Zurich]`\n"
+            "• `café cadence hebdomadaire|toutes les deux semaines|mensuel [le lundi] [à 10h] [Europe/Zurich]`\n"
             "• `café taille 2|3|4` · `café pause [jusqu'au 2027-01-15]` · `café reprendre`\n"
             "• `café lancer maintenant` · `café statistiques`"
         ),
         "help_line": "• *café rejoindre* / *café statut* — un café avec des collègues que vous croisez peu",
+        "help_line_more": "• *café aide* — toutes les commandes café, et comment les admins RH gèrent un programme",
         "not_admin": "Seuls les admins RH et les admins de l'espace de travail peuvent modifier le programme café : rien n'a changé. Demandez à l'un d'eux, ou essayez `café statut`.",
         "bad": "Je n'ai pas compris : {problem}. Rien n'a changé.\n{usage}",
         "bad_cadence": "la cadence doit être hebdomadaire, bimensuel (toutes les deux semaines) ou mensuel",
@@ -195,7 +203,10 @@ T = Catalog(
         "bad_date": "{word!r} n'est pas une date (utilisez 2027-01-15)",
         "date_past": "le {date} est déjà passé",
         "bad_snooze": "dites pour combien de temps, par exemple `café snooze 2 semaines` (au plus {max} semaines)",
-        "need_channel": "Lancez un programme café depuis le canal dont les membres doivent se rencontrer : dites-y `café cadence hebdomadaire`. Rien n'a changé.",
+        "need_channel": (
+            "Lancez un programme café depuis le canal dont les membres doivent se rencontrer : ajoutez-moi au canal, "
+            "puis dites-y `café cadence hebdomadaire` (inutile de me mentionner). Rien n'a changé."
+        ),
         "no_programme_here": "Il n'y a pas encore de programme café dans ce canal. Un admin RH peut en lancer un ici avec `café cadence hebdomadaire le lundi à 10h`.",
         "no_programme": "Il n'y a pas encore de programme café. Un admin RH peut en lancer un dans un canal avec `café cadence hebdomadaire`.",
         "which_programme": "Il y a plusieurs programmes café ({names}). Dites-le dans le canal du programme, ou nommez-le, par exemple `café rejoindre #{first}`.",
@@ -290,6 +301,23 @@ CADENCES = {
     "quinzaine": "biweekly", "bihebdo": "biweekly",
     "monthly": "monthly", "mensuel": "monthly", "mensuelle": "monthly", "month": "monthly", "mois": "monthly",
 }
+FRENCH_CADENCES = frozenset({"hebdomadaire", "hebdo", "semaine", "bimensuel", "bimensuelle", "quinzaine", "bihebdo",
+                             "mensuel", "mensuelle", "mois"})
+# Cadences said in several words (compared without accents, in lower case), with their language.
+CADENCE_PHRASES: Mapping[tuple[str, ...], tuple[str, str | None]] = {
+    ("every", "week"): ("weekly", None), ("once", "a", "week"): ("weekly", None),
+    ("every", "other", "week"): ("biweekly", None), ("every", "two", "weeks"): ("biweekly", None),
+    ("every", "2", "weeks"): ("biweekly", None), ("every", "second", "week"): ("biweekly", None),
+    ("every", "month"): ("monthly", None), ("once", "a", "month"): ("monthly", None),
+    ("toutes", "les", "semaines"): ("weekly", "fr"), ("chaque", "semaine"): ("weekly", "fr"),
+    ("une", "fois", "par", "semaine"): ("weekly", "fr"),
+    ("toutes", "les", "deux", "semaines"): ("biweekly", "fr"), ("toutes", "les", "2", "semaines"): ("biweekly", "fr"),
+    ("une", "semaine", "sur", "deux"): ("biweekly", "fr"), ("tous", "les", "quinze", "jours"): ("biweekly", "fr"),
+    ("tous", "les", "15", "jours"): ("biweekly", "fr"), ("tous", "les", "quatorze", "jours"): ("biweekly", "fr"),
+    ("tous", "les", "14", "jours"): ("biweekly", "fr"),
+    ("tous", "les", "mois"): ("monthly", "fr"), ("chaque", "mois"): ("monthly", "fr"),
+    ("une", "fois", "par", "mois"): ("monthly", "fr"),
+}
 DAY_WORDS = {
     **{d.lower(): i for i, d in enumerate(WEEKDAYS["en"])},
     **{d: i for i, d in enumerate(WEEKDAYS["fr"])},
@@ -307,7 +335,7 @@ _CHANNEL_REF = re.compile(r"^(?:<#([A-Z0-9]+)(?:\|([^>]*))?>|#([\w.-]+))$")
 
 routes = Routes(
     "coffee",
-    help={"en": [T.get("en", "help_line")], "fr": [T.get("fr", "help_line")]},
+    help={lang: [T.get(lang, "help_line"), T.get(lang, "help_line_more")] for lang in ("en", "fr")},
 )
 
 
@@ -537,15 +565,26 @@ def _lang_of_words(low: Sequence[str]) -> str | None:
     return None
 
 
+def _cadence_words(low: Sequence[str]) -> tuple[str, str | None, int] | None:
+    """The cadence the words start with: (cadence, its language when French, how many words)."""
+    for n in range(max(map(len, CADENCE_PHRASES)), 1, -1):
+        found = CADENCE_PHRASES.get(tuple(low[:n]))
+        if found is not None:
+            return (*found, n)
+    if low and low[0] in CADENCES:
+        return CADENCES[low[0]], "fr" if low[0] in FRENCH_CADENCES else None, 1
+    return None
+
+
 def _parse_cadence(rest: list[str], low: list[str], lang: str | None, channel: str | None) -> Command:
-    if not low or low[0] not in CADENCES:
+    found = _cadence_words(low)
+    if found is None:
         raise Malformed("bad_cadence")
-    if low[0] in ("hebdomadaire", "hebdo", "semaine", "bimensuel", "bimensuelle", "quinzaine", "bihebdo", "mensuel", "mensuelle", "mois"):
-        lang = "fr"
-    cadence = CADENCES[low[0]]
+    cadence, said_in, n = found
+    lang = said_in or lang
     weekday = time = tz = None
     prev = ""
-    for word, key in zip(rest[1:], low[1:]):
+    for word, key in zip(rest[n:], low[n:]):
         after_at, prev = prev in ("at", "a"), key
         if key in FILLERS:
             if key in ("le", "a", "chaque", "tous", "dans", "les"):
@@ -633,6 +672,36 @@ def coffee_command(event: CommandInvoked, ctx: SkillContext) -> Reply | list:
         "stats": _stats, "join": _join, "leave": _leave, "snooze": _snooze,
     }[cmd.sub]
     return handler(ctx, p, cmd, cfg)
+
+
+# Subcommands anyone may write in a channel without mentioning the bot, when the whole message
+# is the command ("coffee join"); an admin's, whatever they are.
+EVERYONE_IN_CHANNEL = frozenset({"join", "leave", "snooze", "status", "help"})
+
+
+@routes.message(en=r"(?:coffee|cafe)\s+(?P<args>\pL.*)", fr=r"café\s+(?P<args>\pL.*)", anywhere=True)
+def coffee_in_channel(event: Any, ctx: SkillContext) -> Reply | list | None:
+    """``coffee cadence weekly`` written in a channel without mentioning the bot: the command,
+    when it starts with a coffee keyword and comes from an admin (any subcommand; a malformed one
+    gets the usual private explanation) or is a complete ``join``/``leave``/``snooze``/``status``
+    /``help`` from anyone. Other messages that start with "coffee" are only conversation."""
+    if event.addressed or event.conversation.kind not in ("channel", "private"):
+        return None
+    args = ctx.match.get("args", "")
+    sub = SUBCOMMANDS.get(strip_accents(args.split(" ", 1)[0].lower()), ("", None))[0]
+    if not sub:
+        return None
+    if not ctx.is_admin():
+        try:
+            well_formed = parse(args, max_snooze_weeks=settings_of(ctx).max_snooze_weeks).sub in EVERYONE_IN_CHANNEL
+        except Malformed:
+            well_formed = False
+        if not well_formed:
+            return None
+    ctx.args = args
+    # As for the command: the person's language, unless they wrote "café".
+    ctx.lang = normalise_locale(ctx.sender.locale if ctx.sender is not None else None) or ctx.lang
+    return coffee_command(event, ctx)
 
 
 def _said_in_french(event: Any) -> bool:

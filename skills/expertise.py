@@ -515,18 +515,24 @@ def forget_me(event: Any, ctx: SkillContext) -> Any:
 
 
 @routes.message(
-    en=[r"i know (?:about\s+)?(?P<q>.+?)", r"i(?:'m| am) (?:an expert|good|experienced) (?:in|on|at|with)\s+(?P<q>.+?)",
+    # First the forms with nothing after ("I know", "je connais…"): they are asked what they know.
+    en=[r"i know(?:\s+about)?(?:\s*[:…]+)?", r"i can help(?:\s+(?:people\s+)?with)?(?:\s*[:…]+)?",
+        r"i know (?:about\s+)?(?P<q>.+?)", r"i(?:'m| am) (?:an expert|good|experienced) (?:in|on|at|with)\s+(?P<q>.+?)",
         r"i can help (?:people\s+)?with\s+(?P<q>.+?)"],
-    fr=[r"je connais (?:bien\s+)?(?P<q>.+?)", r"je m['’]y connais (?:bien\s+)?(?:en|dans|sur)\s+(?P<q>.+?)",
+    fr=[r"je connais(?:\s+bien)?(?:\s*[:…]+)?", r"je m['’]y connais(?:\s+bien)?(?:\s+(?:en|dans|sur))?(?:\s*[:…]+)?",
+        r"je ma[îi]trise(?:\s*[:…]+)?", r"je peux aider(?:\s+(?:sur|avec|en))?(?:\s*[:…]+)?",
+        r"je connais (?:bien\s+)?(?P<q>.+?)", r"je m['’]y connais (?:bien\s+)?(?:en|dans|sur)\s+(?P<q>.+?)",
         r"je ma[îi]trise\s+(?P<q>.+?)", r"je peux aider (?:sur|avec|en)\s+(?P<q>.+?)"],
     priority=4,
 )
 def declare(event: Any, ctx: SkillContext) -> Any:
-    """I know Kafka / je connais Kafka: declare expertise."""
+    """I know Kafka / je connais Kafka: declare expertise ("I know" alone: what do you know?)."""
     row = ctx.sender
     if row is not None and row.indexing_opt_out:
         return reply(ctx, ctx.t(TEXT, "opted_out_declare"), private=True)
     phrase = ctx.match.get("q", "").strip()
+    if not phrase:
+        return reply(ctx, ctx.t(TEXT, "declare_what"))
     user = row.user_id if row is not None else event.sender.id
     topics = _service(ctx).declare(ctx.db, user_id=user, text=phrase, at=ctx.clock.now(), lang=ctx.lang)
     if not topics:
