@@ -56,7 +56,7 @@ from bot.events import (
     Workspace,
 )
 from bot.i18n import Catalog, guess_language, normalise_locale
-from bot.ports import ChatError, ChatPort, Clock
+from bot.ports import ChatError, ChatPort, Clock, SentLookup
 from bot.router import MAX_MATCH_CHARS, Match, Router
 from bot.services import Services
 
@@ -97,8 +97,32 @@ class SyncChat:
     def _run(self, coro) -> Any:  # noqa: ANN001
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(self._timeout)
 
-    def send(self, message: Outbound) -> Sent:
-        return self._run(self._chat.send(self._ws, message))
+    def send(self, message: Outbound, *, heartbeat: Callable[[], None] | None = None, every: float = 20.0) -> Sent:
+        """Send and wait for the platform's answer. ``heartbeat`` is called every ``every``
+        seconds while the answer is awaited (a sender renewing its claim on the message)."""
+        if heartbeat is None:
+            return self._run(self._chat.send(self._ws, message))
+        future = asyncio.run_coroutine_threadsafe(self._chat.send(self._ws, message), self._loop)
+        deadline = time.monotonic() + self._timeout
+        while True:
+            try:
+                return future.result(max(0.0, min(every, deadline - time.monotonic())))
+            except TimeoutError:
+                if future.done():
+                    return future.result()  # answered meanwhile, or the send itself timed out
+                if time.monotonic() >= deadline:
+                    future.cancel()
+                    raise
+                heartbeat()
+
+    def can_find_sent(self) -> bool:
+        """Whether the platform can tell if a keyed message got through (``find_sent``)."""
+        return isinstance(self._chat, SentLookup)
+
+    def find_sent(self, message: Outbound) -> Sent | None:
+        if not isinstance(self._chat, SentLookup):
+            raise TypeError(f"{type(self._chat).__name__} cannot tell which messages got through")
+        return self._run(self._chat.find_sent(self._ws, message))
 
     def lookup_user(self, user_id: str) -> Person | None:
         return self._run(self._chat.lookup_user(self._ws, user_id))
@@ -271,7 +295,9 @@ class Dispatcher:
                 isinstance(event, CommandInvoked) or event.addressed
             ) and not event.sender.is_bot and not getattr(event, "deleted", False):
                 outcome.status = "unknown"
-                await self._send_safely(event, outcome, [self._reply_to(event, MESSAGES.get(self._lang_hint(event), "unknown"))])
+                # A command nobody else saw (a slash command) gets its answer privately too.
+                unknown = MESSAGES.get(self._lang_hint(event), "unknown")
+                await self._send_safely(event, outcome, [self._reply_to(event, unknown, private=isinstance(event, CommandInvoked))])
             elif not outcome.queued:
                 outcome.status = "ignored"
             return

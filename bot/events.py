@@ -217,22 +217,29 @@ class Reply:
 
 @dataclass(frozen=True, slots=True)
 class DirectMessage:
-    """A private message to one person, opening the 1:1 conversation when needed."""
+    """A private message to one person, opening the 1:1 conversation when needed.
+
+    ``key``, when set, names this message uniquely; the platform keeps it with the message where
+    it can (Slack: message metadata), so a sender that never saw the platform's answer can ask
+    whether the message got through (``ports.SentLookup``) instead of sending it twice."""
 
     user_id: str
     text: str
     buttons: tuple[Button, ...] = ()
+    key: str | None = None
     files: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class GroupMessage:
     """A message to a group of people together (Slack: a multi-person DM; Teams: one
-    proactive 1:1 message to each member, since a bot cannot open a group chat)."""
+    proactive 1:1 message to each member, since a bot cannot open a group chat). ``key`` as
+    for DirectMessage."""
 
     user_ids: tuple[str, ...]
     text: str
     buttons: tuple[Button, ...] = ()
+    key: str | None = None
 
 
 Outbound = Reply | DirectMessage | GroupMessage

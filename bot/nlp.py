@@ -136,7 +136,9 @@ _CHAT_STOP = {
         "familiar tell say said let able sure thing mean means point case example problem issue "
         "er um wo ca sha i'm i've it's don't doesn't can't isn't that's what's there's you're etc "
         "yea yeah yup yep yeh nah ahh aah aw aww ooh uh uhh huh wow whoa oops ugh meh hehe heh lmao "
-        "lmfao rofl omg btw imo imho tbh idk fyi afaik iirc np nvm gonna wanna gotta kinda sorta".split()
+        "lmfao rofl omg btw imo imho tbh idk fyi afaik iirc np nvm gonna wanna gotta kinda sorta "
+        # Units of time say how long ("~5 min", "15 minutes"), not what about.
+        "min mins minute minutes sec secs second seconds hr hrs".split()
     ),
     "fr": frozenset(
         "bonjour salut merci svp stp oui non ouais ok bah bon ben euh hmm ah oh cool super bien mal "
@@ -144,9 +146,21 @@ _CHAT_STOP = {
         "connaitre penser vouloir falloir faire aller venir voir dire pouvoir devoir mettre prendre "
         "essayer utiliser aider aide question questions réponse idée temps jour aujourd'hui demain "
         "hier semaine vraiment juste aussi encore peu beaucoup problème souci exemple façon "
-        "y'a il y a c'est j'ai mdr ptdr lol bref genre voilà voila hein bah bof ouf oups".split()
+        "y'a il y a c'est j'ai mdr ptdr lol bref genre voilà voila hein bah bof ouf oups "
+        "min minute minutes sec seconde secondes".split()
     ),
 }
+
+# French messages quote English ("Sorry, in English: LazyVStack, and no GeometryReader"): its
+# function words are no topic there either, except the few French tech speech uses as nouns
+# ("le front", "le back", "le top", "une issue").
+_ENGLISH_IN_FRENCH_KEEP = frozenset("front back full part show top bottom side case point issue bit mine go".split())
+
+
+def _english_stop_words() -> frozenset[str]:
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    return frozenset(_norm_key(w) for w in STOP_WORDS | _CHAT_STOP["en"]) - _ENGLISH_IN_FRENCH_KEEP
 
 
 # ---- word classes without a tagger ------------------------------------------------------------------
@@ -302,6 +316,8 @@ class TopicExtractor:
         # The chat words, and the language's own stop words as lemmas ("ones" -> "one") and as
         # the norms of tokenizer exceptions ("dont" -> "do" + "nt", whose norm is "not").
         self.stop = _CHAT_STOP.get(self.lang, frozenset()) | frozenset(_norm_key(w) for w in nlp.Defaults.stop_words)
+        if self.lang == "fr":
+            self.stop |= _english_stop_words()
         self._attrs = [ORTH, LEMMA, POS]
         self._topic_pos = frozenset(IDS[p] for p in _TOPIC_POS)
         self._classes: WordClasses | None = None
@@ -419,6 +435,8 @@ class TopicExtractor:
             if self.lang == "fr" and len(lower) > 3 and lower.endswith("s") and not lower.endswith("ss"):
                 key = self._french_plural(lower, key, classes)
             common_kind = classes.kind(lower, key)
+            if common_kind == "noun" and self.lang == "fr" and self._french_verb_form(lower, classes):
+                common_kind = "verb"
             common_key = self.synonyms.get(key, key)
         word = (text, tok.is_alpha, text.isupper(), text[:1].isupper(), content, plain, common_key, common_kind)
         if len(words) >= _CACHE_LIMIT:
@@ -450,6 +468,33 @@ class TopicExtractor:
             if singular in classes.nouns or singular in word_classes("en", common_logprob=self.common_word_logprob).nouns:
                 return singular
         return key
+
+    def _french_verb_form(self, lower: str, classes: WordClasses) -> bool:
+        """A present-tense form of a common -er verb that the lookup tables leave as it is
+        ("tourne", "tournent" -> "tourner"), unless the form is itself a common word or an
+        English noun French borrows ("cache", "code")."""
+        if lower in classes.common:
+            return False
+        for suffix in ("ent", "es", "e"):
+            if lower.endswith(suffix):
+                infinitive = lower[: -len(suffix)] + "er"
+                if len(infinitive) <= 4 or infinitive not in classes.verbs or infinitive not in classes.common:
+                    return False
+                return lower not in word_classes("en", common_logprob=self.common_word_logprob).nouns
+        return False
+
+    def is_topic_key(self, key: str) -> bool:
+        """Whether a stored key can still be a topic by the word rules as they are now, whatever
+        its context: not a stop word or unit alone, not a phrase made of them only, not a
+        common verb's form ("and", "and no", "min", "tourne"). Keys kept from before a rule
+        changed are checked with it when shown."""
+        words = key.split()
+        if not words or all(w in self.stop or len(w) <= 1 for w in words):
+            return False
+        if len(words) == 1 and self.lang == "fr" and self.use_word_classes:
+            classes = self._word_classes()
+            return not (words[0].isalpha() and self._french_verb_form(words[0], classes))
+        return True
 
     def _lemma_of(self, word: str) -> str:
         """The lookup lemma of one lower-case word (the word itself when unknown)."""
@@ -575,6 +620,12 @@ class Nlp:
 
     # -- analysis --
 
+    def is_topic_key(self, key: str, *, lang: str) -> bool:
+        """Whether ``key``, stored as a topic of ``lang``, is one by the current rules (see
+        ``TopicExtractor.is_topic_key``)."""
+        nlp = self.pipeline(lang)
+        return nlp.get_pipe(TOPIC_COMPONENT).is_topic_key(key)
+
     def language(self, text: str) -> str:
         return detect_language(clean_markup(text)[0], default=self.default_language)
 
@@ -600,6 +651,22 @@ class Nlp:
                 results[i] = doc._.liaison_topics
         for r in results:
             yield r or []
+
+
+def closest_word(word: str, choices: Sequence[str], *, min_similarity: float = 0.8, min_length: int = 4) -> str | None:
+    """The word of ``choices`` that a misspelt ``word`` most likely meant ("kubernets" ->
+    "kubernetes"), by rapidfuzz's optimal string alignment (a swap of two neighbouring letters
+    is one edit): at least ``min_similarity`` alike, i.e. about one edit per five letters; of
+    equally close choices, the first. None for a word shorter than ``min_length``, whose
+    neighbours are too many to guess from."""
+    from rapidfuzz import process
+    from rapidfuzz.distance import OSA
+
+    if len(word) < min_length or not choices:
+        return None
+    found = process.extractOne(word, choices, scorer=OSA.normalized_similarity,
+                                score_cutoff=min_similarity - 1e-6)  # 4 of 5 letters right is 0.8 exactly
+    return None if found is None or found[0] == word else found[0]
 
 
 def _doc_with_idents(nlp: Any, prose: str, idents: list[str]) -> Any:

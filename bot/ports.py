@@ -35,6 +35,18 @@ class ChatPort(Protocol):
         """A link to one message, when the platform has one."""
 
 
+@runtime_checkable
+class SentLookup(Protocol):
+    """A ChatPort that can tell whether a keyed message (``GroupMessage.key``,
+    ``DirectMessage.key``) already reached its conversation. A sender that stopped mid-post
+    asks before posting again; a platform without it cannot tell, so such a message is not
+    posted again (at most once)."""
+
+    async def find_sent(self, workspace: Workspace, message: Outbound) -> Sent | None:
+        """The message already posted with ``message.key``, or None when it is not there.
+        Raises ChatError when the platform cannot be asked."""
+
+
 class ChatError(Exception):
     """A platform refused or failed a call. ``retryable`` says whether trying later may help."""
 

@@ -28,14 +28,22 @@ database (table ``scheduler_jobs``), so the schedule survives a restart. Two kin
   rescheduled from now, a job no longer listed is removed, and an unchanged job keeps its next
   run time — which is how a round missed while the worker was down is still known.
 
-Missed runs: when the worker comes back, a job whose run time passed fires **once** (runs are
-coalesced) if the last missed time is within the job's grace period, else it is skipped and
-logged; either way its next run time moves to the future, so it never fires twice. The jobs are
-idempotent anyway (a coffee round is unique per programme and period in the database).
+A job's next run time moves on only once its run has been handled (the handler returned and
+its work is committed). Until then the stored job stays due: if the process firing it dies
+mid-run (kill -9, a lost machine), the next leader finds it due and runs it again, and a handler
+that fails because the database is away is tried again ``leader_poll_seconds`` later. So every
+job must be idempotent, and they are: a coffee round is unique per programme and period, its
+intros are claimed group by group, a digest is unique per person and month.
+
+Missed runs: when a leader starts (the worker comes back, or a standby takes over), a job whose
+run time passed fires **once** (runs are coalesced) if the last missed time is within the job's
+grace period, with one log line saying it is caught up; beyond the grace period it is skipped
+and logged. Either way its next run time then moves to the future, so it never fires twice.
 
 One process fires jobs: on PostgreSQL the scheduler that holds a session-level advisory lock is
 the leader, the others wait and try again every ``leader_poll_seconds`` (so one takes over when
-the leader stops). On SQLite run a single worker.
+the leader stops; a killed leader's connection closes and its lock goes with it). On SQLite run
+a single worker.
 
 Time comes from the app's Clock (not the wall clock), so tests move a FixedClock and call
 ``run_due()``; in production the APScheduler timer wakes the scheduler up when the next job is
@@ -57,7 +65,7 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.schedulers.base import STATE_PAUSED
 from apscheduler.triggers.cron import CronTrigger
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from bot.db import Database
 from bot.db.models import Installation, PersonRow
@@ -128,11 +136,17 @@ class ScheduledJob:
 
 @dataclass(frozen=True)
 class _Fire:
+    """One run to fire: ``due`` is the stored next run time it was collected at (the job is
+    advanced to ``after`` once the run is handled, unless the job changed meanwhile)."""
+
+    job_id: str
     job: str
     workspace: str | None
     fire_time: dt.datetime
     args: Mapping[str, Any]
     spec: str
+    due: dt.datetime
+    after: dt.datetime | None
 
 
 def registry(app: Any) -> Registry:
@@ -214,6 +228,7 @@ class Scheduler:
         self._last_sync = 0.0
         self._sync_requested = False
         self._stopping = False
+        self._running: set[str] = set()  # ids of the jobs fired and not yet handled
 
     # ---- lifecycle ----------------------------------------------------------------------------
 
@@ -252,7 +267,7 @@ class Scheduler:
         self.is_leader = True
         log.info("this worker fires scheduled jobs (%s)", "advisory lock held" if self.app.db.dialect == "postgresql" else "SQLite: single worker")
         self.sync()
-        await self.run_due()
+        await self.run_due(catching_up=True)
         aps.resume()
         return True
 
@@ -265,13 +280,22 @@ class Scheduler:
             except Exception:  # noqa: BLE001 - e.g. the database is away; try again later
                 log.exception("could not try to take over the scheduler; retrying in %.0fs", self.settings.leader_poll_seconds)
 
-    async def _step_down(self) -> None:
-        aps, self._aps = self._aps, None
+    async def _step_down(self, *, lock_lost: bool = False) -> None:
+        """Stop firing jobs. A graceful stop lets the runs in progress finish and record their
+        jobs' next run times first; after a lost lock another leader may already fire them, so
+        nothing more is written to the job store (the runs left due are run again there)."""
+        aps = self._aps
+        if aps is not None and not lock_lost:
+            if aps.running:
+                aps.pause()
+            await self.idle()
+        self._aps = None
         self.is_leader = False
         if aps is not None and aps.running:
             aps.shutdown(wait=False)
             await asyncio.sleep(0)  # AsyncIOScheduler shuts down on the next turn of the loop
         await self.idle()
+        self._running.clear()
         await asyncio.to_thread(self._release_lock)
 
     async def idle(self) -> None:
@@ -379,57 +403,110 @@ class Scheduler:
             for j in self._aps.get_jobs()
         ]
 
-    async def run_due(self) -> list[Any]:
+    async def run_due(self, *, catching_up: bool = False) -> list[Any]:
         """Fire every job due at the clock's time and wait for them; returns the dispatcher's
-        Outcomes (one per workspace a job ran for). Does nothing unless leader."""
+        Outcomes (one per workspace a job ran for). Does nothing unless leader.
+        ``catching_up``: this leader has just started, so a due job is one that no worker ran
+        (or whose previous leader stopped mid-run); each is logged as caught up."""
         if self._aps is None:
             return []
-        fires = self._collect_due(self.app.clock.now())
+        fires = self._collect_due(self.app.clock.now(), catching_up=catching_up)
         outcomes: list[Any] = []
         for f in fires:
             outcomes.extend(await self._fire(f))
         return outcomes
 
-    def _collect_due(self, now: dt.datetime) -> list[_Fire]:
-        """Advance every due job past ``now`` and return the runs to fire (at most one per job:
-        missed runs are coalesced; one missed beyond its grace period is skipped)."""
+    def _collect_due(self, now: dt.datetime, *, catching_up: bool = False) -> list[_Fire]:
+        """The runs to fire now (at most one per job: missed runs are coalesced; one missed
+        beyond its grace period is skipped and its job advanced at once). A job being run is
+        not collected again; the others are advanced when their run has been handled."""
         assert self._aps is not None
         fires: list[_Fire] = []
         store = self._aps._lookup_jobstore("default")  # noqa: SLF001 - the one store we added
         for job in store.get_due_jobs(now):
+            if job.id in self._running:
+                continue
             times: list[dt.datetime] = []
             t = job.next_run_time
             while t is not None and t <= now:
                 times.append(t)
                 t = job.trigger.get_next_fire_time(t, now)
-            if times:
-                last = times[-1]
-                late = (now - last).total_seconds()
-                kw = job.kwargs
-                if job.misfire_grace_time is not None and late > job.misfire_grace_time:
-                    log.warning("job %s was due at %s and missed by %.0f s (more than its grace of %d s); "
-                                "skipped, next run %s", job.id, last.isoformat(), late, job.misfire_grace_time,
-                                t.isoformat() if t else "never")
-                else:
-                    if len(times) > 1:
-                        log.info("job %s missed %d runs while no worker ran; running it once", job.id, len(times))
-                    fires.append(_Fire(kw["job"], kw.get("workspace"), last, kw.get("args") or {}, kw.get("spec", "")))
-            if t is None:
-                self._aps.remove_job(job.id)
-            else:
-                self._aps.modify_job(job.id, next_run_time=t)
+            if not times:
+                continue
+            last = times[-1]
+            late = (now - last).total_seconds()
+            if job.misfire_grace_time is not None and late > job.misfire_grace_time:
+                log.warning("job %s was due at %s and missed by %.0f s (more than its grace of %d s); "
+                            "skipped, next run %s", job.id, last.isoformat(), late, job.misfire_grace_time,
+                            t.isoformat() if t else "never")
+                self._advance(job.id, job.next_run_time, t)
+                continue
+            if catching_up:
+                log.info("job %s was due at %s and did not complete (no worker ran, or the previous one stopped "
+                         "mid-run); catching up now, %.0f s late%s", job.id, last.isoformat(), late,
+                         f", once for {len(times)} missed runs" if len(times) > 1 else "")
+            elif len(times) > 1:
+                log.info("job %s missed %d runs while no worker ran; running it once", job.id, len(times))
+            kw = job.kwargs
+            fires.append(_Fire(job.id, kw["job"], kw.get("workspace"), last, kw.get("args") or {}, kw.get("spec", ""),
+                               job.next_run_time, t))
+            self._running.add(job.id)
         return fires
 
+    def _advance(self, job_id: str, due: dt.datetime, after: dt.datetime | None) -> None:
+        """Move a job from the run time ``due`` to ``after`` (remove it when it has none), unless
+        it changed meanwhile (a new cadence, removed)."""
+        if self._aps is None:
+            return
+        job = self._aps.get_job(job_id)
+        if job is None or job.next_run_time != due:
+            return
+        if after is None:
+            self._aps.remove_job(job_id)
+        else:
+            self._aps.modify_job(job_id, next_run_time=after)
+
     async def _fire(self, f: _Fire) -> list[Any]:
-        workspaces = [f.workspace] if f.workspace else await asyncio.to_thread(self._workspaces)
-        outcomes = []
-        for ws in workspaces:
-            tick = ScheduledTick(
-                workspace=Workspace.from_key(ws), job=f.job, fire_time=f.fire_time,
-                args={**f.args, "spec": f.spec}, event_id=f"tick:{f.job}:{ws}:{f.fire_time.isoformat()}",
-            )
-            outcomes.append(await self.app.dispatcher.handle(tick))
+        outcomes: list[Any] = []
+        handled = False
+        try:
+            workspaces = [f.workspace] if f.workspace else await asyncio.to_thread(self._workspaces)
+            for ws in workspaces:
+                tick = ScheduledTick(
+                    workspace=Workspace.from_key(ws), job=f.job, fire_time=f.fire_time,
+                    args={**f.args, "spec": f.spec}, event_id=f"tick:{f.job}:{ws}:{f.fire_time.isoformat()}",
+                )
+                outcomes.append(await self.app.dispatcher.handle(tick))
+            handled = not any(o.status == "db_error" for o in outcomes)
+        finally:
+            self._finish(f, handled)
         return outcomes
+
+    def _finish(self, f: _Fire, handled: bool) -> None:
+        """After a run: advance its job, or (the database was away, the run was cancelled) leave
+        it due and let it fire again ``leader_poll_seconds`` later."""
+        if handled and self._aps is not None:
+            try:
+                self._advance(f.job_id, f.due, f.after)
+            except Exception:  # noqa: BLE001 - left due: it runs again (jobs are idempotent)
+                log.exception("job %s ran but its next run time could not be stored; it will run again", f.job_id)
+                handled = False
+        if handled:
+            self._running.discard(f.job_id)
+            self._wake()
+            return
+        log.warning("job %s did not complete (the database was unavailable, or the run was interrupted); it stays "
+                    "due and runs again in %.0f s", f.job_id, self.settings.leader_poll_seconds)
+
+        def retry() -> None:
+            self._running.discard(f.job_id)
+            self._wake()
+
+        asyncio.get_running_loop().call_later(self.settings.leader_poll_seconds, retry)
+
+    def _wake(self) -> None:
+        if self._aps is not None and self._aps.running:
+            self._aps.wakeup()
 
     def _workspaces(self) -> list[str]:
         """Workspaces a registry cron job runs for: installed ones and ones with people, minus
@@ -455,8 +532,7 @@ class Scheduler:
             now = self.app.clock.now()
             for f in self._collect_due(now):
                 self._spawn(self._fire(f))
-            store = self._aps._lookup_jobstore("default") if self._aps else None  # noqa: SLF001
-            nxt = store.get_next_run_time() if store else None
+            nxt = self._next_run_time()
             wait = self.settings.sync_seconds
             if nxt is not None:
                 wait = min(wait, max(0.0, (nxt - now).total_seconds()))
@@ -465,8 +541,22 @@ class Scheduler:
             log.exception("scheduler could not process jobs; retrying in %.0fs", self.settings.leader_poll_seconds)
             return self.settings.leader_poll_seconds
 
+    def _next_run_time(self) -> dt.datetime | None:
+        """The earliest next run time of the jobs not being run (a job being run stays due in
+        the store until it has been handled)."""
+        if self._aps is None:
+            return None
+        store = self._aps._lookup_jobstore("default")  # noqa: SLF001 - the one store we added
+        col = store.jobs_t.c
+        query = select(func.min(col.next_run_time)).where(col.next_run_time.is_not(None))
+        if self._running:
+            query = query.where(col.id.not_in(sorted(self._running)))
+        with store.engine.connect() as conn:
+            ts = conn.execute(query).scalar()
+        return None if ts is None else dt.datetime.fromtimestamp(ts, dt.timezone.utc)
+
     async def _lose_lead(self) -> None:
-        await self._step_down()
+        await self._step_down(lock_lost=True)
         if not self._stopping:
             self._standby = asyncio.create_task(self._stand_by(), name="scheduler-standby")
 

@@ -5,7 +5,10 @@ HR admins run a programme per channel from chat (``coffee cadence weekly on mond
 Europe/Zurich``, ``size``, ``pause``, ``resume``, ``run now``, ``stats``); everyone can ``join``,
 ``leave``, ``snooze 2 weeks`` and ask for the ``status``. French keywords work too
 (``café cadence hebdomadaire le lundi à 10h``, ``rejoindre``, ``quitter``, ``reprendre``,
-``lancer maintenant``, ``statistiques``…).
+``lancer maintenant``, ``statistiques``…), and cadences in words (``every other week``, ``toutes
+les deux semaines``). In a channel the commands need no mention of the bot: an admin's message
+that starts with ``coffee``/``café`` and a coffee word, or anyone's complete ``coffee join``,
+``leave``, ``snooze …``, ``status`` or ``help`` (``coffee_in_channel``).
 
 A round (scheduled, or ``run now``):
 1. is unique per (programme, period) in the database, so a second fire in the same week,
@@ -16,9 +19,11 @@ A round (scheduled, or ``run now``):
    interaction counts of the ``coffee_ties`` table (fed by this skill's ingest handler: thread
    replies and mentions) and time zones;
 3. sends each group an intro (``GroupMessage``) in its members' language with a conversation
-   starter from a topic they share in the expertise index, when there is one; each group is
-   marked sent right after its send succeeds, so the sweep job resumes an interrupted round
-   without sending anyone the same intro twice;
+   starter from a topic they share in the expertise index, when there is one. Each group is
+   claimed on its own and marked sent right after its send succeeds, so a round interrupted by a
+   crash resumes at once for every other group (the round's job fires again, or the sweep), and
+   the group whose post was cut off is checked with the platform before anything is posted
+   again (see "delivery" below and docs/ARCHITECTURE.md);
 4. halfway through the period the sweep job asks each group "did you meet?" with buttons
    (``coffee.met`` / ``coffee.not_met``); answers feed ``coffee stats``.
 
@@ -31,18 +36,22 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
+import os
 import re
+import secrets
+import socket
 import time
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bot import pairing, people, scheduler
 from bot.config import ConfigError
@@ -50,7 +59,9 @@ from bot.db import Database
 from bot.db.coffee import CoffeeGroup, CoffeeGroupMember, CoffeeMember, CoffeeProgramme, CoffeeRound, CoffeeTie
 from bot.db.models import PersonRow
 from bot.dispatch import SkillContext, reply
-from bot.events import ActionInvoked, Button, CommandInvoked, Conversation, DirectMessage, GroupMessage, MemberJoined, Reply, ScheduledTick
+from bot.events import (
+    ActionInvoked, Button, CommandInvoked, Conversation, DirectMessage, GroupMessage, MemberJoined, Reply, ScheduledTick, Sent,
+)
 from bot.i18n import Catalog, normalise_locale, strip_accents
 from bot.ports import ChatError
 from bot.privacy import forgotten
@@ -77,6 +88,7 @@ class CoffeeSettings:
     tie_scale: float = 5.0
     max_snooze_weeks: int = 26
     intro_max_attempts: int = 5
+    claim_seconds: float = 60.0
     announce_rounds: bool = True
     stats_rounds: int = 6
     min_participants: int = 2
@@ -95,9 +107,10 @@ T = Catalog(
             "• `coffee run now` · `coffee stats`"
         ),
         "help_line": "• *coffee join* / *coffee status* — random coffee with colleagues you rarely meet",
+        "help_line_more": "• *coffee help* — every coffee command, and how HR admins run a programme",
         "not_admin": "Only HR admins and workspace admins can change the coffee programme, so nothing changed. Ask one of them, or try `coffee status`.",
         "bad": "I couldn't read that: {problem}. Nothing changed.\n{usage}",
-        "bad_cadence": "the cadence must be weekly, biweekly or monthly",
+        "bad_cadence": "the cadence must be weekly, biweekly (every other week) or monthly",
         "bad_weekday": "{word!r} is not a day of the week",
         "bad_time": "{word!r} is not a time of day (try 10:00 or 9h30)",
         "bad_tz": "{word!r} is not a time zone I know (use a name like Europe/Zurich)",
@@ -106,7 +119,10 @@ T = Catalog(
         "bad_date": "{word!r} is not a date (use 2027-01-15)",
         "date_past": "{date} has already passed",
         "bad_snooze": "say how long, e.g. `coffee snooze 2 weeks` (at most {max} weeks)",
-        "need_channel": "Start a coffee programme from the channel whose members should meet: say `coffee cadence weekly` there. Nothing changed.",
+        "need_channel": (
+            "Start a coffee programme from the channel whose members should meet: add me to it, then say "
+            "`coffee cadence weekly` there (no need to mention me). Nothing changed."
+        ),
         "no_programme_here": "There is no coffee programme in this channel yet. An HR admin can start one here with `coffee cadence weekly on monday at 10:00`.",
         "no_programme": "There is no coffee programme yet. An HR admin can start one in a channel with `coffee cadence weekly`.",
         "which_programme": "There are several coffee programmes ({names}). Say it in the programme's channel, or name it, e.g. `coffee join #{first}`.",
@@ -170,11 +186,12 @@ T = Catalog(
             "• `café snooze 2 semaines` — sauter des tours pendant un temps\n"
             "• `café statut` — le programme et votre participation\n"
             "Admins RH, dans le canal du programme :\n"
-            "• `café cadence hebdomadaire|bimensuel|mensuel [le lundi] [à 10h] [Europe/Zurich]`\n"
+            "• `café cadence hebdomadaire|toutes les deux semaines|mensuel [le lundi] [à 10h] [Europe/Zurich]`\n"
             "• `café taille 2|3|4` · `café pause [jusqu'au 2027-01-15]` · `café reprendre`\n"
             "• `café lancer maintenant` · `café statistiques`"
         ),
         "help_line": "• *café rejoindre* / *café statut* — un café avec des collègues que vous croisez peu",
+        "help_line_more": "• *café aide* — toutes les commandes café, et comment les admins RH gèrent un programme",
         "not_admin": "Seuls les admins RH et les admins de l'espace de travail peuvent modifier le programme café : rien n'a changé. Demandez à l'un d'eux, ou essayez `café statut`.",
         "bad": "Je n'ai pas compris : {problem}. Rien n'a changé.\n{usage}",
         "bad_cadence": "la cadence doit être hebdomadaire, bimensuel (toutes les deux semaines) ou mensuel",
@@ -186,7 +203,10 @@ T = Catalog(
         "bad_date": "{word!r} n'est pas une date (utilisez 2027-01-15)",
         "date_past": "le {date} est déjà passé",
         "bad_snooze": "dites pour combien de temps, par exemple `café snooze 2 semaines` (au plus {max} semaines)",
-        "need_channel": "Lancez un programme café depuis le canal dont les membres doivent se rencontrer : dites-y `café cadence hebdomadaire`. Rien n'a changé.",
+        "need_channel": (
+            "Lancez un programme café depuis le canal dont les membres doivent se rencontrer : ajoutez-moi au canal, "
+            "puis dites-y `café cadence hebdomadaire` (inutile de me mentionner). Rien n'a changé."
+        ),
         "no_programme_here": "Il n'y a pas encore de programme café dans ce canal. Un admin RH peut en lancer un ici avec `café cadence hebdomadaire le lundi à 10h`.",
         "no_programme": "Il n'y a pas encore de programme café. Un admin RH peut en lancer un dans un canal avec `café cadence hebdomadaire`.",
         "which_programme": "Il y a plusieurs programmes café ({names}). Dites-le dans le canal du programme, ou nommez-le, par exemple `café rejoindre #{first}`.",
@@ -249,9 +269,6 @@ N_STARTERS = 5
 # A shared topic becomes the conversation starter only when at most this share of the people
 # known to the expertise index have it.
 STARTER_MAX_SHARE = 0.15
-# How long a sender holds a round (renewed after every message): another sender (the sweep in
-# another process) waits this long after a crash before it resumes the round.
-SENDING_LEASE = dt.timedelta(minutes=10)
 WEEKDAYS = {
     "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
     "fr": ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"),
@@ -284,6 +301,23 @@ CADENCES = {
     "quinzaine": "biweekly", "bihebdo": "biweekly",
     "monthly": "monthly", "mensuel": "monthly", "mensuelle": "monthly", "month": "monthly", "mois": "monthly",
 }
+FRENCH_CADENCES = frozenset({"hebdomadaire", "hebdo", "semaine", "bimensuel", "bimensuelle", "quinzaine", "bihebdo",
+                             "mensuel", "mensuelle", "mois"})
+# Cadences said in several words (compared without accents, in lower case), with their language.
+CADENCE_PHRASES: Mapping[tuple[str, ...], tuple[str, str | None]] = {
+    ("every", "week"): ("weekly", None), ("once", "a", "week"): ("weekly", None),
+    ("every", "other", "week"): ("biweekly", None), ("every", "two", "weeks"): ("biweekly", None),
+    ("every", "2", "weeks"): ("biweekly", None), ("every", "second", "week"): ("biweekly", None),
+    ("every", "month"): ("monthly", None), ("once", "a", "month"): ("monthly", None),
+    ("toutes", "les", "semaines"): ("weekly", "fr"), ("chaque", "semaine"): ("weekly", "fr"),
+    ("une", "fois", "par", "semaine"): ("weekly", "fr"),
+    ("toutes", "les", "deux", "semaines"): ("biweekly", "fr"), ("toutes", "les", "2", "semaines"): ("biweekly", "fr"),
+    ("une", "semaine", "sur", "deux"): ("biweekly", "fr"), ("tous", "les", "quinze", "jours"): ("biweekly", "fr"),
+    ("tous", "les", "15", "jours"): ("biweekly", "fr"), ("tous", "les", "quatorze", "jours"): ("biweekly", "fr"),
+    ("tous", "les", "14", "jours"): ("biweekly", "fr"),
+    ("tous", "les", "mois"): ("monthly", "fr"), ("chaque", "mois"): ("monthly", "fr"),
+    ("une", "fois", "par", "mois"): ("monthly", "fr"),
+}
 DAY_WORDS = {
     **{d.lower(): i for i, d in enumerate(WEEKDAYS["en"])},
     **{d: i for i, d in enumerate(WEEKDAYS["fr"])},
@@ -301,7 +335,7 @@ _CHANNEL_REF = re.compile(r"^(?:<#([A-Z0-9]+)(?:\|([^>]*))?>|#([\w.-]+))$")
 
 routes = Routes(
     "coffee",
-    help={"en": [T.get("en", "help_line")], "fr": [T.get("fr", "help_line")]},
+    help={lang: [T.get(lang, "help_line"), T.get(lang, "help_line_more")] for lang in ("en", "fr")},
 )
 
 
@@ -342,6 +376,8 @@ def check_settings(cfg: CoffeeSettings) -> None:
         raise ConfigError(f"coffee.default_timezone: {exc}") from None
     if cfg.group_size not in (2, 3, 4):
         raise ConfigError(f"coffee.group_size must be 2, 3 or 4, not {cfg.group_size}")
+    if not cfg.claim_seconds > 0:
+        raise ConfigError(f"coffee.claim_seconds must be more than 0 (seconds), not {cfg.claim_seconds}")
 
 
 def programme_jobs(db: Database, cfg: CoffeeSettings) -> list[scheduler.JobSpec]:
@@ -529,15 +565,26 @@ def _lang_of_words(low: Sequence[str]) -> str | None:
     return None
 
 
+def _cadence_words(low: Sequence[str]) -> tuple[str, str | None, int] | None:
+    """The cadence the words start with: (cadence, its language when French, how many words)."""
+    for n in range(max(map(len, CADENCE_PHRASES)), 1, -1):
+        found = CADENCE_PHRASES.get(tuple(low[:n]))
+        if found is not None:
+            return (*found, n)
+    if low and low[0] in CADENCES:
+        return CADENCES[low[0]], "fr" if low[0] in FRENCH_CADENCES else None, 1
+    return None
+
+
 def _parse_cadence(rest: list[str], low: list[str], lang: str | None, channel: str | None) -> Command:
-    if not low or low[0] not in CADENCES:
+    found = _cadence_words(low)
+    if found is None:
         raise Malformed("bad_cadence")
-    if low[0] in ("hebdomadaire", "hebdo", "semaine", "bimensuel", "bimensuelle", "quinzaine", "bihebdo", "mensuel", "mensuelle", "mois"):
-        lang = "fr"
-    cadence = CADENCES[low[0]]
+    cadence, said_in, n = found
+    lang = said_in or lang
     weekday = time = tz = None
     prev = ""
-    for word, key in zip(rest[1:], low[1:]):
+    for word, key in zip(rest[n:], low[n:]):
         after_at, prev = prev in ("at", "a"), key
         if key in FILLERS:
             if key in ("le", "a", "chaque", "tous", "dans", "les"):
@@ -625,6 +672,36 @@ def coffee_command(event: CommandInvoked, ctx: SkillContext) -> Reply | list:
         "stats": _stats, "join": _join, "leave": _leave, "snooze": _snooze,
     }[cmd.sub]
     return handler(ctx, p, cmd, cfg)
+
+
+# Subcommands anyone may write in a channel without mentioning the bot, when the whole message
+# is the command ("coffee join"); an admin's, whatever they are.
+EVERYONE_IN_CHANNEL = frozenset({"join", "leave", "snooze", "status", "help"})
+
+
+@routes.message(en=r"(?:coffee|cafe)\s+(?P<args>\pL.*)", fr=r"café\s+(?P<args>\pL.*)", anywhere=True)
+def coffee_in_channel(event: Any, ctx: SkillContext) -> Reply | list | None:
+    """``coffee cadence weekly`` written in a channel without mentioning the bot: the command,
+    when it starts with a coffee keyword and comes from an admin (any subcommand; a malformed one
+    gets the usual private explanation) or is a complete ``join``/``leave``/``snooze``/``status``
+    /``help`` from anyone. Other messages that start with "coffee" are only conversation."""
+    if event.addressed or event.conversation.kind not in ("channel", "private"):
+        return None
+    args = ctx.match.get("args", "")
+    sub = SUBCOMMANDS.get(strip_accents(args.split(" ", 1)[0].lower()), ("", None))[0]
+    if not sub:
+        return None
+    if not ctx.is_admin():
+        try:
+            well_formed = parse(args, max_snooze_weeks=settings_of(ctx).max_snooze_weeks).sub in EVERYONE_IN_CHANNEL
+        except Malformed:
+            well_formed = False
+        if not well_formed:
+            return None
+    ctx.args = args
+    # As for the command: the person's language, unless they wrote "café".
+    ctx.lang = normalise_locale(ctx.sender.locale if ctx.sender is not None else None) or ctx.lang
+    return coffee_command(event, ctx)
 
 
 def _said_in_french(event: Any) -> bool:
@@ -896,7 +973,7 @@ def _run_now(ctx: SkillContext, p: CoffeeProgramme, cmd: Command, cfg: CoffeeSet
     if isinstance(outcome, int):
         return reply(ctx, ctx.t(T, "too_few", n=outcome, channel=_name(p), min=max(2, cfg.min_participants)), private=True)
     rnd = outcome.round
-    sent, failed = send_intros(ctx, rnd, cfg, claimed=True)
+    sent, failed = send_intros(ctx, rnd, cfg)
     failed_text = ctx.t(T, "run_failed_part", n=failed) if failed else ""
     return reply(ctx, ctx.t(T, "run_done", period=rnd.period, channel=_name(p), participants=rnd.participants,
                             groups=rnd.groups, sent=sent, failed=failed_text))
@@ -1041,7 +1118,6 @@ def start_round(ctx: SkillContext, p: CoffeeProgramme, *, scheduled_for: dt.date
         eligible=eligible, participants=len(who), groups=len(result.groups), total_pairs=result.total_pairs,
         cross_team_pairs=result.cross_team_pairs, new_cross_team_ties=new_ties, repeats=result.repeats,
         followup_due_at=scheduled_for + period_length(p) * cfg.followup_after,
-        sending_until=now + SENDING_LEASE,  # its creator sends the intros
     )
     try:
         with ctx.db.begin_nested():
@@ -1150,157 +1226,253 @@ def _people(session: Session, ids: Iterable[str]) -> dict[str, PersonRow]:
     return out
 
 
-def claim(ctx: SkillContext, rnd: CoffeeRound) -> bool:
-    """Take the round's sending lease, unless another sender holds a live one (committed)."""
+# ---- delivery: one claim per group --------------------------------------------------------------------
+#
+# Each group's next message (its intro, later its follow-up) is claimed on its own: the sender
+# takes the group's claim (committed), posts the message with its key, then records the mark and
+# clears the claim in one commit. The claim is renewed while the post is in flight; one whose time
+# ran out without a mark belongs to a sender that stopped mid-post (kill -9, a lost machine). The
+# sender that takes such a group over first asks the platform whether the message got through
+# (Slack: the key in the group DM's latest messages) and records it instead of posting again;
+# a platform that cannot tell gets no second post (at most once). Other groups never wait for it.
+
+# Who holds a claim: this process (host, pid, and a random part, since a restarted container
+# often has the same pid).
+PROCESS_ID = f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
+_KINDS = {
+    "intro": (CoffeeGroup.intro_sent_at, CoffeeGroup.intro_attempts),
+    "followup": (CoffeeGroup.followup_sent_at, CoffeeGroup.followup_attempts),
+}
+
+
+def _claim(ctx: SkillContext, g: CoffeeGroup, kind: str, cfg: CoffeeSettings) -> str:
+    """Take the claim on ``g``'s next message (committed). Returns "fresh", "in_doubt" (the
+    previous sender stopped mid-post), "held" (another sender's claim is running) or "done"."""
+    sent_col, attempts_col = _KINDS[kind]
     now = ctx.clock.now()
-    result = ctx.db.execute(
-        update(CoffeeRound)
-        .where(CoffeeRound.id == rnd.id, or_(CoffeeRound.sending_until.is_(None), CoffeeRound.sending_until < now))
-        .values(sending_until=now + SENDING_LEASE)
+    if _take(ctx, g, kind, cfg, CoffeeGroup.sending_by.is_(None)):  # the usual case: nobody holds it
+        return "fresh"
+    ctx.db.refresh(g)
+    if getattr(g, sent_col.key) is not None or getattr(g, attempts_col.key) >= cfg.intro_max_attempts:
+        return "done"
+    if g.sending_by is None or g.sending_until is None or utc(g.sending_until) > now:
+        return "held"  # running, or just released by its sender: looked at again
+    if _take(ctx, g, kind, cfg, CoffeeGroup.sending_by == g.sending_by, CoffeeGroup.sending_until <= now):
+        return "in_doubt"
+    return "held"  # another sender took it over first
+
+
+def _take(ctx: SkillContext, g: CoffeeGroup, kind: str, cfg: CoffeeSettings, *held_as: Any) -> bool:
+    """One compare-and-set of the claim (committed): True when it is ours now."""
+    sent_col, attempts_col = _KINDS[kind]
+    until = ctx.clock.now() + dt.timedelta(seconds=cfg.claim_seconds)
+    row = ctx.db.execute(
+        update(CoffeeGroup)
+        .where(CoffeeGroup.id == g.id, sent_col.is_(None), attempts_col < cfg.intro_max_attempts, *held_as)
+        .values(sending_by=PROCESS_ID, sending_until=until)
+        .returning(attempts_col)
+        .execution_options(synchronize_session=False)
+    ).first()
+    ctx.db.commit()
+    if row is None:
+        return False
+    for key, value in (("sending_by", PROCESS_ID), ("sending_until", until), (attempts_col.key, row[0])):
+        set_committed_value(g, key, value)
+    return True
+
+
+def _renew(ctx: SkillContext, g: CoffeeGroup, cfg: CoffeeSettings) -> None:
+    """The heartbeat of a post in flight: our claim runs on."""
+    ctx.db.execute(
+        update(CoffeeGroup).where(CoffeeGroup.id == g.id, CoffeeGroup.sending_by == PROCESS_ID)
+        .values(sending_until=ctx.clock.now() + dt.timedelta(seconds=cfg.claim_seconds))
         .execution_options(synchronize_session=False)
     )
     ctx.db.commit()
-    if result.rowcount == 1:
-        ctx.db.refresh(rnd)
-        return True
-    return False
 
 
-def _renew(ctx: SkillContext, rnd: CoffeeRound) -> None:
-    rnd.sending_until = ctx.clock.now() + SENDING_LEASE
+def _record(ctx: SkillContext, g: CoffeeGroup, kind: str, *, sent: Sent | None = None, error: str | None = None,
+            attempts: int | None = None, in_doubt: bool = False) -> None:
+    """Record what became of a post and end the claim, in one commit. ``in_doubt`` keeps the
+    claim's holder with a time already run out: the next sender checks before posting."""
+    if sent is not None:
+        setattr(g, f"{kind}_sent_at", ctx.clock.now())
+        if kind == "intro":
+            g.conversation_id = sent.conversation_id
+    setattr(g, f"{kind}_attempts", getattr(g, f"{kind}_attempts") + 1 if attempts is None else attempts)
+    if kind == "intro":
+        g.intro_error = None if error is None else error[:500]
+    g.sending_until = ctx.clock.now() if in_doubt else None
+    if not in_doubt:
+        g.sending_by = None
     ctx.db.commit()
 
 
-def _release(ctx: SkillContext, rnd: CoffeeRound) -> None:
-    rnd.sending_until = None
-    ctx.db.commit()
-
-
-def send_intros(ctx: SkillContext, rnd: CoffeeRound, cfg: CoffeeSettings, *, claimed: bool = False) -> tuple[int, int]:
-    """Send the intros of a round that are not sent yet; each group is marked (and committed)
-    right after its send succeeds. Only the holder of the round's sending lease sends (the
-    round's creator holds it: ``claimed``). Returns (sent now, still unsent)."""
-    assert ctx.chat is not None
-    if not claimed and not claim(ctx, rnd):
-        return 0, _unsent(ctx, rnd, cfg)
-    try:
-        return _send_intros(ctx, rnd, cfg)
-    finally:
-        _release_after(ctx, rnd)
-
-
-def _release_after(ctx: SkillContext, rnd: CoffeeRound) -> None:
-    # Also after an error, so the sweep can resume at once; a process that dies leaves the
-    # lease to run out instead.
+def _leave_in_doubt(ctx: SkillContext, g: CoffeeGroup) -> None:
+    """The post broke off unexpectedly: whether it got through is unknown, so the next sender
+    checks first (at once, without waiting for the claim to run out)."""
     try:
         ctx.db.rollback()
-        _release(ctx, rnd)
-    except Exception:  # noqa: BLE001 - the database may be the problem; the lease runs out
-        ctx.log.warning("coffee round %s: could not release the sending lease; it runs out in %s", rnd.period, SENDING_LEASE)
+        ctx.db.execute(update(CoffeeGroup).where(CoffeeGroup.id == g.id, CoffeeGroup.sending_by == PROCESS_ID)
+                       .values(sending_until=ctx.clock.now()).execution_options(synchronize_session=False))
+        ctx.db.commit()
+    except Exception:  # noqa: BLE001 - the database may be the problem; the claim runs out by itself
+        ctx.log.warning("coffee group %s: could not mark its interrupted post; its claim runs out in %.0f s",
+                        g.number, settings_of(ctx).claim_seconds)
 
 
-def _unsent(ctx: SkillContext, rnd: CoffeeRound, cfg: CoffeeSettings) -> int:
-    return ctx.db.scalar(select(func.count()).select_from(CoffeeGroup).where(
-        CoffeeGroup.round_id == rnd.id, CoffeeGroup.intro_sent_at.is_(None),
-        CoffeeGroup.intro_attempts < cfg.intro_max_attempts)) or 0
+def _check_sent(ctx: SkillContext, g: CoffeeGroup, kind: str, message: GroupMessage, *, in_doubt: bool, where: str) -> str | None:
+    """Before posting again: did an earlier post get through? None: post."""
+    assert ctx.chat is not None
+    cfg = settings_of(ctx)
+    if not ctx.chat.can_find_sent():
+        if not in_doubt:
+            return None  # the platform refused the earlier post: try again
+        _record(ctx, g, kind, attempts=cfg.intro_max_attempts,
+                error="the sender stopped mid-post and the platform cannot tell whether it got through; not sent again")
+        ctx.log.warning("coffee %s for %s: the previous sender stopped mid-post and this platform cannot tell whether "
+                        "it got through, so it is not sent again (at most once); tell the group if they did not get it",
+                        kind, where)
+        return "dropped"
+    try:
+        found = ctx.chat.find_sent(message)
+    except ChatError as exc:
+        _record(ctx, g, kind, error=f"could not check whether the last post got through: {exc}", in_doubt=True)
+        ctx.log.warning("coffee %s for %s: could not check whether the previous post got through (%s), so it is not "
+                        "posted blind; checked again on the next try (on Slack the app needs im:history and "
+                        "mpim:history)", kind, where, exc)
+        return "failed"
+    if found is None:
+        return None
+    _record(ctx, g, kind, sent=found)
+    ctx.log.info("coffee %s for %s had got through before its sender stopped; recorded, not posted again", kind, where)
+    return "found"
 
 
-def _send_intros(ctx: SkillContext, rnd: CoffeeRound, cfg: CoffeeSettings) -> tuple[int, int]:
+def _post(ctx: SkillContext, g: CoffeeGroup, kind: str, message: GroupMessage, where: str) -> str:
+    assert ctx.chat is not None
+    cfg = settings_of(ctx)
+    try:
+        result = ctx.chat.send(message, heartbeat=lambda: _renew(ctx, g, cfg), every=max(0.05, cfg.claim_seconds / 3))
+    except ChatError as exc:
+        _record(ctx, g, kind, error=str(exc))
+        ctx.log.warning("coffee %s for %s not delivered (attempt %d): %s", kind, where, getattr(g, f"{kind}_attempts"), exc)
+        return "failed"
+    except BaseException:
+        _leave_in_doubt(ctx, g)
+        raise
+    _record(ctx, g, kind, sent=result)
+    return "sent"
+
+
+def _deliver(ctx: SkillContext, g: CoffeeGroup, kind: str, message: GroupMessage, where: str) -> str:
+    """One group's message under its claim: "sent", "found" (an earlier post had got through),
+    "failed", "dropped" (at most once), "held" (another sender's) or "done"."""
+    state = _claim(ctx, g, kind, settings_of(ctx))
+    if state in ("held", "done"):
+        return state
+    if state == "in_doubt" or getattr(g, f"{kind}_attempts") > 0:
+        checked = _check_sent(ctx, g, kind, message, in_doubt=state == "in_doubt", where=where)
+        if checked is not None:
+            return checked
+    return _post(ctx, g, kind, message, where)
+
+
+def _pending(rnd: CoffeeRound, kind: str, cfg: CoffeeSettings) -> Any:
+    sent_col, attempts_col = _KINDS[kind]
+    q = select(CoffeeGroup).where(CoffeeGroup.round_id == rnd.id, sent_col.is_(None), attempts_col < cfg.intro_max_attempts)
+    if kind == "followup":
+        q = q.where(CoffeeGroup.intro_sent_at.is_not(None))
+    return q
+
+
+def _deliver_round(ctx: SkillContext, rnd: CoffeeRound, kind: str, build: Callable[[CoffeeGroup, list[str]], GroupMessage]) -> dict[str, int]:
+    """Send ``kind`` to every group of the round that has not had it, each under its own claim.
+    Groups another sender holds are looked at again until their claim ends: taken over when it
+    runs out (that sender stopped), left alone when it is renewed (that sender is at work)."""
+    cfg = settings_of(ctx)
+    members = _group_members(ctx.db, rnd.id)
+    counts: dict[str, int] = defaultdict(int)
+    todo = ctx.db.scalars(_pending(rnd, kind, cfg).order_by(CoffeeGroup.number)).all()
+    held: dict[int, dt.datetime | None] = {}
+    deadline: float | None = None  # a claim seen running ends (renewed or not) within claim_seconds
+    while True:
+        still: dict[int, dt.datetime | None] = {}
+        for g in todo:
+            ids = members.get(g.id, [])
+            if len(ids) < 2:  # everyone else in the group was erased ("forget me"): nothing to send
+                setattr(g, f"{kind}_sent_at", ctx.clock.now())
+                ctx.db.commit()
+                continue
+            result = _deliver(ctx, g, kind, build(g, ids), f"group {g.number} of round {rnd.period}")
+            if result != "held":
+                counts[result] += 1
+                continue
+            seen, now_until = held.get(g.id), utc(g.sending_until)
+            if seen is None or now_until is None or now_until <= seen:
+                still[g.id] = now_until  # not renewed since we last looked: watch it
+        if deadline is None:
+            deadline = time.monotonic() + cfg.claim_seconds + 2.0
+        if not still or time.monotonic() >= deadline:
+            counts["held"] = len(still)
+            return counts
+        held, todo = still, [g for g in todo if g.id in still]
+        time.sleep(min(0.5, cfg.claim_seconds / 4))
+
+
+def send_intros(ctx: SkillContext, rnd: CoffeeRound, cfg: CoffeeSettings) -> tuple[int, int]:
+    """Send the intros of a round that are not sent yet, group by group (see above). Returns
+    (sent now, still unsent)."""
+    assert ctx.chat is not None
     p = ctx.db.get(CoffeeProgramme, rnd.programme_id)
     channel = _name(p) if p else "?"
     members = _group_members(ctx.db, rnd.id)
     rows = _people(ctx.db, (u for m in members.values() for u in m))
     default = ctx.settings.bot.default_language
-    todo = ctx.db.scalars(
-        select(CoffeeGroup).where(CoffeeGroup.round_id == rnd.id, CoffeeGroup.intro_sent_at.is_(None),
-                                  CoffeeGroup.intro_attempts < cfg.intro_max_attempts).order_by(CoffeeGroup.number)
-    ).all()
-    sent = failed = 0
-    started = time.perf_counter()
-    for g in todo:
-        ids = members.get(g.id, [])
-        if len(ids) < 2:  # everyone else in the group was erased ("forget me"): nothing to introduce
-            g.intro_sent_at = ctx.clock.now()
-            ctx.db.commit()
-            continue
+
+    def intro(g: CoffeeGroup, ids: list[str]) -> GroupMessage:
         langs = _group_langs([rows[u] for u in ids if u in rows], default)
-        text = intro_text(g, ids, langs, channel, rnd.seed)
-        try:
-            result = ctx.chat.send(GroupMessage(tuple(ids), text))
-        except ChatError as exc:
-            g.intro_attempts += 1
-            g.intro_error = str(exc)[:500]
-            ctx.db.commit()
-            failed += 1
-            ctx.log.warning("coffee intro for group %d of round %s not delivered (attempt %d): %s",
-                            g.number, rnd.period, g.intro_attempts, exc)
-            continue
-        g.intro_sent_at = ctx.clock.now()
-        g.intro_attempts += 1
-        g.intro_error = None
-        g.conversation_id = result.conversation_id
-        _renew(ctx, rnd)  # commits the mark and extends the lease together
-        sent += 1
+        return GroupMessage(tuple(ids), intro_text(g, ids, langs, channel, rnd.seed), key=f"coffee.intro.{g.id}")
+
+    started = time.perf_counter()
+    counts = _deliver_round(ctx, rnd, "intro", intro)
     remaining = _unsent(ctx, rnd, cfg)
+    ctx.db.refresh(rnd)
     if remaining == 0 and rnd.intros_done_at is None:
         rnd.intros_done_at = ctx.clock.now()
         ctx.db.commit()
-    if todo:
-        ctx.log.info("coffee round %s: %d intros sent, %d failed, %d left to retry (%.2f s)",
-                     rnd.period, sent, failed, remaining, time.perf_counter() - started)
-    return sent, remaining
+    if any(counts.values()):
+        ctx.log.info("coffee round %s: %d intros sent, %d found already sent, %d failed, %d not sent again (delivery "
+                     "unknown), %d held by another sender, %d left (%.2f s)", rnd.period, counts["sent"], counts["found"],
+                     counts["failed"], counts["dropped"], counts["held"], remaining, time.perf_counter() - started)
+    return counts["sent"] + counts["found"], remaining
+
+
+def _unsent(ctx: SkillContext, rnd: CoffeeRound, cfg: CoffeeSettings) -> int:
+    return ctx.db.scalar(select(func.count()).select_from(_pending(rnd, "intro", cfg).subquery())) or 0
 
 
 def send_followups(ctx: SkillContext, rnd: CoffeeRound, cfg: CoffeeSettings) -> int:
-    """Ask each introduced group whether they met (once per group; resumable like the intros,
-    under the same lease)."""
+    """Ask each introduced group whether they met (once per group, claimed like the intros)."""
     assert ctx.chat is not None
-    if not claim(ctx, rnd):
-        return 0
-    try:
-        return _send_followups(ctx, rnd, cfg)
-    finally:
-        _release_after(ctx, rnd)
-
-
-def _send_followups(ctx: SkillContext, rnd: CoffeeRound, cfg: CoffeeSettings) -> int:
     members = _group_members(ctx.db, rnd.id)
     rows = _people(ctx.db, (u for m in members.values() for u in m))
     default = ctx.settings.bot.default_language
-    todo = ctx.db.scalars(
-        select(CoffeeGroup).where(CoffeeGroup.round_id == rnd.id, CoffeeGroup.intro_sent_at.is_not(None),
-                                  CoffeeGroup.followup_sent_at.is_(None),
-                                  CoffeeGroup.followup_attempts < cfg.intro_max_attempts).order_by(CoffeeGroup.number)
-    ).all()
-    sent = 0
-    for g in todo:
-        ids = members.get(g.id, [])
-        if len(ids) < 2:
-            g.followup_sent_at = ctx.clock.now()
-            ctx.db.commit()
-            continue
+
+    def followup(g: CoffeeGroup, ids: list[str]) -> GroupMessage:
         langs = _group_langs([rows[u] for u in ids if u in rows], default)
         text = "\n\n".join(T.get(lang, "followup", names=_names(lang, ids)) for lang in langs)
         label = lambda key: " / ".join(T.get(lang, key) for lang in langs)  # noqa: E731
         buttons = (Button(label("btn_met"), "coffee.met", str(g.id), "primary"), Button(label("btn_not_met"), "coffee.not_met", str(g.id)))
-        try:
-            ctx.chat.send(GroupMessage(tuple(ids), text, buttons))
-        except ChatError as exc:
-            g.followup_attempts += 1
-            ctx.db.commit()
-            ctx.log.warning("coffee follow-up for group %d of round %s not delivered: %s", g.number, rnd.period, exc)
-            continue
-        g.followup_sent_at = ctx.clock.now()
-        g.followup_attempts += 1
-        _renew(ctx, rnd)
-        sent += 1
-    remaining = ctx.db.scalar(select(func.count()).select_from(CoffeeGroup).where(
-        CoffeeGroup.round_id == rnd.id, CoffeeGroup.followup_sent_at.is_(None),
-        CoffeeGroup.followup_attempts < cfg.intro_max_attempts)) or 0
+        return GroupMessage(tuple(ids), text, buttons, key=f"coffee.followup.{g.id}")
+
+    counts = _deliver_round(ctx, rnd, "followup", followup)
+    remaining = ctx.db.scalar(select(func.count()).select_from(_pending(rnd, "followup", cfg).subquery())) or 0
     if remaining == 0:
+        ctx.db.refresh(rnd)
         rnd.followups_done_at = ctx.clock.now()
         ctx.db.commit()
-    return sent
+    return counts["sent"] + counts["found"]
 
 
 # ---- scheduled jobs ------------------------------------------------------------------------------------
@@ -1324,14 +1496,23 @@ def scheduled_round(tick: ScheduledTick, ctx: SkillContext) -> list:
         ctx.log.error("coffee: no chat for %s; the round of programme %s cannot run", ctx.workspace.key, p.id)
         return []
     outcome = start_round(ctx, p, scheduled_for=tick.fire_time, manual=False)
-    if not isinstance(outcome, NewRound):
+    if isinstance(outcome, int):
         return []
-    send_intros(ctx, outcome.round, cfg, claimed=True)
-    if not cfg.announce_rounds:
+    # The period's round may exist already: this job fired again because the process running it
+    # stopped mid-round. Its intros go on where they stopped; it is announced once.
+    rnd = outcome.round if isinstance(outcome, NewRound) else outcome
+    send_intros(ctx, rnd, cfg)
+    if not cfg.announce_rounds or rnd.manual:
+        return []
+    # Marked (committed) before the note is sent, by whoever marks it first: at most once.
+    marked = ctx.db.execute(update(CoffeeRound).where(CoffeeRound.id == rnd.id, CoffeeRound.announced_at.is_(None))
+                            .values(announced_at=ctx.clock.now()).execution_options(synchronize_session=False))
+    ctx.db.commit()
+    if marked.rowcount != 1:
         return []
     lang = ctx.settings.bot.default_language
     return [Reply(Conversation(p.channel_id, "channel", p.channel_name),
-                  T.get(lang, "announce", participants=outcome.round.participants, groups=outcome.round.groups))]
+                  T.get(lang, "announce", participants=rnd.participants, groups=rnd.groups))]
 
 
 @routes.schedule(SWEEP_JOB)

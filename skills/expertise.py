@@ -10,6 +10,8 @@ import datetime as dt
 import importlib.util
 import logging
 import re
+import threading
+import time
 from typing import Any, Mapping, Sequence
 
 from bot.dispatch import SkillContext, reply
@@ -19,6 +21,7 @@ from bot.expertise import (
     ExpertiseSettings,
     HeldTopic,
     Link,
+    known_keys,
     REASONS,
     busiest_channel,
     count_held,
@@ -28,8 +31,11 @@ from bot.expertise import (
     held_about,
     month_label,
 )
+from sqlalchemy import select
+
+from bot.db.expertise import ExpertiseTopic
 from bot.i18n import Catalog
-from bot.nlp import LANGS, Nlp, NlpSettings
+from bot.nlp import LANGS, Nlp, NlpSettings, closest_word
 from bot.privacy import forget_person, index_again
 from bot.router import Routes
 from bot.text import directory_names, quote
@@ -43,6 +49,7 @@ TEXT = Catalog(
         "help_declare": "• *I know Kafka* — tell me what you can help with",
         "ask_what": "Who knows what? Tell me the topic, e.g. *who knows Kafka?*",
         "intro": "People who know about *{topic}*:",
+        "did_you_mean": "I don't know anyone for *{asked}*. Did you mean *{topic}*?",
         "line": "{n}. *{name}*{team} — {reason}{links}",
         "outside": " ({team}, outside your team)",
         "team": " ({team})",
@@ -82,6 +89,7 @@ TEXT = Catalog(
         "help_declare": "• *je connais Kafka* — dites-moi sur quoi vous pouvez aider",
         "ask_what": "Qui connaît quoi ? Donnez-moi le sujet, par exemple *qui connaît Kafka ?*",
         "intro": "Les personnes qui s'y connaissent en *{topic}* :",
+        "did_you_mean": "Je ne connais personne pour *{asked}*. Vouliez-vous dire *{topic}* ?",
         "line": "{n}. *{name}*{team} — {reason}{links}",
         "outside": " ({team}, hors de votre équipe)",
         "team": " ({team})",
@@ -159,11 +167,40 @@ def services(app: Any) -> Mapping[str, Any]:
     return {
         "nlp": make_nlp,
         "expertise": lambda: ExpertiseService(settings=settings, nlp=app.services.get("nlp"), db=app.db),
+        "expertise_vocabulary": TopicVocabulary,
     }
 
 
 def _service(ctx: SkillContext) -> ExpertiseService:
     return ctx.service("expertise")
+
+
+class TopicVocabulary:
+    """Per workspace, its ``size`` most widely known one-word topics, most known first: what a
+    misspelt question is corrected against ("kubernets" -> "kubernetes"). Read only when a
+    question finds nobody, and kept ``ttl_seconds``."""
+
+    def __init__(self, *, size: int = 5000, ttl_seconds: float = 600.0) -> None:
+        self.size = size
+        self.ttl_seconds = ttl_seconds
+        self._kept: dict[str | None, tuple[float, list[str], dict[str, str]]] = {}
+        self._lock = threading.Lock()
+
+    def words(self, session: Any) -> tuple[list[str], dict[str, str]]:
+        """(keys, display per key) of the session's workspace."""
+        workspace = session.info.get("workspace")
+        kept = self._kept.get(workspace)
+        if kept is not None and time.monotonic() - kept[0] < self.ttl_seconds:
+            return kept[1], kept[2]
+        T = ExpertiseTopic
+        rows = session.execute(
+            select(T.key, T.display).where(T.people_n > 0, ~T.key.contains(" "))
+            .order_by(T.people_n.desc(), T.key).limit(self.size)
+        ).all()
+        keys, displays = [r.key for r in rows], {r.key: r.display for r in rows}
+        with self._lock:
+            self._kept[workspace] = (time.monotonic(), keys, displays)
+        return keys, displays
 
 
 # ---- ingestion ----------------------------------------------------------------------------------
@@ -184,19 +221,55 @@ def fit_ranking(event: Any, ctx: SkillContext) -> list:
 
 # ---- who knows ----------------------------------------------------------------------------------
 
+# How people ask. Kept in RE2 syntax (no look-around): the router matches the whole message,
+# case-insensitively, with any end punctuation; ``q`` is the subject.
+_WHO_EN = r"who\s*(?:['’]s|\s+is|\s+are)"
+_PERSON_EN = r"(?:someone|somebody|anyone|anybody|a person|people)"
+_EXPERT_EN = r"(?:experts?|specialists?|gurus?|person|people|go-to(?: person)?)"
 _ASK_EN = [
     r"(?:hey\s+|so\s+)?(?:does\s+|do\s+)?(?:anyone|anybody|someone|somebody)\s+(?:here\s+)?(?:know|knows|understand|understands)\s+(?:anything\s+|much\s+|a lot\s+)?(?:about\s+)?(?P<q>.+?)",
-    r"who\s+(?:here\s+)?(?:knows|understands|is good at|is an expert (?:in|on)|can help (?:me\s+)?with)\s+(?:anything\s+|much\s+)?(?:about\s+)?(?P<q>.+?)",
+    r"who\s+(?:here\s+)?(?:knows|understands|is good (?:at|with)|is an expert (?:in|on)|(?:can|could|might) help (?:me\s+|us\s+)?(?:with|on))\s+(?:anything\s+|much\s+)?(?:about\s+)?(?P<q>.+?)",
     r"(?:is\s+)?(?:anyone|anybody|someone|somebody)\s+(?:here\s+)?(?:familiar with|good at|an expert (?:in|on)|experienced (?:in|with))\s+(?P<q>.+?)",
-    r"who\s+(?:is|'s)\s+(?:familiar with|the expert (?:in|on)|an expert (?:in|on))\s+(?P<q>.+?)",
+    _WHO_EN + r"\s+(?:familiar with|good (?:at|with)|the expert (?:in|on)|an expert (?:in|on)|the (?:best |right )?person (?:for|to ask about))\s+(?P<q>.+?)",
+    # "who's the Kafka expert?", "who is our Terraform person?", "who are the Stripe experts here?"
+    _WHO_EN + r"\s+(?:the|our|an?|your)\s+(?P<q>.+?)\s+" + _EXPERT_EN + r"(?:\s+(?:here|around))?",
+    # "can anyone help me with Kafka?", "could someone here help us with Terraform?"
+    r"(?:can|could|would)\s+(?:anyone|anybody|someone|somebody)\s+(?:here\s+)?help\s+(?:me\s+|us\s+)?(?:out\s+)?(?:with|on)\s+(?P<q>.+?)",
+    # "I'm looking for someone who knows Kafka", "looking for a Kafka expert"
+    r"(?:i['’]?m\s+|i am\s+|we['’]re\s+|we are\s+)?(?:looking for|searching for|trying to find)\s+" + _PERSON_EN
+    + r"\s+(?:here\s+)?(?:who|that)\s+(?:knows?|understands?|is good (?:at|with)|is familiar with|has experience (?:with|in)|can help (?:me\s+|us\s+)?with)\s+(?:about\s+)?(?P<q>.+?)",
+    r"(?:i['’]?m\s+|i am\s+|we['’]re\s+|we are\s+)?(?:looking for|searching for|trying to find)\s+(?:an?|some)\s+(?P<q>.+?)\s+" + _EXPERT_EN,
+    # "is there a Kafka expert here?", "any Stripe experts around?"
+    r"(?:is there|are there)\s+(?:an?|any)\s+(?P<q>.+?)\s+" + _EXPERT_EN + r"(?:\s+(?:here|around))?",
+    r"any\s+(?P<q>.+?)\s+(?:experts|specialists|gurus)(?:\s+(?:here|around))?",
     r"who\s+knows|(?:does\s+)?anyone\s+know",
 ]
+# "connaît", "maîtrise", "s'y connaît en", "peut m'aider avec": what the person asked for does.
+_KNOWS_FR = (
+    r"(?:(?:conna[îi]t|ma[îi]trise|sait)\s+(?:bien\s+)?(?:le sujet\s+)?"
+    r"|s['’]y\s+conna[îi]t\s+(?:bien\s+)?(?:en|dans|sur|avec)\s+"
+    r"|(?:peut|pourrait|saurait)\s+(?:m['’]|nous\s+)?aider\s+(?:avec|sur|pour|en|[àa] propos de)\s+)"
+)
+_SOMEONE_FR = r"quelqu['’]un\s+(?:ici\s+)?qui\s+"
+_EXPERT_FR = r"(?:expert|experte|experts|expertes|sp[ée]cialiste|sp[ée]cialistes|r[ée]f[ée]rent|r[ée]f[ée]rente|pro)"
 _ASK_FR = [
     r"qui\s+(?:ici\s+)?(?:connaît|connait|sait|maîtrise|maitrise)\s+(?:bien\s+)?(?:quelque chose (?:à|a|en|sur)\s+)?(?P<q>.+?)",
     r"qui\s+(?:ici\s+)?s['’]y\s+(?:connaît|connait)\s+(?:bien\s+)?(?:en|dans|sur)\s+(?P<q>.+?)",
     r"(?:est-ce que\s+)?quelqu['’]un\s+(?:ici\s+)?(?:connaît|connait|maîtrise|maitrise|sait)\s+(?:bien\s+)?(?P<q>.+?)",
     r"(?:est-ce que\s+)?quelqu['’]un\s+(?:ici\s+)?s['’]y\s+(?:connaît|connait)\s+(?:bien\s+)?(?:en|dans|sur)\s+(?P<q>.+?)",
-    r"qui\s+est\s+(?:l['’]?\s*)?(?:expert|experte|spécialiste)\s+(?:en|de|du|des|sur)\s+(?P<q>.+?)",
+    # "qui est l'expert Kafka ?", "qui est notre experte en Stripe ?", "qui sont les spécialistes de Terraform ?"
+    r"qui\s+(?:est|sont)\s+(?:l['’]\s*|le\s+|la\s+|les\s+|notre\s+|nos\s+|un\s+|une\s+)?" + _EXPERT_FR
+    + r"\s+(?:en\s+|de\s+|du\s+|des\s+|sur\s+|d['’]\s*)?(?P<q>.+?)",
+    # "qui peut m'aider avec Kafka ?", "est-ce que quelqu'un pourrait m'aider sur Stripe ?"
+    r"qui\s+(?:ici\s+)?(?:peut|pourrait|saurait)\s+(?:m['’]|nous\s+)?aider\s+(?:avec|sur|pour|en|[àa] propos de)\s+(?P<q>.+?)",
+    r"(?:est-ce que\s+)?quelqu['’]un\s+(?:ici\s+)?(?:peut|pourrait|saurait)\s+(?:m['’]|nous\s+)?aider\s+(?:avec|sur|pour|en|[àa] propos de)\s+(?P<q>.+?)",
+    # "je cherche quelqu'un qui maîtrise Kafka", "tu connais quelqu'un qui s'y connaît en Stripe ?",
+    # "il y a quelqu'un qui peut m'aider avec Terraform ?"
+    r"(?:je|on|nous)\s+(?:re)?cherch(?:e|ons)\s+" + _SOMEONE_FR + _KNOWS_FR + r"(?P<q>.+?)",
+    r"(?:(?:tu|vous)\s+conna(?:is|issez)\s+|conna(?:is|issez)[- ](?:tu|vous)\s+|y\s+a[- ]t[- ]il\s+|il\s+y\s+a\s+|y['’]a\s+"
+    r"|est-ce qu['’]il y a\s+)" + _SOMEONE_FR + _KNOWS_FR + r"(?P<q>.+?)",
+    # "je cherche un expert Kafka", "on cherche une spécialiste en Stripe"
+    r"(?:(?:je|on|nous)\s+)?(?:re)?cherch(?:e|ons)\s+(?:un|une|des)\s+" + _EXPERT_FR + r"\s+(?:en\s+|de\s+|du\s+|des\s+|sur\s+|d['’]\s*)?(?P<q>.+?)",
     r"qui\s+(?:connaît|connait|sait)",
 ]
 
@@ -225,6 +298,17 @@ def _answer(ctx: SkillContext, question: str) -> Any:
     topic_label = quote(_without_article(question), directory_names(ctx.db))
     topic_label = topic_label if len(topic_label) <= 60 else topic_label[:57] + "…"
     matched = [e for e in experts if e.matched]
+    lines = []
+    if not matched:
+        fixed = _spelling_fixed(ctx, question, topics)
+        if fixed is not None:
+            _, again = service.ask(ctx.db, text=fixed, asker=asker, now=ctx.clock.now(), lang=ctx.lang,
+                                   limit=4 * service.settings.max_experts)
+            if any(e.matched for e in again):
+                experts, matched = again, [e for e in again if e.matched]
+                asked = topic_label
+                topic_label = quote(_without_article(fixed), directory_names(ctx.db))
+                lines.append(ctx.t(TEXT, "did_you_mean", asked=asked, topic=topic_label))
     ctx.notify("who_knows.asked", answered=bool(matched))  # counted per month, no names (network report)
     if not matched:
         channel = busiest_channel(ctx.db, now=ctx.clock.now())
@@ -235,9 +319,29 @@ def _answer(ctx: SkillContext, question: str) -> Any:
             lines.append(ctx.t(TEXT, "fallback_intro"))
         lines += [_line(ctx, i, e) for i, e in enumerate(helpers, 1)]
         return reply(ctx, "\n".join(lines))
-    lines = [ctx.t(TEXT, "intro", topic=topic_label)]
+    lines.append(ctx.t(TEXT, "intro", topic=topic_label))
     lines += [_line(ctx, i, e) for i, e in enumerate(matched[: service.settings.max_experts], 1)]
     return reply(ctx, "\n".join(lines))
+
+
+# A word as written in a question.
+_WORD = re.compile(r"[^\W\d_][\w+#.\-]*")
+
+
+def _spelling_fixed(ctx: SkillContext, question: str, topics: Sequence[Any]) -> str | None:
+    """The question with its unknown topic words corrected to the closest of the workspace's
+    most known topics ("kubernets" -> "Kubernetes"), or None when no word is close to one."""
+    topic_words = {w for t in topics for w in t.key.split()}
+    written = [w for w in dict.fromkeys(_WORD.findall(question)) if w.lower() in topic_words]
+    if not written:
+        return None
+    unknown = set(w.lower() for w in written) - set(known_keys(ctx.db, [w.lower() for w in written]))
+    keys, displays = ctx.service("expertise_vocabulary").words(ctx.db)
+    fixed = question
+    for word in written:
+        if word.lower() in unknown and (best := closest_word(word.lower(), keys)) is not None:
+            fixed = re.sub(rf"(?<![\w.\-]){re.escape(word)}(?![\w.\-])", lambda _m: displays[best], fixed)
+    return fixed if fixed != question else None
 
 
 # A leading article, as in "qui connaît les clusters Kubernetes ?" or "who knows the billing API?".
@@ -287,8 +391,7 @@ def _line(ctx: SkillContext, n: int, e: Expert) -> str:
 def about_me(event: Any, ctx: SkillContext) -> Any:
     """what do you know about me? / que sais-tu de moi ?"""
     user = ctx.sender.user_id if ctx.sender is not None else event.sender.id
-    settings = _service(ctx).settings
-    held = held_about(ctx.db, user_id=user, settings=settings)
+    held = _held(ctx, user, 15)
     opted_out = ctx.sender is not None and ctx.sender.indexing_opt_out
     if not held:
         text = ctx.t(TEXT, "me_empty")
@@ -305,7 +408,7 @@ def about_me(event: Any, ctx: SkillContext) -> Any:
 def home_section(event: Any, ctx: SkillContext) -> str:
     """The Home tab: what the index holds about the person, and whether they are indexed."""
     user = event.sender.id
-    held = held_about(ctx.db, user_id=user, limit=5, settings=_service(ctx).settings)
+    held = _held(ctx, user, 5)
     opted_out = ctx.sender is not None and ctx.sender.indexing_opt_out
     if not held:
         lines = [ctx.t(TEXT, "me_empty")]
@@ -314,6 +417,18 @@ def home_section(event: Any, ctx: SkillContext) -> str:
         lines = [ctx.t(TEXT, "me_intro", topics=topics, rows=rows), *(_held_line(ctx, h) for h in held)]
     lines.append(ctx.t(TEXT, "me_opted_out") if opted_out else ctx.t(TEXT, "me_more"))
     return "\n".join(lines)
+
+
+def _held(ctx: SkillContext, user: str, limit: int) -> list[HeldTopic]:
+    """The ``limit`` topics held about a person that are topics by the current word rules:
+    evidence indexed before a rule changed may hold words such as "and" or "min", which are
+    never shown."""
+    service = _service(ctx)
+    held = held_about(ctx.db, user_id=user, limit=2 * limit + 10, settings=service.settings)
+    T = ExpertiseTopic
+    langs = dict(ctx.db.execute(select(T.key, T.lang).where(T.key.in_([h.key for h in held]))).all()) if held else {}
+    nlp = service.nlp
+    return [h for h in held if nlp.is_topic_key(h.key, lang=langs.get(h.key) or ctx.lang)][:limit]
 
 
 def _held_line(ctx: SkillContext, h: HeldTopic) -> str:
@@ -401,18 +516,24 @@ def forget_me(event: Any, ctx: SkillContext) -> Any:
 
 
 @routes.message(
-    en=[r"i know (?:about\s+)?(?P<q>.+?)", r"i(?:'m| am) (?:an expert|good|experienced) (?:in|on|at|with)\s+(?P<q>.+?)",
+    # First the forms with nothing after ("I know", "je connais…"): they are asked what they know.
+    en=[r"i know(?:\s+about)?(?:\s*[:…]+)?", r"i can help(?:\s+(?:people\s+)?with)?(?:\s*[:…]+)?",
+        r"i know (?:about\s+)?(?P<q>.+?)", r"i(?:'m| am) (?:an expert|good|experienced) (?:in|on|at|with)\s+(?P<q>.+?)",
         r"i can help (?:people\s+)?with\s+(?P<q>.+?)"],
-    fr=[r"je connais (?:bien\s+)?(?P<q>.+?)", r"je m['’]y connais (?:bien\s+)?(?:en|dans|sur)\s+(?P<q>.+?)",
+    fr=[r"je connais(?:\s+bien)?(?:\s*[:…]+)?", r"je m['’]y connais(?:\s+bien)?(?:\s+(?:en|dans|sur))?(?:\s*[:…]+)?",
+        r"je ma[îi]trise(?:\s*[:…]+)?", r"je peux aider(?:\s+(?:sur|avec|en))?(?:\s*[:…]+)?",
+        r"je connais (?:bien\s+)?(?P<q>.+?)", r"je m['’]y connais (?:bien\s+)?(?:en|dans|sur)\s+(?P<q>.+?)",
         r"je ma[îi]trise\s+(?P<q>.+?)", r"je peux aider (?:sur|avec|en)\s+(?P<q>.+?)"],
     priority=4,
 )
 def declare(event: Any, ctx: SkillContext) -> Any:
-    """I know Kafka / je connais Kafka: declare expertise."""
+    """I know Kafka / je connais Kafka: declare expertise ("I know" alone: what do you know?)."""
     row = ctx.sender
     if row is not None and row.indexing_opt_out:
         return reply(ctx, ctx.t(TEXT, "opted_out_declare"), private=True)
     phrase = ctx.match.get("q", "").strip()
+    if not phrase:
+        return reply(ctx, ctx.t(TEXT, "declare_what"))
     user = row.user_id if row is not None else event.sender.id
     topics = _service(ctx).declare(ctx.db, user_id=user, text=phrase, at=ctx.clock.now(), lang=ctx.lang)
     if not topics:

@@ -8,7 +8,8 @@ How people thank, in English and French:
 - the command ``/thanks @alice for …`` (aliases ``merci`` and ``kudos``), or the same words typed
   to the bot;
 - a reaction with the configured emoji (``[kudos] reaction``, default :pray:) on someone's message.
-("thank you" said to the bot itself gets a welcome and a hint on how to thank a colleague.)
+("thank you" said to the bot itself, or "thanks @Liaison", gets a welcome and a hint on how to thank a
+colleague; nothing is stored.)
 
 What a thanks does: the receiver gets a direct message (who, for what, with a link); the giver
 gets a confirmation only they see; the recognition channel, when configured, gets a post; and the
@@ -77,7 +78,7 @@ from bot.events import (
     ScheduledTick,
 )
 from bot.expertise import EvidenceRef, ExpertiseSettings, known_keys, record_evidence, thread_topics
-from bot.i18n import Catalog, normalise_locale
+from bot.i18n import Catalog, normalise_locale, strip_accents
 from bot.ports import ChatError
 from bot.router import MAX_MATCH_CHARS, Routes, compile_pattern, normalise
 from bot.text import directory_names, quote
@@ -377,6 +378,22 @@ def _lang_of(row: PersonRow | None, fallback: str) -> str:
     return normalise_locale(row.locale if row is not None else None) or fallback
 
 
+def _same_name(a: str, b: str) -> bool:
+    def key(name: str) -> str:
+        return strip_accents(name.strip().rstrip(".'’-").lower())
+
+    return key(a) == key(b)
+
+
+def _is_this_bot(ctx: SkillContext, token: str, row: PersonRow | None = None) -> bool:
+    """Whether a thanks names the bot itself: ``@Liaison`` typed as text (Teams and the console
+    keep an unresolved mention as text), or a mention of a bot account bearing the bot's name."""
+    name = ctx.settings.bot.name
+    if row is not None:
+        return bool(row.is_bot) and _same_name(row.name or "", name)
+    return token.startswith("@") and _same_name(token[1:], name)
+
+
 def _resolve(ctx: SkillContext, token: str) -> tuple[PersonRow | None, str | None]:
     """A person row for a mention or typed name, or the refusal to send."""
     if token.startswith("<@"):
@@ -480,6 +497,34 @@ def _record_evidence(ctx: SkillContext, *, receiver: PersonRow, topics: list[Any
                     settings=ctx.settings.section("expertise", ExpertiseSettings))
 
 
+def _receivers(ctx: SkillContext, tokens: Sequence[str], giver: PersonRow, *,
+               announce_refusals: bool) -> tuple[list[PersonRow], list[str], bool]:
+    """The people a thanks reaches, the refusals to say (nobody found, oneself, a bot), and
+    whether it named the bot itself."""
+    refusals: list[str] = []
+    receivers: list[PersonRow] = []
+    to_the_bot = False
+    for token in tokens:
+        if _is_this_bot(ctx, token):
+            to_the_bot = True
+            continue
+        row, refusal = _resolve(ctx, token)
+        if refusal:
+            if announce_refusals:
+                refusals.append(refusal)
+            continue
+        assert row is not None
+        if _is_this_bot(ctx, token, row):
+            to_the_bot = True
+        elif row.user_id == giver.user_id:
+            refusals.append(ctx.t(TEXT, "self"))
+        elif row.is_bot:
+            refusals.append(ctx.t(TEXT, "bot", who=_mention(row.user_id)))
+        elif all(r.user_id != row.user_id for r in receivers):
+            receivers.append(row)
+    return receivers, refusals, to_the_bot
+
+
 def give_thanks(ctx: SkillContext, *, tokens: Sequence[str], reason: str, source: Source,
                 announce_refusals: bool = True) -> list[Outbound]:
     """Thank the people named by ``tokens`` (``<@id>`` or ``@name``) from the sender: store the
@@ -493,22 +538,10 @@ def give_thanks(ctx: SkillContext, *, tokens: Sequence[str], reason: str, source
     at = min(as_utc(source.at), now) if source.at is not None else now
     # Old thanks (history imported, a long outage) are recorded without messaging anyone.
     quiet = now - at > dt.timedelta(hours=settings.notify_max_age_hours)
-    refusals: list[str] = []
-    receivers: list[PersonRow] = []
-    for token in tokens:
-        row, refusal = _resolve(ctx, token)
-        if refusal:
-            if announce_refusals:
-                refusals.append(refusal)
-            continue
-        assert row is not None
-        if row.user_id == giver.user_id:
-            refusals.append(ctx.t(TEXT, "self"))
-        elif row.is_bot:
-            refusals.append(ctx.t(TEXT, "bot", who=_mention(row.user_id)))
-        elif all(r.user_id != row.user_id for r in receivers):
-            receivers.append(row)
-
+    receivers, refusals, to_the_bot = _receivers(ctx, tokens, giver, announce_refusals=announce_refusals)
+    if to_the_bot and not receivers and not refusals:
+        # Thanks to the bot itself: a welcome, and how to thank a colleague; nothing stored.
+        return [] if quiet else [reply(ctx, ctx.t(TEXT, "usage"), private=True)]
     # Already stored for this source (an edit, a redelivery, a second reaction): nothing to do.
     known = set(ctx.db.scalars(select(KudosRow.receiver_id).where(KudosRow.source_key == source.key)).all())
     fresh = [r for r in receivers if r.user_id not in known]

@@ -91,6 +91,16 @@ class ConsoleChat:
         self.sent.append((conv_id, message))
         return Sent(conversation_id=conv_id, ts=ts)
 
+    async def find_sent(self, workspace: Workspace, message: Outbound) -> Sent | None:
+        """A keyed message printed before (the console keeps everything it sent)."""
+        key = getattr(message, "key", None)
+        if not key:
+            raise TypeError("only a keyed message can be looked for")
+        for conv_id, earlier in self.sent:
+            if getattr(earlier, "key", None) == key:
+                return Sent(conversation_id=conv_id)
+        return None
+
     def _write(self, f: Attachment) -> str:
         """Write a file sent with a message to ``files_dir``; its path, to print."""
         if self.files_dir is None:

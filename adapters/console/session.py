@@ -20,7 +20,7 @@ from bot.bootstrap import App, bootstrap
 from bot.config import Settings, load_settings
 from bot.db.models import Installation, PersonRow
 from bot.dispatch import Outcome
-from bot.events import Conversation, MessageReceived, Person
+from bot.events import CommandInvoked, Conversation, MessageReceived, Person
 from bot.ingest import IngestWorker
 from bot.ports import Clock
 
@@ -112,7 +112,8 @@ class ConsoleSession:
 
     async def say(self, who: Person, text: str, *, channel: str | None = None, thread_ts: str | None = None) -> Outcome:
         """``who`` writes ``text``: to the bot in a DM, or in ``channel`` (addressed to the bot
-        when it starts with @Liaison)."""
+        when it starts with @Liaison). In a channel, ``/thanks …`` is a slash command, as on Slack:
+        the bot answers it, and it is not a message of the channel."""
         ws = self.sample.workspace
         # Each run of `liaison chat --say` is a new process: the message id must still be unique,
         # or the dispatcher would take a second message in the same second for a redelivery.
@@ -124,6 +125,8 @@ class ConsoleSession:
             addressed = True
         else:
             conv = self.sample.conversation(self.channel(channel))
+            if text.lstrip().startswith("/"):
+                return await self._command(who, conv, text, ts)
             addressed = text.lower().startswith(BOT_MENTION) or text.lower().strip() == "@liaison"
             if addressed:
                 text = text.split(" ", 1)[1] if " " in text else ""
@@ -133,6 +136,17 @@ class ConsoleSession:
             thread_ts=thread_ts, mentions=tuple(re.findall(r"<@([A-Za-z0-9]+)>", text)), addressed=addressed,
             time=self.app.clock.now(),
             permalink=permalink_for(ws, conv.name, ts) if conv.kind == "channel" and conv.name else None,
+        )
+        return await self.app.dispatcher.handle(event)
+
+    async def _command(self, who: Person, conv: Conversation, text: str, ts: str) -> Outcome:
+        """A slash command typed in a channel (``/thanks @Lukas for …``): a CommandInvoked, as
+        Slack delivers it; an unknown command gets the bot's "didn't understand"."""
+        command, _, args = text.lstrip().lstrip("/").partition(" ")
+        args = self.link_mentions(args.strip())
+        event = CommandInvoked(
+            workspace=self.sample.workspace, conversation=conv, sender=who, command=command.lower(), text=args,
+            event_id=f"console-cmd-{ts}", mentions=tuple(re.findall(r"<@([A-Za-z0-9]+)>", args)),
         )
         return await self.app.dispatcher.handle(event)
 

@@ -10,6 +10,9 @@
 - Replies to a slash command in a conversation the bot is not part of (a DM between two people,
   a channel it was not invited to) cannot be posted with chat.postMessage; those go through the
   command's response_url instead, which Slack keeps valid for 30 minutes.
+- A keyed message (``GroupMessage.key``, ``DirectMessage.key``) carries its key as message
+  metadata, and ``find_sent`` looks for it in the conversation's latest messages
+  (conversations.history), so a sender that stopped mid-post can tell whether it got through.
 """
 
 from __future__ import annotations
@@ -41,6 +44,10 @@ _RETRYABLE = frozenset({"ratelimited", "internal_error", "fatal_error", "service
 # Errors of chat.post* meaning the bot cannot write there (but a command's response_url can).
 _NOT_THERE = frozenset({"not_in_channel", "channel_not_found", "is_archived", "cannot_dm_bot", "user_not_in_channel"})
 _SECTION_LIMIT = 3000  # characters of one section block's text
+# The metadata event type of a keyed message, and how far back find_sent looks for one.
+METADATA_EVENT = "liaison_message"
+_HISTORY_PAGE = 200
+_HISTORY_PAGES = 5
 _RESPONSE_URL_SECONDS = 30 * 60
 
 
@@ -219,15 +226,40 @@ class SlackChat:
     async def _send(self, message: Outbound) -> Sent:
         if isinstance(message, Reply):
             return await self._send_reply(message)
-        if isinstance(message, DirectMessage):
-            channel = await self._open([message.user_id])
-            return await self._post(channel, message.text, message.buttons)
-        if isinstance(message, GroupMessage):
-            if not message.user_ids:
-                raise ChatError("a group message needs at least one person")
-            channel = await self._open(list(message.user_ids))
-            return await self._post(channel, message.text, message.buttons)
+        if isinstance(message, DirectMessage | GroupMessage):
+            channel = await self._open(self._recipients(message))
+            return await self._post(channel, message.text, message.buttons, key=message.key)
         raise TypeError(f"SlackChat cannot send a {type(message).__name__}")
+
+    @staticmethod
+    def _recipients(message: DirectMessage | GroupMessage) -> list[str]:
+        if isinstance(message, DirectMessage):
+            return [message.user_id]
+        if not message.user_ids:
+            raise ChatError("a group message needs at least one person")
+        return list(message.user_ids)
+
+    async def find_sent(self, workspace: Workspace, message: Outbound) -> Sent | None:
+        """The keyed message already in its DM or group DM (looked for among the latest
+        ``_HISTORY_PAGES * _HISTORY_PAGE`` messages), or None. Needs the ``im:history`` and
+        ``mpim:history`` scopes; Slack's refusal is raised as ChatError."""
+        if not isinstance(message, DirectMessage | GroupMessage) or not message.key:
+            raise TypeError("only a keyed direct or group message can be looked for")
+        channel = await self._open(self._recipients(message))
+        cursor: str | None = None
+        for _ in range(_HISTORY_PAGES):
+            kwargs: dict[str, Any] = {"channel": channel, "limit": _HISTORY_PAGE, "include_all_metadata": True}
+            if cursor:
+                kwargs["cursor"] = cursor
+            response = await self._call("conversations.history", self.client.conversations_history, **kwargs)
+            for m in response.get("messages") or ():
+                meta = m.get("metadata") or {}
+                if meta.get("event_type") == METADATA_EVENT and (meta.get("event_payload") or {}).get("key") == message.key:
+                    return Sent(conversation_id=channel, ts=m.get("ts"))
+            cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+            if not cursor:
+                break
+        return None
 
     async def _send_reply(self, message: Reply) -> Sent:
         conv = message.conversation
@@ -253,6 +285,7 @@ class SlackChat:
         *,
         thread_ts: str | None = None,
         ephemeral_to: str | None = None,
+        key: str | None = None,
     ) -> Sent:
         kwargs: dict[str, Any] = {"channel": channel, "text": text}
         blocks = blocks_for(text, buttons)
@@ -260,6 +293,8 @@ class SlackChat:
             kwargs["blocks"] = blocks
         if thread_ts:
             kwargs["thread_ts"] = thread_ts
+        if key:
+            kwargs["metadata"] = {"event_type": METADATA_EVENT, "event_payload": {"key": key}}
         lock = await self.pacer.wait_turn(channel)
         try:
             if ephemeral_to:

@@ -1,8 +1,8 @@
 """Tables of the random-coffee skill: programmes (one per channel), who opted in or out, rounds
 (one per programme and period, a unique key, so a repeated scheduler fire cannot pair twice),
-groups with their members, intro and follow-up delivery marks (so sending resumes after a
-crash), met / not-met answers, and the interaction counts between people ("ties") that let the
-pairing favour colleagues who rarely talk."""
+groups with their members, intro and follow-up delivery marks and a per-group sending claim (so
+sending resumes after a crash, group by group), met / not-met answers, and the interaction
+counts between people ("ties") that let the pairing favour colleagues who rarely talk."""
 
 from __future__ import annotations
 
@@ -80,14 +80,19 @@ class CoffeeRound(WorkspaceScoped, Base):
     followup_due_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     intros_done_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     followups_done_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    # A lease: while it lies in the future, one process is sending this round's messages and no
-    # other may (a crashed sender's lease runs out and the sweep takes over).
-    sending_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # When the round's note went to the programme's channel (a scheduled round's, once).
+    announced_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class CoffeeGroup(WorkspaceScoped, Base):
     """A group of one round. The intro and follow-up marks are set right after each send
-    succeeds, so a resumed round sends only what is missing."""
+    succeeds, so a resumed round sends only what is missing.
+
+    ``sending_by`` / ``sending_until`` are a claim on the group's next message (its intro, later
+    its follow-up): the sender (a process id) claims the group, posts, and records the mark and
+    clears the claim in one commit. While the post is in flight the claim is renewed; a claim
+    whose time ran out without a mark belongs to a sender that stopped mid-post, and whoever
+    takes the group over first asks the platform whether that message got through."""
 
     __tablename__ = "coffee_groups"
     __table_args__ = (UniqueConstraint("workspace", "round_id", "number", name="uq_coffee_group_number"),)
@@ -102,6 +107,8 @@ class CoffeeGroup(WorkspaceScoped, Base):
     conversation_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     followup_sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     followup_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    sending_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    sending_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class CoffeeGroupMember(WorkspaceScoped, Base):

@@ -264,3 +264,36 @@ async def test_scheduler_disabled_fires_nothing(make_app, database_url, clock) -
     assert await s.run_due() == []
     assert rounds(app) == []
     await stopped(s)
+
+
+async def test_a_job_moves_on_only_once_its_run_is_handled(make_app, database_url, clock) -> None:  # noqa: ANN001
+    # While a round is being paired (the platform is slow to list the channel), its job is still
+    # due in the database: a leader that died here would leave it to the next one.
+    class SlowChat(ConsoleChat):
+        def __init__(self, **kw: Any) -> None:
+            super().__init__(**kw)
+            self.asking, self.answer = asyncio.Event(), asyncio.Event()
+
+        async def list_members(self, workspace, conversation_id):  # noqa: ANN001, ANN201
+            self.asking.set()
+            await self.answer.wait()
+            return await super().list_members(workspace, conversation_id)
+
+    chat = make_chat(chat_cls=SlowChat)
+    app = make_app(database_url=database_url, chats={"console": chat}, **ADMINS)
+    s = await started(app)
+    try:
+        await say(app, HR, "cadence weekly on monday at 10:00 UTC")
+        s.sync()
+        clock.set(MONDAY_10 + dt.timedelta(minutes=5))
+        running = asyncio.create_task(s.run_due())
+        await chat.asking.wait()
+        assert round_job(app).next_run_time == MONDAY_10 and rounds(app) == []
+        assert await s.run_due() == []  # not fired twice meanwhile
+        chat.answer.set()
+        await running
+        assert rounds(app) == [("2026-W45", MONDAY_10)]
+        assert round_job(app).next_run_time == MONDAY_10 + dt.timedelta(days=7)
+    finally:
+        chat.answer.set()
+        await stopped(s)

@@ -84,6 +84,21 @@ class _Failure:
     times: int | None  # None: always
 
 
+@dataclass
+class Hold:
+    """A stalled call (see ``FakeSlack.hold``): ``reached`` is set when it arrives."""
+
+    method: str
+    nth: int
+    landed: bool
+    reached: asyncio.Event = field(default_factory=asyncio.Event)
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+    seen: int = 0
+
+    def release(self) -> None:
+        self.released.set()
+
+
 class FakeSlack:
     def __init__(self, *, users: list[dict[str, Any]] | None = None, page_size: int = 2,
                  members: dict[str, list[str]] | None = None, channel_names: dict[str, str] | None = None,
@@ -101,6 +116,8 @@ class FakeSlack:
         self.uploads: dict[str, dict[str, Any]] = {}  # file id -> filename, length, bytes, title, channel
         self._failures: dict[str, list[_Failure]] = {}
         self._rate_limited: dict[str, int] = {}
+        self._holds: list[Hold] = []
+        self.history: dict[str, list[dict[str, Any]]] = {}  # channel -> messages posted, oldest first
         self._ts = itertools.count(1)
         self._envelopes: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._ack_event = asyncio.Event()
@@ -132,6 +149,14 @@ class FakeSlack:
     def calls(self, method: str) -> list[dict[str, Any]]:
         return [c.body for c in self.calls_ if c.method == method]
 
+    def hold(self, method: str, *, nth: int = 1, landed: bool = True) -> Hold:
+        """Stall the ``nth`` call of ``method`` from now until ``release()``, as when the caller
+        dies waiting: with ``landed``, Slack has already done what the call asks (the message is
+        in the conversation) and only the answer is missing; without, nothing happened yet."""
+        held = Hold(method, nth, landed)
+        self._holds.append(held)
+        return held
+
     async def send_envelope(self, envelope: dict[str, Any]) -> None:
         """Push a Socket Mode envelope to the connected bot."""
         await self._envelopes.put(envelope)
@@ -161,6 +186,8 @@ class FakeSlack:
         return self
 
     async def stop(self) -> None:
+        for held in self._holds:
+            held.release()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -190,6 +217,14 @@ class FakeSlack:
         handler = getattr(self, "_m_" + method.replace(".", "_"), None)
         if handler is None:
             return web.json_response({"ok": False, "error": "unknown_method"}, status=404)
+        for held in self._holds:
+            if held.method == method and not held.reached.is_set():
+                held.seen += 1
+                if held.seen == held.nth:
+                    answer = handler(body) if held.landed else None
+                    held.reached.set()
+                    await held.released.wait()
+                    return web.json_response(answer if answer is not None else handler(body))
         return web.json_response(handler(body))
 
     def _next_ts(self) -> str:
@@ -238,9 +273,28 @@ class FakeSlack:
 
     def _m_chat_postMessage(self, body: dict[str, Any]) -> dict[str, Any]:
         ts = self._next_ts()
-        return {"ok": True, "channel": body.get("channel"), "ts": ts,
-                "message": {"type": "message", "subtype": "bot_message", "text": body.get("text"), "ts": ts,
-                            "bot_id": "B0BOT", "user": BOT_USER_ID}}
+        message = {"type": "message", "subtype": "bot_message", "text": body.get("text"), "ts": ts,
+                   "bot_id": "B0BOT", "user": BOT_USER_ID}
+        metadata = body.get("metadata")
+        if metadata:
+            message["metadata"] = json.loads(metadata) if isinstance(metadata, str) else metadata
+        self.history.setdefault(str(body.get("channel")), []).append(message)
+        return {"ok": True, "channel": body.get("channel"), "ts": ts, "message": message}
+
+    def _m_conversations_history(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Newest first, ``limit`` per page; ``metadata`` only with include_all_metadata (as
+        Slack does). ``oldest`` and ``latest`` are not applied: the fake's clock is not real."""
+        channel = str(body.get("channel") or "")
+        if channel not in self.history and not channel.startswith(("D", "G")):
+            return {"ok": False, "error": "channel_not_found"}
+        newest_first = list(reversed(self.history.get(channel, [])))
+        start, limit = int(body.get("cursor") or 0), int(body.get("limit") or 100)
+        page = newest_first[start:start + limit]
+        if str(body.get("include_all_metadata")).lower() not in ("1", "true"):
+            page = [{k: v for k, v in m.items() if k != "metadata"} for m in page]
+        more = start + limit < len(newest_first)
+        return {"ok": True, "messages": page, "has_more": more, "pin_count": 0,
+                "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
 
     def _m_chat_postEphemeral(self, body: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "message_ts": self._next_ts()}

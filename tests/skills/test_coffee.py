@@ -560,26 +560,6 @@ async def test_a_crash_mid_round_resumes_without_repeats(make_app, database_url,
     assert sorted(u for m in intros for u in m.user_ids) == sorted(p.id for p in members)
 
 
-async def test_a_round_another_sender_holds_is_left_alone_until_its_lease_runs_out(app: Any, chat: ConsoleChat, clock) -> None:  # noqa: ANN001
-    await start_programme(app)
-    await say(app, HR, "run now")
-    # Pretend the intros were never sent and another process is sending them right now.
-    with app.db.session(WS.key) as s:
-        for g in s.scalars(select(CoffeeGroup)):
-            g.intro_sent_at = None
-        rnd = s.scalars(select(CoffeeRound)).one()
-        rnd.intros_done_at = None
-        rnd.sending_until = clock.now() + dt.timedelta(minutes=10)
-    chat.sent.clear()
-    await app.dispatcher.handle(ScheduledTick(WS, coffee.SWEEP_JOB, clock.now()))
-    assert group_messages(chat) == []
-    clock.advance(dt.timedelta(minutes=11))  # that sender died: its lease ran out
-    await app.dispatcher.handle(ScheduledTick(WS, coffee.SWEEP_JOB, clock.now()))
-    assert len(group_messages(chat)) == 3
-    with app.db.session(WS.key) as s:
-        assert s.scalars(select(CoffeeRound)).one().sending_until is None
-
-
 # ---- follow-up, answers, stats -----------------------------------------------------------------------
 
 

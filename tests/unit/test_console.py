@@ -80,3 +80,12 @@ def test_who_knows_in_the_console_links_every_helper_to_their_help(workdir, caps
     # company; merely writing about the topic is not help, and is not linked.
     helped = [line for line in people if "— wrote about" not in line]
     assert helped and all("(https://alderbrook.example/archives/" in line for line in helped), people
+
+
+def test_a_slash_command_in_a_channel_is_answered_like_slack_answers_it(workdir, capsys) -> None:  # noqa: ANN001
+    assert main(["chat", "--as", "Priya", "--in", "general", "--say", "/thanks @Lukas for the Kafka consumer fix"]) == 0
+    out = capsys.readouterr().out
+    assert "Liaison → Lukas Brunner (DM): 🙏 @Priya Raman thanked you for: _the Kafka consumer fix_ in #general" in out
+    assert "Liaison → #general (only Priya Raman sees this): Thanks sent to @Lukas Brunner" in out
+    assert main(["chat", "--as", "Camille", "--in", "general", "--say", "/nimportequoi"]) == 0
+    assert "Liaison → #general (only Camille Dubois sees this): Désolé, je n'ai pas compris." in capsys.readouterr().out
