@@ -66,34 +66,47 @@ def _ts(at: Any) -> float:
 
 
 def _roots(session: Session, max_examples: int) -> dict[tuple[str, str], _Root]:
-    """The latest answered questions: (conversation, ts) -> asker, topics, helpers."""
+    """The latest answered questions: (conversation, ts) -> asker, topics, helpers. The questions
+    are read from the latest back, a batch at a time, with the helpers of that batch's threads
+    only (not every answer of the workspace), until ``max_examples`` were answered."""
     M, E = ExpertiseMessage.__table__, ExpertiseEvidence.__table__
     conn = session.connection()
     ws = session.info["workspace"]
-    helpers: dict[tuple[str, str], set[str]] = defaultdict(set)
-    for conv, thread, user in conn.execute(select(M.c.conversation_id, M.c.thread_ts, M.c.user_id)
-                                           .where(M.c.workspace == ws, M.c.answer.is_(True))):
-        helpers[(conv, thread)].add(user)
     asked = conn.execute(select(M.c.conversation_id, M.c.ts, M.c.user_id).where(M.c.workspace == ws, M.c.question.is_(True))
-                         .order_by(M.c.at.desc(), M.c.id.desc())).all()
+                         .order_by(M.c.at.desc(), M.c.id.desc()).execution_options(stream_results=True, yield_per=2000))
     roots: dict[tuple[str, str], _Root] = {}
-    for conv, ts, user in asked:
-        h = helpers.get((conv, ts), set()) - {user}
-        if h:
-            roots[(conv, ts)] = _Root(user, (), frozenset(h))
+    try:
+        for batch in asked.partitions():
+            helpers: dict[tuple[str, str], set[str]] = defaultdict(set)
+            for conv, tss in _by_conv((conv, ts) for conv, ts, _ in batch).items():
+                for i in range(0, len(tss), 500):
+                    for thread, user in conn.execute(select(M.c.thread_ts, M.c.user_id).where(
+                            M.c.workspace == ws, M.c.conversation_id == conv, M.c.thread_ts.in_(tss[i:i + 500]),
+                            M.c.answer.is_(True))):
+                        helpers[(conv, thread)].add(user)
+            for conv, ts, user in batch:
+                h = helpers.get((conv, ts), set()) - {user}
+                if h and len(roots) < max_examples:
+                    roots[(conv, ts)] = _Root(user, (), frozenset(h))
             if len(roots) >= max_examples:
                 break
-    by_conv: dict[str, list[str]] = defaultdict(list)
-    for conv, ts in roots:
-        by_conv[conv].append(ts)
+    finally:
+        asked.close()
     keys: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for conv, tss in by_conv.items():
+    for conv, tss in _by_conv(roots).items():
         for i in range(0, len(tss), 500):
             for ts, user, key in conn.execute(select(E.c.ts, E.c.user_id, E.c.topic_key).where(
                     E.c.workspace == ws, E.c.conversation_id == conv, E.c.ts.in_(tss[i:i + 500]), E.c.kind == "wrote")):
                 if roots[(conv, ts)].asker == user:
                     keys[(conv, ts)].append(key)
     return {k: _Root(r.asker, tuple(keys.get(k, ())), r.helpers) for k, r in roots.items() if keys.get(k)}
+
+
+def _by_conv(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    by_conv: dict[str, list[str]] = defaultdict(list)
+    for conv, ts in pairs:
+        by_conv[conv].append(ts)
+    return by_conv
 
 
 def _stream(session: Session, topics: set[str]) -> Iterator[tuple]:
