@@ -13,6 +13,7 @@ a stream.
 from __future__ import annotations
 
 import bisect
+from array import array
 import datetime as dt
 import heapq
 import logging
@@ -38,6 +39,7 @@ _KINDS = {"wrote": 0, "answered": 1, "thanked": 2, "declared": 3}
 STRENGTH = (0.1, 3.0, 5.0, 4.0)
 CANDIDATES = 50
 _DAY = 86400.0
+_ZERO4 = (0.0, 0.0, 0.0, 0.0)
 _EPOCH = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc).timestamp()  # the index's (bot.expertise.EPOCH)
 
 
@@ -137,9 +139,12 @@ class _State:
     def __init__(self, half_life_days: float) -> None:
         self.half_life = max(half_life_days, 1e-6) * _DAY
         # Per (person, topic) and kind: Σ weight · 2^((t − EPOCH) / half-life), as the index
-        # stores it; divided by the same factor of "now", the evidence decayed to now.
-        self.counts: dict[tuple[str, str], list[float]] = {}
-        self.topic_people: dict[str, set[str]] = defaultdict(set)
+        # stores it; divided by the same factor of "now", the evidence decayed to now. Kept as
+        # topic -> person -> offset of four floats in one array (a million pairs on a large
+        # index: a list and a tuple key per pair would take three times the memory); the
+        # people of a topic are its dict's keys.
+        self.topics: dict[str, dict[str, int]] = defaultdict(dict)
+        self.sums = array("d")
         self.messages: dict[str, int] = defaultdict(int)
         self.answers: dict[str, int] = defaultdict(int)
         self.answer_times: dict[str, list[float]] = defaultdict(list)
@@ -163,11 +168,18 @@ class _State:
         return 2.0 ** ((at - _EPOCH) / self.half_life)
 
     def evidence(self, at: float, user: str, kind: int, key: str, weight: float) -> None:
-        c = self.counts.get((user, key))
-        if c is None:
-            c = self.counts[(user, key)] = [0.0, 0.0, 0.0, 0.0]
-            self.topic_people[key].add(user)
-        c[kind] += weight * self.growth(at)
+        people = self.topics[key]
+        i = people.get(user)
+        if i is None:
+            i = people[user] = len(self.sums)
+            self.sums.extend(_ZERO4)
+        self.sums[i + kind] += weight * self.growth(at)
+
+    def counts(self, user: str, key: str) -> Sequence[float] | None:
+        """The four sums of one (person, topic), None when the person has no evidence on it."""
+        people = self.topics.get(key)
+        i = people.get(user) if people is not None else None
+        return None if i is None else self.sums[i:i + 4]
 
     def workspace(self) -> Workspace:
         helpers = sum(1 for n in self.answers.values() if n)
@@ -218,11 +230,11 @@ def examples(session: Session, settings: FitSettings | None = None, *, seed: int
 def _example(state: _State, root: _Root, at: float, helpers_top: Sequence[str], teams: dict[str, str | None],
              settings: FitSettings, rng: random.Random) -> tuple[list[list[float]], list[bool]] | None:
     people = len(state.messages)
-    weights = {k: idf(people, len(state.topic_people[k])) for k in root.keys if state.topic_people.get(k)}
+    weights = {k: idf(people, len(state.topics[k])) for k in root.keys if state.topics.get(k)}
     weights = {k: w for k, w in weights.items() if w > 0}
     pool: set[str] = set()
     for k in weights:
-        pool |= state.topic_people[k]
+        pool.update(state.topics[k])
     pool.discard(root.asker)
     if len(pool) > 20 * settings.candidates_per_question:
         pool = set(rng.sample(sorted(pool), 20 * settings.candidates_per_question))
@@ -230,7 +242,7 @@ def _example(state: _State, root: _Root, at: float, helpers_top: Sequence[str], 
     decay = 1.0 / state.growth(at)
 
     def strength(u: str) -> float:
-        return sum(w * sum(s * n for s, n in zip(STRENGTH, state.counts.get((u, k), (0, 0, 0, 0))))
+        return sum(w * sum(s * n for s, n in zip(STRENGTH, state.counts(u, k) or (0, 0, 0, 0)))
                    for k, w in weights.items())
 
     chosen = set(heapq.nlargest(settings.candidates_per_question, pool, key=strength))
@@ -241,7 +253,7 @@ def _example(state: _State, root: _Root, at: float, helpers_top: Sequence[str], 
     ws = state.workspace()
     xs, ys = [], []
     for u in sorted(chosen):
-        counts = {k: [v * decay for v in state.counts[(u, k)]] for k in weights if (u, k) in state.counts}
+        counts = {k: [v * decay for v in c] for k in weights if (c := state.counts(u, k)) is not None}
         xs.append(features(weights, counts, state.person(u, root.asker, at, teams), ws))
         ys.append(u in root.helpers)
     return xs, ys
