@@ -24,6 +24,21 @@ from bot.ranker import FEATURES  # noqa: E402
 from bot.ranker_fit import FitSettings, examples, store  # noqa: E402
 
 
+def peak_rss_mb() -> float:
+    """The peak resident size of this process alone. On Linux from /proc (VmHWM): the
+    ``ru_maxrss`` of a process started by another one counts the parent's resident size at the
+    fork, so a fit started by ``bench/whoknows_latency.py`` would report the bench's own memory
+    (the generated workspace) as its own."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("database")
@@ -46,7 +61,7 @@ def main() -> int:
             store(s, model, now=dt.datetime.now(dt.timezone.utc))
     finally:
         db.dispose()
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mb = peak_rss_mb()
     rows = sum(len(xs) for xs, _ in data)
     print(f"fit: {len(data)} answered questions, {rows} candidate rows: examples in {t_examples:.1f}s, "
           f"regression in {t_fit:.1f}s, peak memory {peak_mb:.0f} MB")

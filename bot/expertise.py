@@ -961,8 +961,8 @@ class IndexSnapshot:
 
     ``helping``: per person, the threads they answered for others in the last ``RECENT_DAYS``
     days; ``helpers``: those people, most first; ``answerers``: the people who answered the most
-    threads ever, most first; ``model``: the workspace's ranking (learned, or the default).
-    (Everything a stale copy could get wrong rather than merely less precise, such as how many
+    threads ever, most first; ``model``: the workspace's ranking (learned, or the default);
+    ``averages``: what its features compare people with. (Everything a stale copy could get wrong rather than merely less precise, such as how many
     people the index holds, is read per question.)"""
 
     helping: Mapping[str, int]
@@ -970,6 +970,8 @@ class IndexSnapshot:
     answerers: tuple[str, ...]
     model: Model = DEFAULT
     helping_week: Mapping[str, int] = field(default_factory=dict)  # the same over WEEK_DAYS days
+    # What the features compare people with (answers per helper, messages per person).
+    averages: RankWorkspace = RankWorkspace(avg_answers=0.0, avg_messages=0.0)
 
 
 def index_snapshot(session: Session, *, now: dt.datetime, settings: ExpertiseSettings | None = None,
@@ -988,7 +990,7 @@ def index_snapshot(session: Session, *, now: dt.datetime, settings: ExpertiseSet
     if model is None or (model.learned and model.examples < settings.fit_min_examples):
         model = DEFAULT
     return IndexSnapshot(helping=helping, helpers=tuple(helpers), answerers=tuple(answerers), model=model,
-                         helping_week=helping_week)
+                         helping_week=helping_week, averages=_averages(session))
 
 
 def _core(session: Session, stmt: Any, *tables: Any) -> Any:
@@ -1015,12 +1017,13 @@ def _people_rows(session: Session, ids: Sequence[str], asker: str | None, pg: bo
     stmt = text(
         "SELECT u.id AS user_id, p.user_id IS NOT NULL AS indexed, p.answers_n, p.messages_n, p.last_at, "
         "r.user_id IS NOT NULL AS known, r.name, r.team, r.indexing_opt_out, r.deleted, r.is_bot, "
-        "coalesce(h.n, 0) AS pair "
+        # Past help: one seek per person in (workspace, parent, user), not a read of every
+        # reply in the asker's threads (tens of thousands for a busy asker).
+        f"(SELECT count(*) FROM {MT.name} h WHERE h.workspace = :ws AND h.parent_user_id = :asker "
+        "AND h.user_id = u.id AND h.answer) AS pair "
         f"FROM {source} "
         f"LEFT JOIN {PT.name} p ON p.workspace = :ws AND p.user_id = u.id "
-        f"LEFT JOIN {RT.name} r ON r.workspace = :ws AND r.user_id = u.id "
-        f"LEFT JOIN (SELECT user_id, count(*) AS n FROM {MT.name} WHERE workspace = :ws AND parent_user_id = :asker "
-        "AND answer GROUP BY user_id) h ON h.user_id = u.id"
+        f"LEFT JOIN {RT.name} r ON r.workspace = :ws AND r.user_id = u.id"
     ).columns(user_id=String, indexed=Boolean, answers_n=Integer, messages_n=Integer, last_at=DateTime(timezone=True),
               known=Boolean, name=String, team=String, indexing_opt_out=Boolean, deleted=Boolean, is_bot=Boolean,
               pair=Integer)
@@ -1055,17 +1058,23 @@ def _candidates(session: Session, keys: Sequence[str], per_topic: int, pg: bool)
     return out
 
 
-def _index_size(session: Session, now: dt.datetime) -> tuple[dt.datetime, int, RankWorkspace]:
-    """The time a question is asked at (the index's latest message, in an imported archive),
-    the people indexed, and the averages the features compare people with."""
+def _index_size(session: Session, now: dt.datetime) -> tuple[dt.datetime, int]:
+    """The time a question is asked at (the index's latest message, in an imported archive) and
+    the people indexed: both read from the (workspace, last_at) index alone."""
+    PT = ExpertisePerson.__table__
+    latest, people = _core(session, select(func.max(PT.c.last_at), func.count()).select_from(PT), PT).one()
+    at = min(_aware(now), _aware(latest)) if latest is not None else _aware(now)
+    return at, people or 0
+
+
+def _averages(session: Session) -> RankWorkspace:
+    """The averages the features compare people with: answers per person who answered, messages
+    per person (a read of every person's row: kept in the snapshot, they change slowly)."""
     PT = ExpertisePerson.__table__
     helpers = func.sum(case((PT.c.answers_n > 0, 1), else_=0))
-    latest, people, answers, messages, n_helpers = _core(session, select(
-        func.max(PT.c.last_at), func.count(), func.sum(PT.c.answers_n), func.sum(PT.c.messages_n), helpers
-    ).select_from(PT), PT).one()
-    at = min(_aware(now), _aware(latest)) if latest is not None else _aware(now)
-    return at, people or 0, RankWorkspace(avg_answers=(answers or 0) / max(n_helpers or 0, 1),
-                                          avg_messages=(messages or 0) / max(people or 0, 1))
+    people, answers, messages, n_helpers = _core(session, select(
+        func.count(), func.sum(PT.c.answers_n), func.sum(PT.c.messages_n), helpers).select_from(PT), PT).one()
+    return RankWorkspace(avg_answers=(answers or 0) / max(n_helpers or 0, 1), avg_messages=(messages or 0) / max(people or 0, 1))
 
 
 def who_knows(
@@ -1098,7 +1107,7 @@ def who_knows(
     snap = snapshot if snapshot is not None else index_snapshot(session, now=now, settings=settings)
     # Time is measured up to the index's latest message: in a live workspace that is about
     # now; in an imported archive, it keeps old evidence from all decaying to nothing.
-    now, people, ws_stats = _index_size(session, now)
+    now, people = _index_size(session, now)
     keys = list(dict.fromkeys(t.key for t in topics if t.key))
     topic_rows = {r.key: r for r in _core(session, select(TT.c.key, TT.c.display, TT.c.people_n).where(TT.c.key.in_(keys)), TT).all()} if keys else {}
     weights = {k: w for k, r in topic_rows.items() if (w := topic_weight(max(people, 1), r.people_n)) > 0}
@@ -1106,22 +1115,26 @@ def who_knows(
     counts: dict[str, dict[str, tuple[float, ...]]] = defaultdict(dict)
     rows: dict[tuple[str, str], Any] = {}
     decay = 1.0 / growth(now, settings.half_life_days)
+    strength: dict[str, float] = defaultdict(float)
     for row in _candidates(session, list(weights), settings.candidates_per_topic, pg):
-        c = tuple((getattr(row, f"{k}_s") or 0.0) * decay for k in KINDS)
-        if any(getattr(row, f"{k}_n") for k in KINDS):
-            counts[row.user_id][row.topic_key] = c
-            rows[(row.user_id, row.topic_key)] = row
+        # (user_id, topic_key, last_at, the counts by kind, the time-weighted sums by kind)
+        if row[3] or row[4] or row[5] or row[6]:
+            c = ((row[7] or 0.0) * decay, (row[8] or 0.0) * decay, (row[9] or 0.0) * decay, (row[10] or 0.0) * decay)
+            counts[row[0]][row[1]] = c
+            rows[(row[0], row[1])] = row
+            strength[row[0]] += weights[row[1]] * (STRENGTH[0] * c[0] + STRENGTH[1] * c[1] + STRENGTH[2] * c[2] + STRENGTH[3] * c[3])
     if not counts and not fallback:
         return []
     # The candidates a fit learns from: the people with the most evidence on the question's
     # topics, and the people who answered the most threads.
     extra = max(CANDIDATES, limit * 2)
-    strongest = heapq.nlargest(extra, counts, key=lambda u: (_strength(counts[u], weights), u))
+    strongest = heapq.nlargest(extra, strength.items(), key=lambda us: (us[1], us[0]))
+    strongest = [u for u, _ in strongest]
     wanted = set(strongest) | set(snap.answerers[:extra])
     prior_rows, directory = _people_rows(session, sorted(wanted | ({asker} if asker else set())), asker, pg)
     asker_row = directory.get(asker) if asker else None
     asker_team = asker_row.team if asker_row is not None else None
-    ranked = _rank(wanted, counts, weights, prior_rows, directory, snap, asker, asker_team, now, ws_stats)[:limit]
+    ranked = _rank(wanted, counts, weights, prior_rows, directory, snap, asker, asker_team, now)[:limit]
 
     # Reasons and links: only for the matched people an answer shows.
     best = {u: _best_topic(counts[u], weights) for u, _, _ in ranked if u in counts}
@@ -1158,7 +1171,7 @@ def who_knows(
 
 def _rank(wanted: Iterable[str], counts: Mapping[str, Mapping[str, Sequence[int]]], weights: Mapping[str, float],
           prior_rows: Mapping[str, Any], directory: Mapping[str, Any], snap: IndexSnapshot, asker: str | None,
-          asker_team: str | None, now: dt.datetime, ws_stats: RankWorkspace) -> list[tuple[str, float, str]]:
+          asker_team: str | None, now: dt.datetime) -> list[tuple[str, float, str]]:
     """(person, score, the feature that counts most for them), best first: the workspace's
     ranking over each candidate's features. Only people still indexed count (a kept snapshot
     may name someone erased since), never the asker, people who opted out, bots or deleted
@@ -1176,15 +1189,11 @@ def _rank(wanted: Iterable[str], counts: Mapping[str, Mapping[str, Sequence[int]
         x = rank_features(weights, counts.get(u, {}), RankPerson(
             answers=(p.answers_n or 0) if p else 0, messages=(p.messages_n or 0) if p else 0,
             recent=snap.helping.get(u, 0), recent_week=snap.helping_week.get(u, 0), idle_days=idle, pair=(p.pair or 0) if p else 0,
-            cross_team=bool(team and asker_team and team != asker_team)), ws_stats)
+            cross_team=bool(team and asker_team and team != asker_team)), snap.averages)
         parts = snap.model.contributions(x)
         why = max(range(len(parts)), key=lambda i: (parts[i], -i))
         scored.append((u, sum(parts), FEATURES[why]))
     return sorted(scored, key=lambda s: (-s[1], s[0]))
-
-
-def _strength(counts: Mapping[str, Sequence[int]], weights: Mapping[str, float]) -> float:
-    return sum(w * sum(s * n for s, n in zip(STRENGTH, counts.get(k, ()))) for k, w in weights.items())
 
 
 def _best_topic(counts: Mapping[str, Sequence[int]], weights: Mapping[str, float]) -> str:

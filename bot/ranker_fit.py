@@ -13,6 +13,7 @@ a stream.
 from __future__ import annotations
 
 import bisect
+from array import array
 import datetime as dt
 import heapq
 import logging
@@ -38,6 +39,7 @@ _KINDS = {"wrote": 0, "answered": 1, "thanked": 2, "declared": 3}
 STRENGTH = (0.1, 3.0, 5.0, 4.0)
 CANDIDATES = 50
 _DAY = 86400.0
+_ZERO4 = (0.0, 0.0, 0.0, 0.0)
 _EPOCH = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc).timestamp()  # the index's (bot.expertise.EPOCH)
 
 
@@ -66,34 +68,47 @@ def _ts(at: Any) -> float:
 
 
 def _roots(session: Session, max_examples: int) -> dict[tuple[str, str], _Root]:
-    """The latest answered questions: (conversation, ts) -> asker, topics, helpers."""
+    """The latest answered questions: (conversation, ts) -> asker, topics, helpers. The questions
+    are read from the latest back, a batch at a time, with the helpers of that batch's threads
+    only (not every answer of the workspace), until ``max_examples`` were answered."""
     M, E = ExpertiseMessage.__table__, ExpertiseEvidence.__table__
     conn = session.connection()
     ws = session.info["workspace"]
-    helpers: dict[tuple[str, str], set[str]] = defaultdict(set)
-    for conv, thread, user in conn.execute(select(M.c.conversation_id, M.c.thread_ts, M.c.user_id)
-                                           .where(M.c.workspace == ws, M.c.answer.is_(True))):
-        helpers[(conv, thread)].add(user)
     asked = conn.execute(select(M.c.conversation_id, M.c.ts, M.c.user_id).where(M.c.workspace == ws, M.c.question.is_(True))
-                         .order_by(M.c.at.desc(), M.c.id.desc())).all()
+                         .order_by(M.c.at.desc(), M.c.id.desc()).execution_options(stream_results=True, yield_per=2000))
     roots: dict[tuple[str, str], _Root] = {}
-    for conv, ts, user in asked:
-        h = helpers.get((conv, ts), set()) - {user}
-        if h:
-            roots[(conv, ts)] = _Root(user, (), frozenset(h))
+    try:
+        for batch in asked.partitions():
+            helpers: dict[tuple[str, str], set[str]] = defaultdict(set)
+            for conv, tss in _by_conv((conv, ts) for conv, ts, _ in batch).items():
+                for i in range(0, len(tss), 500):
+                    for thread, user in conn.execute(select(M.c.thread_ts, M.c.user_id).where(
+                            M.c.workspace == ws, M.c.conversation_id == conv, M.c.thread_ts.in_(tss[i:i + 500]),
+                            M.c.answer.is_(True))):
+                        helpers[(conv, thread)].add(user)
+            for conv, ts, user in batch:
+                h = helpers.get((conv, ts), set()) - {user}
+                if h and len(roots) < max_examples:
+                    roots[(conv, ts)] = _Root(user, (), frozenset(h))
             if len(roots) >= max_examples:
                 break
-    by_conv: dict[str, list[str]] = defaultdict(list)
-    for conv, ts in roots:
-        by_conv[conv].append(ts)
+    finally:
+        asked.close()
     keys: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for conv, tss in by_conv.items():
+    for conv, tss in _by_conv(roots).items():
         for i in range(0, len(tss), 500):
             for ts, user, key in conn.execute(select(E.c.ts, E.c.user_id, E.c.topic_key).where(
                     E.c.workspace == ws, E.c.conversation_id == conv, E.c.ts.in_(tss[i:i + 500]), E.c.kind == "wrote")):
                 if roots[(conv, ts)].asker == user:
                     keys[(conv, ts)].append(key)
     return {k: _Root(r.asker, tuple(keys.get(k, ())), r.helpers) for k, r in roots.items() if keys.get(k)}
+
+
+def _by_conv(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    by_conv: dict[str, list[str]] = defaultdict(list)
+    for conv, ts in pairs:
+        by_conv[conv].append(ts)
+    return by_conv
 
 
 def _stream(session: Session, topics: set[str]) -> Iterator[tuple]:
@@ -124,9 +139,12 @@ class _State:
     def __init__(self, half_life_days: float) -> None:
         self.half_life = max(half_life_days, 1e-6) * _DAY
         # Per (person, topic) and kind: Σ weight · 2^((t − EPOCH) / half-life), as the index
-        # stores it; divided by the same factor of "now", the evidence decayed to now.
-        self.counts: dict[tuple[str, str], list[float]] = {}
-        self.topic_people: dict[str, set[str]] = defaultdict(set)
+        # stores it; divided by the same factor of "now", the evidence decayed to now. Kept as
+        # topic -> person -> offset of four floats in one array (a million pairs on a large
+        # index: a list and a tuple key per pair would take three times the memory); the
+        # people of a topic are its dict's keys.
+        self.topics: dict[str, dict[str, int]] = defaultdict(dict)
+        self.sums = array("d")
         self.messages: dict[str, int] = defaultdict(int)
         self.answers: dict[str, int] = defaultdict(int)
         self.answer_times: dict[str, list[float]] = defaultdict(list)
@@ -150,11 +168,18 @@ class _State:
         return 2.0 ** ((at - _EPOCH) / self.half_life)
 
     def evidence(self, at: float, user: str, kind: int, key: str, weight: float) -> None:
-        c = self.counts.get((user, key))
-        if c is None:
-            c = self.counts[(user, key)] = [0.0, 0.0, 0.0, 0.0]
-            self.topic_people[key].add(user)
-        c[kind] += weight * self.growth(at)
+        people = self.topics[key]
+        i = people.get(user)
+        if i is None:
+            i = people[user] = len(self.sums)
+            self.sums.extend(_ZERO4)
+        self.sums[i + kind] += weight * self.growth(at)
+
+    def counts(self, user: str, key: str) -> Sequence[float] | None:
+        """The four sums of one (person, topic), None when the person has no evidence on it."""
+        people = self.topics.get(key)
+        i = people.get(user) if people is not None else None
+        return None if i is None else self.sums[i:i + 4]
 
     def workspace(self) -> Workspace:
         helpers = sum(1 for n in self.answers.values() if n)
@@ -205,11 +230,11 @@ def examples(session: Session, settings: FitSettings | None = None, *, seed: int
 def _example(state: _State, root: _Root, at: float, helpers_top: Sequence[str], teams: dict[str, str | None],
              settings: FitSettings, rng: random.Random) -> tuple[list[list[float]], list[bool]] | None:
     people = len(state.messages)
-    weights = {k: idf(people, len(state.topic_people[k])) for k in root.keys if state.topic_people.get(k)}
+    weights = {k: idf(people, len(state.topics[k])) for k in root.keys if state.topics.get(k)}
     weights = {k: w for k, w in weights.items() if w > 0}
     pool: set[str] = set()
     for k in weights:
-        pool |= state.topic_people[k]
+        pool.update(state.topics[k])
     pool.discard(root.asker)
     if len(pool) > 20 * settings.candidates_per_question:
         pool = set(rng.sample(sorted(pool), 20 * settings.candidates_per_question))
@@ -217,7 +242,7 @@ def _example(state: _State, root: _Root, at: float, helpers_top: Sequence[str], 
     decay = 1.0 / state.growth(at)
 
     def strength(u: str) -> float:
-        return sum(w * sum(s * n for s, n in zip(STRENGTH, state.counts.get((u, k), (0, 0, 0, 0))))
+        return sum(w * sum(s * n for s, n in zip(STRENGTH, state.counts(u, k) or (0, 0, 0, 0)))
                    for k, w in weights.items())
 
     chosen = set(heapq.nlargest(settings.candidates_per_question, pool, key=strength))
@@ -228,7 +253,7 @@ def _example(state: _State, root: _Root, at: float, helpers_top: Sequence[str], 
     ws = state.workspace()
     xs, ys = [], []
     for u in sorted(chosen):
-        counts = {k: [v * decay for v in state.counts[(u, k)]] for k in weights if (u, k) in state.counts}
+        counts = {k: [v * decay for v in c] for k in weights if (c := state.counts(u, k)) is not None}
         xs.append(features(weights, counts, state.person(u, root.asker, at, teams), ws))
         ys.append(u in root.helpers)
     return xs, ys

@@ -39,8 +39,10 @@ class ExpertiseMessage(_Scoped, Base):
         UniqueConstraint("workspace", "conversation_id", "ts", name="uq_expertise_message"),
         Index("ix_expertise_messages_thread", "workspace", "conversation_id", "thread_ts"),
         Index("ix_expertise_messages_user", "workspace", "user_id"),
-        # Past help between an asker and the people who answered them.
-        Index("ix_expertise_messages_parent", "workspace", "parent_user_id"),
+        # Past help between an asker and the people who answered them: a question counts, for
+        # each candidate, their answers in the asker's threads with one seek each (however many
+        # replies the asker's threads hold).
+        Index("ix_expertise_messages_parent_user", "workspace", "parent_user_id", "user_id"),
     )
     __person_columns__ = ("user_id", "parent_user_id")
     # Another person's reply in an erased person's thread stays indexed, without the link.
