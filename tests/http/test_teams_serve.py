@@ -23,7 +23,7 @@ def test_no_auth_serve_on_all_addresses_is_refused_before_it_listens(tmp_path: P
     out, _ = proc.communicate(timeout=120)
     assert proc.returncode == 2, out
     refusals = [line for line in out.splitlines() if "LIAISON_TEAMS_NO_AUTH" in line]
-    assert len(refusals) == 1 and refusals[0].startswith("liaison: configuration error:")
+    assert len(refusals) == 1 and refusals[0].startswith("liaison serve: configuration error:")
     assert "'0.0.0.0'" in refusals[0] and "--host 127.0.0.1" in refusals[0]
     assert "Traceback" not in out and "listening on" not in out
 
