@@ -19,15 +19,14 @@ handler needs an answer from the platform in the middle of its work (opening a g
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import hashlib
 import logging
 import secrets as pysecrets
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, OperationalError, InterfaceError
@@ -38,7 +37,6 @@ from bot.config import Settings
 from bot.db import Database
 from bot.db.models import EventSeen, InboxItem, IngestItem, PersonRow
 from bot.events import (
-    ActionInvoked,
     CommandInvoked,
     Conversation,
     DirectMessage,
@@ -56,8 +54,9 @@ from bot.events import (
     Workspace,
 )
 from bot.i18n import Catalog, guess_language, normalise_locale
-from bot.ports import ChatError, ChatPort, Clock, SentLookup
+from bot.ports import ChatError, ChatPort, Clock
 from bot.router import MAX_MATCH_CHARS, Match, Router
+from bot.context import SkillContext, SyncChat
 from bot.services import Services
 
 log = logging.getLogger("liaison.dispatch")
@@ -86,92 +85,6 @@ MESSAGES = Catalog(
         "db_down": "Je n'arrive pas à joindre ma base de données pour le moment. Réessayez dans quelques minutes.",
     },
 )
-
-
-class SyncChat:
-    """The ChatPort seen from a handler's thread: each call runs on the event loop and waits."""
-
-    def __init__(self, chat: ChatPort, workspace: Workspace, loop: asyncio.AbstractEventLoop, timeout: float = 120) -> None:
-        self._chat, self._ws, self._loop, self._timeout = chat, workspace, loop, timeout
-
-    def _run(self, coro) -> Any:  # noqa: ANN001
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(self._timeout)
-
-    def send(self, message: Outbound, *, heartbeat: Callable[[], None] | None = None, every: float = 20.0) -> Sent:
-        """Send and wait for the platform's answer. ``heartbeat`` is called every ``every``
-        seconds while the answer is awaited (a sender renewing its claim on the message)."""
-        if heartbeat is None:
-            return self._run(self._chat.send(self._ws, message))
-        future = asyncio.run_coroutine_threadsafe(self._chat.send(self._ws, message), self._loop)
-        deadline = time.monotonic() + self._timeout
-        while True:
-            try:
-                return future.result(max(0.0, min(every, deadline - time.monotonic())))
-            except TimeoutError:
-                if future.done():
-                    return future.result()  # answered meanwhile, or the send itself timed out
-                if time.monotonic() >= deadline:
-                    future.cancel()
-                    raise
-                heartbeat()
-
-    def can_find_sent(self) -> bool:
-        """Whether the platform can tell if a keyed message got through (``find_sent``)."""
-        return isinstance(self._chat, SentLookup)
-
-    def find_sent(self, message: Outbound) -> Sent | None:
-        if not isinstance(self._chat, SentLookup):
-            raise TypeError(f"{type(self._chat).__name__} cannot tell which messages got through")
-        return self._run(self._chat.find_sent(self._ws, message))
-
-    def lookup_user(self, user_id: str) -> Person | None:
-        return self._run(self._chat.lookup_user(self._ws, user_id))
-
-    def list_members(self, conversation_id: str) -> Sequence[str]:
-        return self._run(self._chat.list_members(self._ws, conversation_id))
-
-    def list_users(self) -> Sequence[Person]:
-        return self._run(self._chat.list_users(self._ws))
-
-    def permalink(self, conversation_id: str, ts: str) -> str | None:
-        return self._run(self._chat.permalink(self._ws, conversation_id, ts))
-
-
-@dataclass
-class SkillContext:
-    """Everything a handler may use. One per handled event; ``db`` is a session scoped to the
-    event's workspace, committed when the handler returns and rolled back if it raises."""
-
-    workspace: Workspace
-    event: Any
-    db: Session
-    settings: Settings
-    clock: Clock
-    chat: SyncChat | None
-    router: Router
-    services: Services
-    lang: str = "en"
-    match: Mapping[str, str] = field(default_factory=dict)
-    args: str = ""
-    sender: PersonRow | None = None
-    log: logging.Logger = log
-
-    def t(self, catalog: Catalog, key: str, /, **values: object) -> str:
-        return catalog.get(self.lang, key, **values)
-
-    def is_admin(self, row: PersonRow | None = None) -> bool:
-        return people.is_admin(row if row is not None else self.sender, self.settings.bot.hr_admins)
-
-    def service(self, name: str) -> Any:
-        """A shared service (e.g. "nlp", "expertise"), built on first use."""
-        return self.services.get(name)
-
-    def notify(self, name: str, /, **values: object) -> None:
-        """Tell the skills that listen for ``name`` (services named ``on:<name>:<skill>``, each a
-        function called with this context and ``values``, in the handler's transaction). Nothing
-        happens when no enabled skill listens, so the teller needs no other skill."""
-        for listener in self.services.names(f"on:{name}:"):
-            self.services.get(listener)(self, **values)
 
 
 @dataclass

@@ -203,7 +203,7 @@ class IngestWorker:
             return 0
 
     def _handle(self, s: Session, ws: str, items: list[QueuedMessage]) -> None:
-        from bot.dispatch import SkillContext
+        from bot.context import SkillContext
 
         ctx = SkillContext(
             workspace=Workspace.from_key(ws), event=None, db=s, settings=self.app.settings,

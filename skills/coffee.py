@@ -58,7 +58,8 @@ from bot.config import ConfigError
 from bot.db import Database
 from bot.db.coffee import CoffeeGroup, CoffeeGroupMember, CoffeeMember, CoffeeProgramme, CoffeeRound, CoffeeTie
 from bot.db.models import PersonRow
-from bot.dispatch import SkillContext, reply
+from bot.context import SkillContext
+from bot.dispatch import reply
 from bot.events import (
     ActionInvoked, Button, CommandInvoked, Conversation, DirectMessage, GroupMessage, MemberJoined, Reply, ScheduledTick, Sent,
 )

@@ -14,7 +14,8 @@ import threading
 import time
 from typing import Any, Mapping, Sequence
 
-from bot.dispatch import SkillContext, reply
+from bot.context import SkillContext
+from bot.dispatch import reply
 from bot.expertise import (
     Expert,
     ExpertiseService,

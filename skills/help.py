@@ -4,7 +4,8 @@ explains what the bot keeps about people."""
 
 from __future__ import annotations
 
-from bot.dispatch import SkillContext, reply
+from bot.context import SkillContext
+from bot.dispatch import reply
 from bot.i18n import Catalog
 from bot.router import Routes
 

@@ -66,7 +66,8 @@ from bot import people
 from bot.db.kudos import KudosDigestRow, KudosOptionsRow, KudosRow
 from bot.db.expertise import ExpertiseMessage
 from bot.db.models import IngestItem, PersonRow
-from bot.dispatch import MESSAGES, SkillContext, reply
+from bot.context import SkillContext
+from bot.dispatch import MESSAGES, reply
 from bot.events import (
     CommandInvoked,
     Conversation,

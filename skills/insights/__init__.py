@@ -27,7 +27,8 @@ from sqlalchemy.exc import IntegrityError
 
 from bot import scheduler
 from bot.db.insights import InsightsReport
-from bot.dispatch import SkillContext, reply
+from bot.context import SkillContext
+from bot.dispatch import reply
 from bot.events import DirectMessage, Outbound, ScheduledTick
 from bot.i18n import normalise_locale
 from bot.router import Routes

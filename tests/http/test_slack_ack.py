@@ -6,7 +6,8 @@ from __future__ import annotations
 import importlib
 import threading
 
-from bot.dispatch import SkillContext, reply
+from bot.context import SkillContext
+from bot.dispatch import reply
 from bot.router import Routes
 from tests.http.fake_slack import FakeSlack, channel_message, running_bot, slack_user
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from bot.dispatch import SkillContext
+from bot.context import SkillContext
 from bot.router import Routes
 from tests.http.fake_slack import FakeSlack, running_bot, slack_user
 
