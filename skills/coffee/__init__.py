@@ -67,6 +67,7 @@ from bot.i18n import Catalog, normalise_locale, strip_accents
 from bot.ports import ChatError
 from bot.privacy import forgotten
 from bot.router import Routes
+from skills.expertise.api import shared_topics
 from bot.text import quote
 
 ROUND_JOB = "coffee.round"
@@ -267,9 +268,6 @@ T = Catalog(
 )
 
 N_STARTERS = 5
-# A shared topic becomes the conversation starter only when at most this share of the people
-# known to the expertise index have it.
-STARTER_MAX_SHARE = 0.15
 WEEKDAYS = {
     "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
     "fr": ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"),
@@ -1140,49 +1138,6 @@ def start_round(ctx: SkillContext, p: CoffeeProgramme, *, scheduled_for: dt.date
                  "(inputs %.2f s, pairing %.2f s, storing %.2f s)", period, p.id, len(who), len(result.groups),
                  result.repeats, result.cross_team_pairs, result.total_pairs, t1 - t0, t2 - t1, time.perf_counter() - t2)
     return NewRound(rnd, result)
-
-
-def shared_topics(session: Session, groups: Sequence[Sequence[str]]) -> dict[int, str]:
-    """Group number -> a topic every member has evidence for in the expertise index, when the
-    index knows one that is not common to most people (the one they are jointly strongest on)."""
-    try:
-        from bot.db.expertise import ExpertiseScore, ExpertiseTopic
-    except ImportError:  # the expertise skill is not installed
-        return {}
-    ids = sorted({u for g in groups for u in g})
-    scores: dict[str, dict[str, float]] = defaultdict(dict)
-    for chunk in _chunks(ids):
-        q = select(
-            ExpertiseScore.user_id, ExpertiseScore.topic_key,
-            ExpertiseScore.wrote_s + ExpertiseScore.answered_s + ExpertiseScore.thanked_s + ExpertiseScore.declared_s,
-        ).where(ExpertiseScore.user_id.in_(chunk))
-        for uid, key, score in session.execute(q):
-            if score and score > 0:
-                scores[uid][key] = float(score)
-    common_by_group = {}
-    for i, g in enumerate(groups):
-        common = set.intersection(*(set(scores.get(u, {})) for u in g)) if g else set()
-        if common:
-            common_by_group[i] = common
-    if not common_by_group:
-        return {}
-    # A topic most people have ("team", "meeting") starts no conversation: keep rarer ones.
-    known = session.scalar(select(func.count(func.distinct(ExpertiseScore.user_id)))) or 0
-    limit = max(2, int(known * STARTER_MAX_SHARE))
-    keys = sorted(set().union(*common_by_group.values()))
-    topics: dict[str, tuple[str, int]] = {}
-    for chunk in _chunks(keys):
-        for key, display, n in session.execute(
-            select(ExpertiseTopic.key, ExpertiseTopic.display, ExpertiseTopic.people_n).where(ExpertiseTopic.key.in_(chunk))
-        ):
-            topics[key] = (display or key, n or 0)
-    out: dict[int, str] = {}
-    for i, common in common_by_group.items():
-        rare = sorted(k for k in common if k in topics and topics[k][1] <= limit)
-        if rare:
-            best = max(rare, key=lambda k: min(scores[u][k] for u in groups[i]))
-            out[i] = topics[best][0]
-    return out
 
 
 def _group_langs(rows: Sequence[PersonRow], default: str) -> list[str]:

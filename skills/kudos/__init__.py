@@ -64,8 +64,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot import people
 from bot.db.kudos import KudosDigestRow, KudosOptionsRow, KudosRow
-from bot.db.expertise import ExpertiseMessage
-from bot.db.models import IngestItem, PersonRow
+from bot.db.models import PersonRow
 from bot.context import SkillContext
 from bot.dispatch import MESSAGES, reply
 from bot.events import (
@@ -78,7 +77,7 @@ from bot.events import (
     Reply,
     ScheduledTick,
 )
-from bot.expertise import EvidenceRef, ExpertiseSettings, known_keys, record_evidence, thread_topics
+from skills.expertise.api import EvidenceRef, ExpertiseSettings, author_of, known_keys, record_evidence, thread_topics
 from bot.i18n import Catalog, normalise_locale, strip_accents
 from bot.ports import ChatError
 from bot.router import MAX_MATCH_CHARS, Routes, compile_pattern, normalise
@@ -730,12 +729,7 @@ def thanks_reaction(event: ReactionAdded, ctx: SkillContext) -> list[Outbound] |
 
 
 def _author_of(ctx: SkillContext, conversation_id: str, ts: str) -> str | None:
-    """Who wrote a message, when the platform does not say (Teams reactions name only the
-    reactor): the index knows the authors of the public messages it has seen or queued."""
-    found = ctx.db.scalar(select(ExpertiseMessage.user_id).where(
-        ExpertiseMessage.conversation_id == conversation_id, ExpertiseMessage.ts == ts))
-    return found or ctx.db.scalar(select(IngestItem.user_id).where(
-        IngestItem.conversation_id == conversation_id, IngestItem.ts == ts))
+    return author_of(ctx.db, conversation_id, ts)
 
 
 # ---- views ---------------------------------------------------------------------------------------
