@@ -105,21 +105,34 @@ def mention(user_id: str) -> str:
 def resolve(ctx: SkillContext, token: str) -> tuple[PersonRow | None, str | None]:
     """A person row for a mention or typed name, or the refusal to send."""
     if token.startswith("<@"):
-        user_id = token[2:-1]
-        row = people.get(ctx.db, user_id)
-        if (row is None or row.name == row.user_id) and ctx.chat is not None:
-            # Not met yet (or only by id): ask the platform, which also says whether it is a bot.
-            try:
-                found = ctx.chat.lookup_user(user_id)
-            except ChatError as exc:
-                ctx.log.warning("could not look up %s: %s", user_id, exc)
-                found = None
-            if found is not None:
-                row = people.upsert(ctx.db, found)
-                ctx.db.flush()
+        row = _by_mention(ctx, token[2:-1])
         if row is None:
             return None, ctx.t(TEXT, "unknown", name=quote(token))
         return row, None
+    found_rows = _by_name(ctx, token)
+    if not found_rows:
+        return None, ctx.t(TEXT, "unknown", name=quote(token))
+    if len(found_rows) > 1:
+        return None, ctx.t(TEXT, "ambiguous", name=token, names=join([mention(r.user_id) for r in found_rows], ctx.lang))
+    return found_rows[0], None
+
+
+def _by_mention(ctx: SkillContext, user_id: str) -> PersonRow | None:
+    row = people.get(ctx.db, user_id)
+    if (row is None or row.name == row.user_id) and ctx.chat is not None:
+        # Not met yet (or only by id): ask the platform, which also says whether it is a bot.
+        try:
+            found = ctx.chat.lookup_user(user_id)
+        except ChatError as exc:
+            ctx.log.warning("could not look up %s: %s", user_id, exc)
+            found = None
+        if found is not None:
+            row = people.upsert(ctx.db, found)
+            ctx.db.flush()
+    return row
+
+
+def _by_name(ctx: SkillContext, token: str) -> list[PersonRow]:
     name = token[1:]
     found_rows = people.find_by_name(ctx.db, name)
     if not found_rows and ctx.chat is not None:
@@ -134,8 +147,4 @@ def resolve(ctx: SkillContext, token: str) -> tuple[PersonRow | None, str | None
         matches = matches or [p for p in directory if p.name.lower().split(" ")[0] == wanted]
         found_rows = [people.upsert(ctx.db, p) for p in matches if not p.is_bot or len(matches) == 1]
         ctx.db.flush()
-    if not found_rows:
-        return None, ctx.t(TEXT, "unknown", name=quote(token))
-    if len(found_rows) > 1:
-        return None, ctx.t(TEXT, "ambiguous", name=token, names=join([mention(r.user_id) for r in found_rows], ctx.lang))
-    return found_rows[0], None
+    return found_rows
