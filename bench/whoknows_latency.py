@@ -38,8 +38,8 @@ from bot.db import Database, normalise_url  # noqa: E402
 from bot.db.expertise import ExpertisePerson, ExpertiseScore, ExpertiseTopic  # noqa: E402
 from bot.db.migrate import upgrade  # noqa: E402
 from bot.db.models import PersonRow  # noqa: E402
-from bot.expertise import KINDS, ExpertiseService, ExpertiseSettings, growth  # noqa: E402
-from bot.nlp import Nlp  # noqa: E402
+from skills.expertise.ranking import KINDS, ExpertiseService, ExpertiseSettings, growth  # noqa: E402
+from skills.expertise.nlp import Nlp  # noqa: E402
 
 WS = "slack:TBENCH"
 NOW = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.timezone.utc)

@@ -63,8 +63,8 @@ def forget_person(session: Session, user_id: str, *, at: dt.datetime | None = No
     """Delete every row naming ``user_id`` in the session's workspace, clear the links other
     people's rows have to them, and keep their tombstone. Returns rows deleted per table. Runs in
     the caller's transaction, so it is all or nothing; ``settings``: the expertise settings
-    (``bot.expertise.ExpertiseSettings``) the index's aggregates are kept with."""
-    from bot.expertise import take_back_evidence
+    (``skills.expertise.ranking.ExpertiseSettings``) the index's aggregates are kept with."""
+    from skills.expertise.ranking import take_back_evidence
     from bot.ingest import hold_workspace
 
     ws = _workspace(session)

@@ -12,7 +12,7 @@ from sqlalchemy import func, insert, inspect, select
 from bot.db import Base, Database
 from bot.db.expertise import ExpertiseEvidence, ExpertiseMessage, ExpertisePerson, ExpertiseScore, ExpertiseTopic
 from bot.db.migrate import upgrade
-from bot.expertise import (
+from skills.expertise.ranking import (
     EvidenceRef,
     ExpertiseService,
     ExpertiseSettings,
@@ -20,7 +20,7 @@ from bot.expertise import (
     forget_all_evidence,
     record_evidence,
 )
-from bot.nlp import Nlp, Topic
+from skills.expertise.nlp import Nlp, Topic
 from bot.privacy import forget_person
 
 NOW = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.timezone.utc)
@@ -249,7 +249,7 @@ def test_bulk_writes_store_values_as_sqlalchemy_does(db: Database) -> None:
     # The index writes its rows in bulk (the driver's executemany on SQLite, COPY and JSON on
     # PostgreSQL): times with and without a time zone or microseconds, booleans, floats and
     # NULLs must be stored as an insert through SQLAlchemy stores them, and read back the same.
-    from bot.expertise import _EVIDENCE_COLS, _MESSAGE_COLS, _PERSON_COLS, _SCORE_COLS, _TOPIC_COLS, _bulk
+    from skills.expertise.ranking import _EVIDENCE_COLS, _MESSAGE_COLS, _PERSON_COLS, _SCORE_COLS, _TOPIC_COLS, _bulk
 
     utc, plus2 = dt.timezone.utc, dt.timezone(dt.timedelta(hours=2))
     times = [dt.datetime(2017, 6, 26, 9, 25, 14, 841904, tzinfo=utc), dt.datetime(2017, 6, 26, 11, 25, 14, tzinfo=plus2),
@@ -298,7 +298,7 @@ def _utc(at: dt.datetime | None) -> dt.datetime | None:
 def test_bulk_upserts_return_every_row_however_many(db: Database) -> None:
     # More rows than SQLite takes parameters in one statement: the upsert's RETURNING still
     # gives one row per row, inserted or updated.
-    from bot.expertise import _SCORE_COLS, _bulk
+    from skills.expertise.ranking import _SCORE_COLS, _bulk
 
     table = ExpertiseScore.__table__
     rows = [("slack:T1", f"U{i % 7}", f"topic {i}", NOW, 1.0, 1, 0, 0, 0, 1.0, 0.0, 0.0, 0.0) for i in range(3000)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.nlp import TOPIC_COMPONENT, Nlp, NlpSettings, clean_markup, detect_language
+from skills.expertise.nlp import TOPIC_COMPONENT, Nlp, NlpSettings, clean_markup, detect_language
 
 
 @pytest.fixture(scope="module")

@@ -38,15 +38,15 @@ from sqlalchemy.orm import Session
 
 from bot.db.expertise import ExpertiseEvidence, ExpertiseMessage, ExpertisePerson, ExpertiseScore, ExpertiseTopic
 from bot.db.models import PersonRow
-from bot.help_signal import is_help, is_question
+from skills.expertise.help_signal import is_help, is_question
 from bot.i18n import Catalog
-from bot.nlp import Topic
-from bot.ranker import DEFAULT, FEATURES, RECENT_DAYS, WEEK_DAYS, Model
-from bot.ranker import Person as RankPerson
-from bot.ranker import Workspace as RankWorkspace
-from bot.ranker import features as rank_features
-from bot.ranker_fit import CANDIDATES, STRENGTH
-from bot.ranker_fit import load as load_model
+from skills.expertise.nlp import Topic
+from skills.expertise.ranker import DEFAULT, FEATURES, RECENT_DAYS, WEEK_DAYS, Model
+from skills.expertise.ranker import Person as RankPerson
+from skills.expertise.ranker import Workspace as RankWorkspace
+from skills.expertise.ranker import features as rank_features
+from skills.expertise.ranker_fit import CANDIDATES, STRENGTH
+from skills.expertise.ranker_fit import load as load_model
 
 log = logging.getLogger("liaison.expertise")
 
@@ -1249,7 +1249,7 @@ class ExpertiseService:
         """Learn the session's workspace's ranking from its answered threads and store it (in
         the worker: on a schedule and after an import); its questions use it from their next
         snapshot."""
-        from bot.ranker_fit import FitSettings, fit_workspace
+        from skills.expertise.ranker_fit import FitSettings, fit_workspace
 
         s = self.settings
         model = fit_workspace(session, now=now, settings=FitSettings(
