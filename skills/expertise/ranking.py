@@ -39,7 +39,6 @@ from sqlalchemy.orm import Session
 from bot.db.expertise import ExpertiseEvidence, ExpertiseMessage, ExpertisePerson, ExpertiseScore, ExpertiseTopic
 from bot.db.models import PersonRow
 from skills.expertise.help_signal import is_help, is_question
-from bot.i18n import Catalog
 from skills.expertise.nlp import Topic
 from skills.expertise.ranker import DEFAULT, FEATURES, RECENT_DAYS, WEEK_DAYS, Model
 from skills.expertise.ranker import Person as RankPerson
@@ -47,58 +46,12 @@ from skills.expertise.ranker import Workspace as RankWorkspace
 from skills.expertise.ranker import features as rank_features
 from skills.expertise.ranker_fit import CANDIDATES, STRENGTH
 from skills.expertise.ranker_fit import load as load_model
+from skills.expertise.text import REASONS, month_label
 
 log = logging.getLogger("liaison.expertise")
 
 KINDS = ("wrote", "answered", "thanked", "declared")
 
-# The one-line reason shown beside each person, shared by the chat answer and `liaison ask`.
-REASONS = Catalog(
-    en={
-        "answered": "answered {count} {questions} about {topic}",
-        "answered_at_least": "answered at least {count} {questions} about {topic}",
-        "question_one": "question",
-        "question_many": "questions",
-        "wrote": "wrote about {topic} {count} {times}",
-        "time_one": "time",
-        "time_many": "times",
-        "declared": "says they know {topic}",
-        "in_channel": " in #{channel}",
-        "last": ", last in {when}",
-        "thanked": "; thanked {count} for it",
-        "thanked_alone": "thanked {count} for {topic}",
-        "once": "once",
-        "twice": "twice",
-        "n_times": "{n} times",
-        "helper": "often helps others (answered {count} {questions})",
-        "lately_lead": "helps others a lot lately",
-        "pair": "helped you before ({times})",
-    },
-    fr={
-        "answered": "a répondu à {count} {questions} sur {topic}",
-        "answered_at_least": "a répondu à au moins {count} {questions} sur {topic}",
-        "question_one": "question",
-        "question_many": "questions",
-        "wrote": "a écrit sur {topic} {count} {times}",
-        "time_one": "fois",
-        "time_many": "fois",
-        "declared": "dit s'y connaître en {topic}",
-        "in_channel": " dans #{channel}",
-        "last": ", la dernière fois en {when}",
-        "thanked": " ; remercié·e {count} pour cela",
-        "thanked_alone": "remercié·e {count} pour {topic}",
-        "once": "une fois",
-        "twice": "deux fois",
-        "n_times": "{n} fois",
-        "helper": "aide souvent les autres (a répondu à {count} {questions})",
-        "lately_lead": "aide beaucoup les autres ces temps-ci",
-        "pair": "vous a déjà aidé·e ({times})",
-    },
-)
-MONTHS = {
-    "en": "January February March April May June July August September October November December".split(),
-    "fr": "janvier février mars avril mai juin juillet août septembre octobre novembre décembre".split(),
-}
 EPOCH = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)
 _DAY = 86400.0
 
@@ -172,14 +125,6 @@ class Expert:
     questions_all: bool = True  # False: ``questions`` counts the latest answers only ("at least")
     reason: str = "relevance"  # the ranking's feature that counts most for this person
     pair: int = 0  # threads of the asker this person helped in
-
-
-def month_label(at: dt.datetime | None, *, lang: str, now: dt.datetime) -> str:
-    """"March" this year, "March 2025" before."""
-    if at is None:
-        return ""
-    month = MONTHS.get(lang, MONTHS["en"])[at.month - 1]
-    return month if at.year == now.year else f"{month} {at.year}"
 
 
 def describe(e: "Expert", *, lang: str, now: dt.datetime) -> str:
