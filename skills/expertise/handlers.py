@@ -1,122 +1,32 @@
-"""Who knows what: "who knows X?" / "qui connaît X ?" and `/whoknows X` answer with people and
-the evidence that they know; "what do you know about me?", "forget topic X", "stop indexing me"
-and "forget me" give everyone control over what the index holds about them; "I know X" declares
-expertise. Public-channel messages reach the index through the ingestion queue (``ingest``).
-"""
+"""The expertise skill's chat routes: "who knows X?" and `/whoknows X` (the answer is composed in
+``asking.py``), "what do you know about me?", "forget topic X", "stop indexing me", "start
+indexing me", "forget me", "I know X", the Home tab section, and the ingest and fit jobs of the
+worker."""
 
 from __future__ import annotations
 
-import datetime as dt
-import importlib.util
-import logging
-import re
-import threading
-import time
-from typing import Any, Mapping, Sequence
+from typing import Any, Sequence
 
-from bot.context import SkillContext
-from bot.dispatch import reply
-from skills.expertise.ranking import (
-    Expert,
-    ExpertiseService,
-    ExpertiseSettings,
-    HeldTopic,
-    Link,
-    known_keys,
-    busiest_channel,
-    count_held,
-    describe,
-    forget_all_evidence,
-    forget_topic,
-    held_about,
-)
 from sqlalchemy import select
 
+from bot.context import SkillContext
 from bot.db.expertise import ExpertiseTopic
-from skills.expertise.nlp import LANGS, Nlp, NlpSettings, closest_word
+from bot.dispatch import reply
 from bot.privacy import forget_person, index_again
 from bot.router import Routes
 from bot.text import directory_names, quote
-from skills.expertise.text import REASONS, TEXT, month_label
 
-log = logging.getLogger("liaison.skills.expertise")
+from skills.expertise.asking import ASK_EN, ASK_FR, answer, link_text, when
+from skills.expertise.model import HeldTopic
+from skills.expertise.nlp import LANGS
+from skills.expertise.personal import count_held, forget_all_evidence, forget_topic, held_about, take_back_evidence
+from skills.expertise.service import service_of
+from skills.expertise.text import REASONS, TEXT
 
 routes = Routes(
     "expertise",
     help={lang: [TEXT.get(lang, "help_ask"), TEXT.get(lang, "help_declare"), TEXT.get(lang, "help_me")] for lang in LANGS},
 )
-
-
-# ---- services -----------------------------------------------------------------------------------
-
-
-def resolve_pipelines(settings: NlpSettings) -> dict[str, str]:
-    """Which configured pipeline each language will use (the first installed), without
-    loading any: for the start-up log line."""
-    out = {}
-    for lang in LANGS:
-        chosen = "blank + lookup lemmas"
-        for name in getattr(settings, lang) or ("blank",):
-            if name == "blank":
-                break
-            if importlib.util.find_spec(name.replace("-", "_")) is not None:
-                chosen = name
-                break
-        out[lang] = chosen
-    return out
-
-
-def services(app: Any) -> Mapping[str, Any]:
-    nlp_settings = app.settings.section("nlp", NlpSettings)
-    settings = app.settings.section("expertise", ExpertiseSettings)
-    log.info("expertise: pipelines %s (loaded on first use)",
-             ", ".join(f"{k}: {v}" for k, v in resolve_pipelines(nlp_settings).items()))
-
-    def make_nlp() -> Nlp:
-        nlp = Nlp(nlp_settings, default_language=app.settings.bot.default_language).load_all()
-        log.info("nlp loaded: %s", nlp.description)
-        return nlp
-
-    from bot import scheduler
-
-    scheduler.register_cron(app, "expertise.fit", settings.fit_cron, timezone="UTC")
-    return {
-        "nlp": make_nlp,
-        "expertise": lambda: ExpertiseService(settings=settings, nlp=app.services.get("nlp"), db=app.db),
-        "expertise_vocabulary": TopicVocabulary,
-    }
-
-
-def _service(ctx: SkillContext) -> ExpertiseService:
-    return ctx.service("expertise")
-
-
-class TopicVocabulary:
-    """Per workspace, its ``size`` most widely known one-word topics, most known first: what a
-    misspelt question is corrected against ("kubernets" -> "kubernetes"). Read only when a
-    question finds nobody, and kept ``ttl_seconds``."""
-
-    def __init__(self, *, size: int = 5000, ttl_seconds: float = 600.0) -> None:
-        self.size = size
-        self.ttl_seconds = ttl_seconds
-        self._kept: dict[str | None, tuple[float, list[str], dict[str, str]]] = {}
-        self._lock = threading.Lock()
-
-    def words(self, session: Any) -> tuple[list[str], dict[str, str]]:
-        """(keys, display per key) of the session's workspace."""
-        workspace = session.info.get("workspace")
-        kept = self._kept.get(workspace)
-        if kept is not None and time.monotonic() - kept[0] < self.ttl_seconds:
-            return kept[1], kept[2]
-        T = ExpertiseTopic
-        rows = session.execute(
-            select(T.key, T.display).where(T.people_n > 0, ~T.key.contains(" "))
-            .order_by(T.people_n.desc(), T.key).limit(self.size)
-        ).all()
-        keys, displays = [r.key for r in rows], {r.key: r.display for r in rows}
-        with self._lock:
-            self._kept[workspace] = (time.monotonic(), keys, displays)
-        return keys, displays
 
 
 # ---- ingestion ----------------------------------------------------------------------------------
@@ -125,175 +35,29 @@ class TopicVocabulary:
 @routes.ingest()
 def index_batch(batch: Sequence[Any], ctx: SkillContext) -> None:
     """Queued public-channel messages -> topics -> evidence (runs in the worker)."""
-    _service(ctx).ingest(ctx.db, batch, now=ctx.clock.now())
+    service_of(ctx).ingest(ctx.db, batch, now=ctx.clock.now())
 
 
 @routes.schedule("expertise.fit")
 def fit_ranking(event: Any, ctx: SkillContext) -> list:
     """Learn the workspace's who-knows ranking again from its answered threads (daily)."""
-    _service(ctx).fit(ctx.db, now=ctx.clock.now())
+    service_of(ctx).fit(ctx.db, now=ctx.clock.now())
     return []
 
 
 # ---- who knows ----------------------------------------------------------------------------------
 
-# How people ask. Kept in RE2 syntax (no look-around): the router matches the whole message,
-# case-insensitively, with any end punctuation; ``q`` is the subject.
-_WHO_EN = r"who\s*(?:['’]s|\s+is|\s+are)"
-_PERSON_EN = r"(?:someone|somebody|anyone|anybody|a person|people)"
-_EXPERT_EN = r"(?:experts?|specialists?|gurus?|person|people|go-to(?: person)?)"
-_ASK_EN = [
-    r"(?:hey\s+|so\s+)?(?:does\s+|do\s+)?(?:anyone|anybody|someone|somebody)\s+(?:here\s+)?(?:know|knows|understand|understands)\s+(?:anything\s+|much\s+|a lot\s+)?(?:about\s+)?(?P<q>.+?)",
-    r"who\s+(?:here\s+)?(?:knows|understands|is good (?:at|with)|is an expert (?:in|on)|(?:can|could|might) help (?:me\s+|us\s+)?(?:with|on))\s+(?:anything\s+|much\s+)?(?:about\s+)?(?P<q>.+?)",
-    r"(?:is\s+)?(?:anyone|anybody|someone|somebody)\s+(?:here\s+)?(?:familiar with|good at|an expert (?:in|on)|experienced (?:in|with))\s+(?P<q>.+?)",
-    _WHO_EN + r"\s+(?:familiar with|good (?:at|with)|the expert (?:in|on)|an expert (?:in|on)|the (?:best |right )?person (?:for|to ask about))\s+(?P<q>.+?)",
-    # "who's the Kafka expert?", "who is our Terraform person?", "who are the Stripe experts here?"
-    _WHO_EN + r"\s+(?:the|our|an?|your)\s+(?P<q>.+?)\s+" + _EXPERT_EN + r"(?:\s+(?:here|around))?",
-    # "can anyone help me with Kafka?", "could someone here help us with Terraform?"
-    r"(?:can|could|would)\s+(?:anyone|anybody|someone|somebody)\s+(?:here\s+)?help\s+(?:me\s+|us\s+)?(?:out\s+)?(?:with|on)\s+(?P<q>.+?)",
-    # "I'm looking for someone who knows Kafka", "looking for a Kafka expert"
-    r"(?:i['’]?m\s+|i am\s+|we['’]re\s+|we are\s+)?(?:looking for|searching for|trying to find)\s+" + _PERSON_EN
-    + r"\s+(?:here\s+)?(?:who|that)\s+(?:knows?|understands?|is good (?:at|with)|is familiar with|has experience (?:with|in)|can help (?:me\s+|us\s+)?with)\s+(?:about\s+)?(?P<q>.+?)",
-    r"(?:i['’]?m\s+|i am\s+|we['’]re\s+|we are\s+)?(?:looking for|searching for|trying to find)\s+(?:an?|some)\s+(?P<q>.+?)\s+" + _EXPERT_EN,
-    # "is there a Kafka expert here?", "any Stripe experts around?"
-    r"(?:is there|are there)\s+(?:an?|any)\s+(?P<q>.+?)\s+" + _EXPERT_EN + r"(?:\s+(?:here|around))?",
-    r"any\s+(?P<q>.+?)\s+(?:experts|specialists|gurus)(?:\s+(?:here|around))?",
-    r"who\s+knows|(?:does\s+)?anyone\s+know",
-]
-# "connaît", "maîtrise", "s'y connaît en", "peut m'aider avec": what the person asked for does.
-_KNOWS_FR = (
-    r"(?:(?:conna[îi]t|ma[îi]trise|sait)\s+(?:bien\s+)?(?:le sujet\s+)?"
-    r"|s['’]y\s+conna[îi]t\s+(?:bien\s+)?(?:en|dans|sur|avec)\s+"
-    r"|(?:peut|pourrait|saurait)\s+(?:m['’]|nous\s+)?aider\s+(?:avec|sur|pour|en|[àa] propos de)\s+)"
-)
-_SOMEONE_FR = r"quelqu['’]un\s+(?:ici\s+)?qui\s+"
-_EXPERT_FR = r"(?:expert|experte|experts|expertes|sp[ée]cialiste|sp[ée]cialistes|r[ée]f[ée]rent|r[ée]f[ée]rente|pro)"
-_ASK_FR = [
-    r"qui\s+(?:ici\s+)?(?:connaît|connait|sait|maîtrise|maitrise)\s+(?:bien\s+)?(?:quelque chose (?:à|a|en|sur)\s+)?(?P<q>.+?)",
-    r"qui\s+(?:ici\s+)?s['’]y\s+(?:connaît|connait)\s+(?:bien\s+)?(?:en|dans|sur)\s+(?P<q>.+?)",
-    r"(?:est-ce que\s+)?quelqu['’]un\s+(?:ici\s+)?(?:connaît|connait|maîtrise|maitrise|sait)\s+(?:bien\s+)?(?P<q>.+?)",
-    r"(?:est-ce que\s+)?quelqu['’]un\s+(?:ici\s+)?s['’]y\s+(?:connaît|connait)\s+(?:bien\s+)?(?:en|dans|sur)\s+(?P<q>.+?)",
-    # "qui est l'expert Kafka ?", "qui est notre experte en Stripe ?", "qui sont les spécialistes de Terraform ?"
-    r"qui\s+(?:est|sont)\s+(?:l['’]\s*|le\s+|la\s+|les\s+|notre\s+|nos\s+|un\s+|une\s+)?" + _EXPERT_FR
-    + r"\s+(?:en\s+|de\s+|du\s+|des\s+|sur\s+|d['’]\s*)?(?P<q>.+?)",
-    # "qui peut m'aider avec Kafka ?", "est-ce que quelqu'un pourrait m'aider sur Stripe ?"
-    r"qui\s+(?:ici\s+)?(?:peut|pourrait|saurait)\s+(?:m['’]|nous\s+)?aider\s+(?:avec|sur|pour|en|[àa] propos de)\s+(?P<q>.+?)",
-    r"(?:est-ce que\s+)?quelqu['’]un\s+(?:ici\s+)?(?:peut|pourrait|saurait)\s+(?:m['’]|nous\s+)?aider\s+(?:avec|sur|pour|en|[àa] propos de)\s+(?P<q>.+?)",
-    # "je cherche quelqu'un qui maîtrise Kafka", "tu connais quelqu'un qui s'y connaît en Stripe ?",
-    # "il y a quelqu'un qui peut m'aider avec Terraform ?"
-    r"(?:je|on|nous)\s+(?:re)?cherch(?:e|ons)\s+" + _SOMEONE_FR + _KNOWS_FR + r"(?P<q>.+?)",
-    r"(?:(?:tu|vous)\s+conna(?:is|issez)\s+|conna(?:is|issez)[- ](?:tu|vous)\s+|y\s+a[- ]t[- ]il\s+|il\s+y\s+a\s+|y['’]a\s+"
-    r"|est-ce qu['’]il y a\s+)" + _SOMEONE_FR + _KNOWS_FR + r"(?P<q>.+?)",
-    # "je cherche un expert Kafka", "on cherche une spécialiste en Stripe"
-    r"(?:(?:je|on|nous)\s+)?(?:re)?cherch(?:e|ons)\s+(?:un|une|des)\s+" + _EXPERT_FR + r"\s+(?:en\s+|de\s+|du\s+|des\s+|sur\s+|d['’]\s*)?(?P<q>.+?)",
-    r"qui\s+(?:connaît|connait|sait)",
-]
-
 
 @routes.command("whoknows", aliases=("quiconnait", "quiconnaît"))
 def whoknows_command(event: Any, ctx: SkillContext) -> Any:
     """/whoknows X: people who know about X."""
-    return _answer(ctx, ctx.args)
+    return answer(ctx, ctx.args)
 
 
-@routes.message(en=_ASK_EN, fr=_ASK_FR, priority=5)
+@routes.message(en=ASK_EN, fr=ASK_FR, priority=5)
 def who_knows_message(event: Any, ctx: SkillContext) -> Any:
     """who knows X? / qui connaît X ?"""
-    return _answer(ctx, ctx.match.get("q", ""))
-
-
-def _answer(ctx: SkillContext, question: str) -> Any:
-    question = question.strip().strip("?？!. ")
-    if not question:
-        return reply(ctx, ctx.t(TEXT, "ask_what"))
-    service = _service(ctx)
-    asker = ctx.sender.user_id if ctx.sender is not None else None
-    topics, experts = service.ask(ctx.db, text=question, asker=asker, now=ctx.clock.now(), lang=ctx.lang,
-                                  limit=4 * service.settings.max_experts)
-    # The subject as the answer repeats it: mentions and broadcasts (<!here>) as plain words.
-    topic_label = quote(_without_article(question), directory_names(ctx.db))
-    topic_label = topic_label if len(topic_label) <= 60 else topic_label[:57] + "…"
-    matched = [e for e in experts if e.matched]
-    lines = []
-    if not matched:
-        fixed = _spelling_fixed(ctx, question, topics)
-        if fixed is not None:
-            _, again = service.ask(ctx.db, text=fixed, asker=asker, now=ctx.clock.now(), lang=ctx.lang,
-                                   limit=4 * service.settings.max_experts)
-            if any(e.matched for e in again):
-                experts, matched = again, [e for e in again if e.matched]
-                asked = topic_label
-                topic_label = quote(_without_article(fixed), directory_names(ctx.db))
-                lines.append(ctx.t(TEXT, "did_you_mean", asked=asked, topic=topic_label))
-    ctx.notify("who_knows.asked", answered=bool(matched))  # counted per month, no names (network report)
-    if not matched:
-        channel = busiest_channel(ctx.db, now=ctx.clock.now())
-        where = ctx.t(TEXT, "nobody_where", channel=channel) if channel else ""
-        lines = [ctx.t(TEXT, "nobody", topic=topic_label, where=where)]
-        helpers = [e for e in experts if e.answers > 0][: service.settings.min_experts]
-        if helpers:
-            lines.append(ctx.t(TEXT, "fallback_intro"))
-        lines += [_line(ctx, i, e) for i, e in enumerate(helpers, 1)]
-        return reply(ctx, "\n".join(lines))
-    lines.append(ctx.t(TEXT, "intro", topic=topic_label))
-    lines += [_line(ctx, i, e) for i, e in enumerate(matched[: service.settings.max_experts], 1)]
-    return reply(ctx, "\n".join(lines))
-
-
-# A word as written in a question.
-_WORD = re.compile(r"[^\W\d_][\w+#.\-]*")
-
-
-def _spelling_fixed(ctx: SkillContext, question: str, topics: Sequence[Any]) -> str | None:
-    """The question with its unknown topic words corrected to the closest of the workspace's
-    most known topics ("kubernets" -> "Kubernetes"), or None when no word is close to one."""
-    topic_words = {w for t in topics for w in t.key.split()}
-    written = [w for w in dict.fromkeys(_WORD.findall(question)) if w.lower() in topic_words]
-    if not written:
-        return None
-    unknown = set(w.lower() for w in written) - set(known_keys(ctx.db, [w.lower() for w in written]))
-    keys, displays = ctx.service("expertise_vocabulary").words(ctx.db)
-    fixed = question
-    for word in written:
-        if word.lower() in unknown and (best := closest_word(word.lower(), keys)) is not None:
-            fixed = re.sub(rf"(?<![\w.\-]){re.escape(word)}(?![\w.\-])", lambda _m: displays[best], fixed)
-    return fixed if fixed != question else None
-
-
-# A leading article, as in "qui connaît les clusters Kubernetes ?" or "who knows the billing API?".
-_ARTICLE = re.compile(r"^(?:(?:the|an?|les|le|la|des|du|une?)\s+|l['’]\s*)(?=\S)", re.IGNORECASE)
-
-
-def _without_article(question: str) -> str:
-    """The subject of a question as the answer names it: "*clusters Kubernetes*", not "*les
-    clusters Kubernetes*". An all-capitals word ("LA", "A") is a name, not an article."""
-    m = _ARTICLE.match(question)
-    if m is None or m.group(0).strip().rstrip("'’").isupper():
-        return question
-    return question[m.end():]
-
-
-def when(ctx: SkillContext, at: dt.datetime | None) -> str:
-    return month_label(at, lang=ctx.lang, now=ctx.clock.now())
-
-
-def reason(ctx: SkillContext, e: Expert) -> str:
-    return describe(e, lang=ctx.lang, now=ctx.clock.now())
-
-
-def link_text(ctx: SkillContext, links: Sequence[Link]) -> str:
-    parts = []
-    for i, link in enumerate(links, 1):
-        if link.permalink:
-            parts.append(ctx.t(TEXT, "link", url=link.permalink, label=f"{ctx.t(TEXT, 'link_label')} {i}"))
-    return (" · " + " ".join(parts)) if parts else ""
-
-
-def _line(ctx: SkillContext, n: int, e: Expert) -> str:
-    team = ""
-    if e.team:
-        team = ctx.t(TEXT, "outside" if e.outside_team else "team", team=e.team)
-    return ctx.t(TEXT, "line", n=n, name=e.name, team=team, reason=reason(ctx, e), links=link_text(ctx, e.links))
+    return answer(ctx, ctx.match.get("q", ""))
 
 
 # ---- what the bot holds about me -----------------------------------------------------------------
@@ -339,7 +103,7 @@ def _held(ctx: SkillContext, user: str, limit: int) -> list[HeldTopic]:
     """The ``limit`` topics held about a person that are topics by the current word rules:
     evidence indexed before a rule changed may hold words such as "and" or "min", which are
     never shown."""
-    service = _service(ctx)
+    service = service_of(ctx)
     held = held_about(ctx.db, user_id=user, limit=2 * limit + 10, settings=service.settings)
     T = ExpertiseTopic
     langs = dict(ctx.db.execute(select(T.key, T.lang).where(T.key.in_([h.key for h in held]))).all()) if held else {}
@@ -366,7 +130,7 @@ def forget_topic_message(event: Any, ctx: SkillContext) -> Any:
     if not phrase:
         return reply(ctx, ctx.t(TEXT, "forget_topic_what"), private=True)
     user = ctx.sender.user_id if ctx.sender is not None else event.sender.id
-    service = _service(ctx)
+    service = service_of(ctx)
     keys = {t.key for t in service.query_topics(phrase, lang=ctx.lang)}
     # What people type is usually the display form they were shown; match it as a key too.
     keys.add(phrase.lower())
@@ -393,7 +157,7 @@ def stop_indexing(event: Any, ctx: SkillContext) -> Any:
     if row.indexing_opt_out:
         return reply(ctx, ctx.t(TEXT, "already_stopped"), private=True)
     row.indexing_opt_out = True
-    n = forget_all_evidence(ctx.db, user_id=row.user_id, settings=_service(ctx).settings)
+    n = forget_all_evidence(ctx.db, user_id=row.user_id, settings=service_of(ctx).settings)
     return reply(ctx, ctx.t(TEXT, "stopped", n=n), private=True)
 
 
@@ -421,7 +185,13 @@ def forget_me(event: Any, ctx: SkillContext) -> Any:
     stay out of the index and of coffee rounds until they ask to be back."""
     user = ctx.sender.user_id if ctx.sender is not None else event.sender.id
     lang = ctx.lang
-    counts = forget_person(ctx.db, user, at=ctx.clock.now(), settings=_service(ctx).settings)
+    settings = service_of(ctx).settings
+
+    def evidence(session: Any, user_id: str) -> dict[str, int]:
+        # Through the index first, so its topic counts stay right.
+        return {"expertise_evidence": take_back_evidence(session, user_id=user_id, settings=settings)}
+
+    counts = forget_person(ctx.db, user, at=ctx.clock.now(), take_back=[evidence])
     ctx.db.expunge_all()
     ctx.sender = None
     ctx.lang = lang
@@ -451,7 +221,7 @@ def declare(event: Any, ctx: SkillContext) -> Any:
     if not phrase:
         return reply(ctx, ctx.t(TEXT, "declare_what"))
     user = row.user_id if row is not None else event.sender.id
-    topics = _service(ctx).declare(ctx.db, user_id=user, text=phrase, at=ctx.clock.now(), lang=ctx.lang)
+    topics = service_of(ctx).declare(ctx.db, user_id=user, text=phrase, at=ctx.clock.now(), lang=ctx.lang)
     if not topics:
         return reply(ctx, ctx.t(TEXT, "declare_what"))
     shown = ", ".join(f"*{t.display}*" for t in topics[:5])

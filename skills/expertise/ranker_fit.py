@@ -40,7 +40,7 @@ STRENGTH = (0.1, 3.0, 5.0, 4.0)
 CANDIDATES = 50
 _DAY = 86400.0
 _ZERO4 = (0.0, 0.0, 0.0, 0.0)
-_EPOCH = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc).timestamp()  # the index's (skills.expertise.ranking.EPOCH)
+_EPOCH = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc).timestamp()  # the index's (skills.expertise.model.EPOCH)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,9 @@ from bot.db import Database
 from bot.db.expertise import ExpertiseModel
 from bot.db.migrate import upgrade
 from bot.events import ScheduledTick
-from skills.expertise.ranking import ExpertiseService, ExpertiseSettings, IncomingMessage
+from skills.expertise.index import IncomingMessage
+from skills.expertise.model import ExpertiseSettings
+from skills.expertise.service import ExpertiseService
 from bot.ingest import IngestWorker
 from skills.expertise.nlp import Nlp
 from skills.expertise.ranker import DEFAULT, FEATURES

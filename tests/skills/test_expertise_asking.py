@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from skills.expertise.ranking import record_evidence
+from skills.expertise.evidence import record_evidence
 from bot.ingest import IngestWorker
 from skills.expertise.nlp import Topic
 from tests.conftest import WS, dm, message, person

@@ -14,15 +14,11 @@ from bot.db import Database
 from bot.db.expertise import ExpertisePerson, ExpertiseEvidence, ExpertiseScore, ExpertiseTopic
 from bot.db.migrate import upgrade
 from bot.db.models import PersonRow
-from skills.expertise.ranking import (
-    EvidenceRef,
-    ExpertiseService,
-    ExpertiseSettings,
-    IncomingMessage,
-    describe,
-    record_evidence,
-    thread_topics,
-)
+from skills.expertise.evidence import record_evidence, thread_topics
+from skills.expertise.index import IncomingMessage
+from skills.expertise.model import EvidenceRef, ExpertiseSettings
+from skills.expertise.reasons import describe
+from skills.expertise.service import ExpertiseService
 from skills.expertise.nlp import Nlp, NlpSettings, Topic
 
 NOW = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.timezone.utc)
@@ -291,7 +287,7 @@ def test_people_who_helped_lately_come_first_when_no_topic_is_known(db: Database
 
 
 def test_an_erased_person_is_not_suggested_from_kept_helpfulness(db: Database, service: ExpertiseService) -> None:
-    from skills.expertise.ranking import forget_all_evidence
+    from skills.expertise.personal import forget_all_evidence
 
     ingest(db, service, *_answers("UGONE", "Badge", 3, days_ago=1), *_answers("USTAY", "Printer", 1, days_ago=5))
     with db.session(WS) as s:
