@@ -1,4 +1,4 @@
-"""Fitting a workspace's ranking (``bot/ranker.py``) from its own index, in the worker.
+"""Fitting a workspace's ranking (``ranker.py``) from its own index, in the worker.
 
 ``examples`` sweeps the workspace's history in time order — its messages and the evidence on
 the topics of its questions — and at each answered question, before applying the thread,
