@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from bot.db.expertise import ExpertiseEvidence, ExpertiseMessage, ExpertiseTopic
 
-from skills.expertise.nlp import Topic
+from skills.expertise.topics import Topic
 from skills.expertise.model import KINDS, EvidenceRef, ExpertiseSettings, aware, chunks
 from skills.expertise.bulk import EVIDENCE_COLS, bulk, where_in
 from skills.expertise.writer import OWN_KINDS, Writer

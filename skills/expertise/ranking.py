@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from bot.db.expertise import ExpertisePerson, ExpertiseTopic
 
-from skills.expertise.nlp import Topic
+from skills.expertise.topics import Topic
 from skills.expertise.ranker import DEFAULT, FEATURES, WEEK_DAYS, Model
 from skills.expertise.ranker import Person as RankPerson
 from skills.expertise.ranker import Workspace as RankWorkspace
@@ -99,7 +99,7 @@ def who_knows(
 ) -> list[Expert]:
     """The people who know most about ``topics``, best first: never the asker, people who opted
     out, bots or deleted accounts. People with evidence for the topics come with
-    ``matched=True``; the workspace's ranking (``bot/ranker.py``) orders them and the general
+    ``matched=True``; the workspace's ranking (``ranker.py``) orders them and the general
     helpers (``matched=False``) together, and when no topic is known (with ``fallback``) ranks
     the helpers alone.
 
@@ -119,18 +119,7 @@ def who_knows(
     keys = list(dict.fromkeys(t.key for t in topics if t.key))
     topic_rows = {r.key: r for r in scoped_select(session, select(TT.c.key, TT.c.display, TT.c.people_n).where(TT.c.key.in_(keys)), TT).all()} if keys else {}
     weights = {k: w for k, r in topic_rows.items() if (w := topic_weight(max(people, 1), r.people_n)) > 0}
-    # Each kind's evidence, weighted and decayed to now, as a fit sees it.
-    counts: dict[str, dict[str, tuple[float, ...]]] = defaultdict(dict)
-    rows: dict[tuple[str, str], Any] = {}
-    decay = 1.0 / growth(now, settings.half_life_days)
-    strength: dict[str, float] = defaultdict(float)
-    for row in candidate_rows(session, list(weights), settings.candidates_per_topic, pg):
-        # (user_id, topic_key, last_at, the counts by kind, the time-weighted sums by kind)
-        if row[3] or row[4] or row[5] or row[6]:
-            c = ((row[7] or 0.0) * decay, (row[8] or 0.0) * decay, (row[9] or 0.0) * decay, (row[10] or 0.0) * decay)
-            counts[row[0]][row[1]] = c
-            rows[(row[0], row[1])] = row
-            strength[row[0]] += weights[row[1]] * (STRENGTH[0] * c[0] + STRENGTH[1] * c[1] + STRENGTH[2] * c[2] + STRENGTH[3] * c[3])
+    counts, rows, strength = _candidate_evidence(session, weights, now, settings, pg)
     if not counts and not fallback:
         return []
     # The candidates a fit learns from: the people with the most evidence on the question's
@@ -150,31 +139,57 @@ def who_knows(
     found = evidence_details(session, shown, settings.links_per_person) if details else {}
     out = []
     for u, score, why in ranked:
-        person, p = directory.get(u), prior_rows.get(u)
         key = best.get(u)
-        srow = rows.get((u, key)) if key else None
-        d = found.get((u, key), Details())
-        team = person.team if person is not None else None
-        out.append(Expert(
-            user_id=u,
-            name=(person.name if person is not None and person.name else u),
-            team=team,
-            score=round(score, 4),
-            matched=u in counts,
-            outside_team=bool(team and asker_team and team != asker_team),
-            topic=topic_rows[key].display if key else None,
-            counts={k: getattr(srow, f"{k}_n") or 0 for k in KINDS} if srow is not None else {},
-            channel=d.channel,
-            last_at=(srow.last_at if srow is not None else (p.last_at if p is not None else None)),
-            answers=(p.answers_n or 0) if p is not None else 0,
-            links=d.links,
-            helps_lately=snap.helping.get(u, 0) >= HELPS_LATELY,
-            questions=d.threads if d.answers else None,
-            questions_all=srow is not None and d.answers >= (srow.answered_n or 0),
-            reason=why,
-            pair=(p.pair or 0) if p is not None else 0,
-        ))
+        out.append(_expert(u, score, why, directory.get(u), prior_rows.get(u), rows.get((u, key)) if key else None,
+                           topic_rows[key].display if key else None, found.get((u, key), Details()), snap, asker_team,
+                           matched=u in counts))
     return out
+
+
+
+def _candidate_evidence(session: Session, weights: Mapping[str, float], now: dt.datetime, settings: ExpertiseSettings,
+                        pg: bool) -> tuple[dict[str, dict[str, tuple[float, ...]]], dict[tuple[str, str], Any], dict[str, float]]:
+    """The strongest people on the query's topics: per person and topic, each kind's evidence
+    weighted and decayed to ``now``, as a fit sees it; their score rows; and per person, the
+    strength a question picks its candidates by."""
+    counts: dict[str, dict[str, tuple[float, ...]]] = defaultdict(dict)
+    rows: dict[tuple[str, str], Any] = {}
+    decay = 1.0 / growth(now, settings.half_life_days)
+    strength: dict[str, float] = defaultdict(float)
+    for row in candidate_rows(session, list(weights), settings.candidates_per_topic, pg):
+        # (user_id, topic_key, last_at, the counts by kind, the time-weighted sums by kind)
+        if row[3] or row[4] or row[5] or row[6]:
+            c = ((row[7] or 0.0) * decay, (row[8] or 0.0) * decay, (row[9] or 0.0) * decay, (row[10] or 0.0) * decay)
+            counts[row[0]][row[1]] = c
+            rows[(row[0], row[1])] = row
+            strength[row[0]] += weights[row[1]] * (STRENGTH[0] * c[0] + STRENGTH[1] * c[1] + STRENGTH[2] * c[2] + STRENGTH[3] * c[3])
+    return counts, rows, strength
+
+
+def _expert(u: str, score: float, why: str, person: Any, p: Any, srow: Any, topic: str | None, d: Details,
+            snap: IndexSnapshot, asker_team: str | None, *, matched: bool) -> Expert:
+    """One person of an answer from their directory row (``person``), index row (``p``), score
+    row on their best topic (``srow``) and the details of that evidence (``d``)."""
+    team = person.team if person is not None else None
+    return Expert(
+        user_id=u,
+        name=(person.name if person is not None and person.name else u),
+        team=team,
+        score=round(score, 4),
+        matched=matched,
+        outside_team=bool(team and asker_team and team != asker_team),
+        topic=topic,
+        counts={k: getattr(srow, f"{k}_n") or 0 for k in KINDS} if srow is not None else {},
+        channel=d.channel,
+        last_at=(srow.last_at if srow is not None else (p.last_at if p is not None else None)),
+        answers=(p.answers_n or 0) if p is not None else 0,
+        links=d.links,
+        helps_lately=snap.helping.get(u, 0) >= HELPS_LATELY,
+        questions=d.threads if d.answers else None,
+        questions_all=srow is not None and d.answers >= (srow.answered_n or 0),
+        reason=why,
+        pair=(p.pair or 0) if p is not None else 0,
+    )
 
 
 def _rank(wanted: Iterable[str], counts: Mapping[str, Mapping[str, Sequence[int]]], weights: Mapping[str, float],

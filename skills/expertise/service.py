@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 from bot.context import SkillContext
 from bot.db.expertise import ExpertiseTopic
 
-from skills.expertise.nlp import LANGS, Nlp, NlpSettings, Topic
+from skills.expertise.nlp import LANGS, Nlp, NlpSettings
+from skills.expertise.topics import Topic
 from skills.expertise.ranker import Model
 from skills.expertise.model import Expert, ExpertiseSettings
 from skills.expertise.evidence import record_evidence

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from bot.db.expertise import ExpertisePerson, ExpertiseScore, ExpertiseTopic
 
-from skills.expertise.nlp import Topic
+from skills.expertise.topics import Topic
 from skills.expertise.model import KINDS, ExpertiseSettings, chunks, growth
 from skills.expertise.bulk import COUNT_COLS, PERSON_COLS, SCORE_COLS, SUM_COLS, TOPIC_COLS, bulk, where_in
 
@@ -98,9 +98,21 @@ class Writer:
             p[3] = at
 
     def finish(self) -> None:
+        """Write what was collected: the (person, topic) scores, then each topic's count of
+        people (following the score rows created and deleted), then the per-person prior."""
         conn = self.s.connection()
-        ws = self.ws
         people_delta: dict[str, int] = defaultdict(int)
+        self._write_scores(conn, people_delta)
+        self._write_topics(conn, people_delta)
+        self._write_people(conn)
+        self.scores.clear()
+        self.topics.clear()
+        self.people.clear()
+
+    def _write_scores(self, conn: Any, people_delta: dict[str, int]) -> None:
+        """Upsert the score deltas and delete the rows left with no evidence, counting in
+        ``people_delta`` the people each topic gains and loses."""
+        ws = self.ws
         weights = [self.settings.weight(k) for k in KINDS]
         S = ExpertiseScore.__table__
         rows = []
@@ -137,6 +149,11 @@ class Writer:
                                            where_in(self.pg, S.c.topic_key, ukeys), total <= 0)
                     for (key,) in conn.execute(stmt.returning(S.c.topic_key)):
                         people_delta[key] -= 1
+
+    def _write_topics(self, conn: Any, people_delta: dict[str, int]) -> None:
+        """Insert the topics gaining evidence for the first time, and move each topic's count of
+        people by its delta."""
+        ws = self.ws
         T = ExpertiseTopic.__table__
         new_topics = [(ws, k, disp, lang, 0) for k, (disp, lang) in sorted(self.topics.items())]
         bulk(conn, T, TOPIC_COLS, new_topics, conflict="ON CONFLICT (workspace, key) DO NOTHING")
@@ -150,6 +167,10 @@ class Writer:
         elif changed:
             conn.exec_driver_sql(f"UPDATE {T.name} SET people_n = max(people_n + ?, 0) WHERE workspace = ? AND key = ?",
                                  [(d, ws, k) for k, d in changed])
+
+    def _write_people(self, conn: Any) -> None:
+        """Upsert the per-person deltas (messages, answers, time-weighted answers, latest at)."""
+        ws = self.ws
         P = ExpertisePerson.__table__
         prow = [(ws, u, p[0], p[1], p[2], p[3]) for u, p in sorted(self.people.items()) if p[0] or p[1] or p[2] or p[3] is not None]
         if prow:
@@ -161,6 +182,3 @@ class Writer:
                             for c, zero in (("messages_n", "0"), ("answers_n", "0"), ("answers_s", "0.0")))
                 + f", last_at = {_later_sql(t)}"
             ))
-        self.scores.clear()
-        self.topics.clear()
-        self.people.clear()

@@ -17,7 +17,8 @@ from skills.expertise.index import IncomingMessage
 from skills.expertise.model import EvidenceRef, ExpertiseSettings
 from skills.expertise.personal import forget_all_evidence
 from skills.expertise.service import ExpertiseService
-from skills.expertise.nlp import Nlp, Topic
+from skills.expertise.nlp import Nlp
+from skills.expertise.topics import Topic
 from bot.privacy import forget_person
 
 NOW = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.timezone.utc)

@@ -12,7 +12,7 @@ import pytest
 
 from skills.expertise.evidence import record_evidence
 from bot.ingest import IngestWorker
-from skills.expertise.nlp import Topic
+from skills.expertise.topics import Topic
 from tests.conftest import WS, dm, message, person
 
 ALICE = person("UALICE", "Alice Martin", team="Data", locale="en")

@@ -240,7 +240,7 @@ async def test_kudos_and_merci_typed_to_the_bot(app) -> None:  # noqa: ANN001
 async def test_in_a_thread_the_threads_topics_count_too(app) -> None:  # noqa: ANN001
     from skills.expertise.evidence import record_evidence
     from skills.expertise.model import EvidenceRef
-    from skills.expertise.nlp import Topic
+    from skills.expertise.topics import Topic
 
     root = message(CHEN, "How do I size a Postgres connection pool?")
     with app.db.session(WS.key) as s:

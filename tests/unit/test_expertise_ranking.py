@@ -19,7 +19,8 @@ from skills.expertise.index import IncomingMessage
 from skills.expertise.model import EvidenceRef, ExpertiseSettings
 from skills.expertise.reasons import describe
 from skills.expertise.service import ExpertiseService
-from skills.expertise.nlp import Nlp, NlpSettings, Topic
+from skills.expertise.nlp import Nlp, NlpSettings
+from skills.expertise.topics import Topic
 
 NOW = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.timezone.utc)
 WS = "console:acme"
