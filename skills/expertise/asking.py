@@ -23,14 +23,8 @@ from skills.expertise.text import TEXT, month_label
 # How people ask. Kept in RE2 syntax (no look-around): the router matches the whole message,
 # case-insensitively, with any end punctuation; ``q`` is the subject.
 _WHO_EN = r"who\s*(?:['’]s|\s+is|\s+are)"
-
-
 _PERSON_EN = r"(?:someone|somebody|anyone|anybody|a person|people)"
-
-
 _EXPERT_EN = r"(?:experts?|specialists?|gurus?|person|people|go-to(?: person)?)"
-
-
 ASK_EN = [
     r"(?:hey\s+|so\s+)?(?:does\s+|do\s+)?(?:anyone|anybody|someone|somebody)\s+(?:here\s+)?(?:know|knows|understand|understands)\s+(?:anything\s+|much\s+|a lot\s+)?(?:about\s+)?(?P<q>.+?)",
     r"who\s+(?:here\s+)?(?:knows|understands|is good (?:at|with)|is an expert (?:in|on)|(?:can|could|might) help (?:me\s+|us\s+)?(?:with|on))\s+(?:anything\s+|much\s+)?(?:about\s+)?(?P<q>.+?)",
@@ -49,22 +43,14 @@ ASK_EN = [
     r"any\s+(?P<q>.+?)\s+(?:experts|specialists|gurus)(?:\s+(?:here|around))?",
     r"who\s+knows|(?:does\s+)?anyone\s+know",
 ]
-
-
 # "connaît", "maîtrise", "s'y connaît en", "peut m'aider avec": what the person asked for does.
 _KNOWS_FR = (
     r"(?:(?:conna[îi]t|ma[îi]trise|sait)\s+(?:bien\s+)?(?:le sujet\s+)?"
     r"|s['’]y\s+conna[îi]t\s+(?:bien\s+)?(?:en|dans|sur|avec)\s+"
     r"|(?:peut|pourrait|saurait)\s+(?:m['’]|nous\s+)?aider\s+(?:avec|sur|pour|en|[àa] propos de)\s+)"
 )
-
-
 _SOMEONE_FR = r"quelqu['’]un\s+(?:ici\s+)?qui\s+"
-
-
 _EXPERT_FR = r"(?:expert|experte|experts|expertes|sp[ée]cialiste|sp[ée]cialistes|r[ée]f[ée]rent|r[ée]f[ée]rente|pro)"
-
-
 ASK_FR = [
     r"qui\s+(?:ici\s+)?(?:connaît|connait|sait|maîtrise|maitrise)\s+(?:bien\s+)?(?:quelque chose (?:à|a|en|sur)\s+)?(?P<q>.+?)",
     r"qui\s+(?:ici\s+)?s['’]y\s+(?:connaît|connait)\s+(?:bien\s+)?(?:en|dans|sur)\s+(?P<q>.+?)",

@@ -13,8 +13,6 @@ from sqlalchemy.orm import Session
 
 KINDS = ("wrote", "answered", "thanked", "declared")
 EPOCH = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)
-
-
 DAY = 86400.0
 
 

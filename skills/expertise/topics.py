@@ -26,6 +26,7 @@ class Topic:
 
 # A word as the rules take it: a letter, then letters, digits and a few joining signs.
 _WORD_SHAPE = re.compile(r"^[^\W\d_][\w+#.'’\-]*$", re.UNICODE)
+
 # Chat words that carry no subject in any workspace (greetings, fillers, generic verbs); spaCy's
 # stop lists keep many of them. The lemma is checked, so one form per word is enough.
 _CHAT_STOP = {
