@@ -15,8 +15,8 @@ A round (scheduled, or ``run now``):
    fortnight or month does nothing; a biweekly programme fires weekly and the second fire of a
    fortnight is that no-op;
 2. takes the channel's members plus those who joined, minus bots, those who left and those
-   snoozed; groups them with ``bot.pairing`` using the groups of past rounds (no repeats), the
-   interaction counts of the ``coffee_ties`` table (fed by this skill's ingest handler: thread
+   snoozed; groups them with ``pairing`` (in this package) using the groups of past rounds (no
+   repeats), the interaction counts of the ``coffee_ties`` table (fed by this skill's ingest handler: thread
    replies and mentions) and time zones;
 3. sends each group an intro (``GroupMessage``) in its members' language with a conversation
    starter from a topic they share in the expertise index, when there is one. Each group is
@@ -53,7 +53,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from bot import pairing, people, scheduler
+from bot import people, scheduler
 from bot.config import ConfigError
 from bot.db import Database
 from bot.db.coffee import CoffeeGroup, CoffeeGroupMember, CoffeeMember, CoffeeProgramme, CoffeeRound, CoffeeTie
@@ -67,6 +67,7 @@ from bot.i18n import Catalog, normalise_locale, strip_accents
 from bot.ports import ChatError
 from bot.privacy import forgotten
 from bot.router import Routes
+from skills.coffee import pairing
 from skills.expertise.api import shared_topics
 from bot.text import quote
 

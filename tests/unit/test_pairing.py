@@ -1,4 +1,4 @@
-"""Properties of the random-coffee grouping (bot.pairing)."""
+"""Properties of the random-coffee grouping (skills.coffee.pairing)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from bot.pairing import (
+from skills.coffee.pairing import (
     Participant,
     group_sizes,
     make_groups,
