@@ -68,6 +68,7 @@ from bot.ports import ChatError
 from bot.privacy import forgotten
 from bot.router import Routes
 from skills.coffee import pairing
+from skills.coffee.pairing_weights import Participant
 from skills.coffee.text import MONTHS, N_STARTERS, T, WEEKDAYS
 from skills.expertise.api import shared_topics
 from bot.text import quote
@@ -921,7 +922,7 @@ def start_round(ctx: SkillContext, p: CoffeeProgramme, *, scheduled_for: dt.date
     seed = _seed(p.workspace, p.id, period)
     t1 = time.perf_counter()
     result = pairing.make_groups(
-        [pairing.Participant(r.user_id, r.team, _utc_offset(r.tz, scheduled_for)) for r in who],
+        [Participant(r.user_id, r.team, _utc_offset(r.tz, scheduled_for)) for r in who],
         seed=seed, group_size=p.group_size, history=history, tie_strength=ties, avoid_rounds=cfg.avoid_rounds,
         max_tz_gap_hours=cfg.max_tz_gap_hours if cfg.max_tz_gap_hours > 0 else None,
     )

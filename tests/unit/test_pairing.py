@@ -7,14 +7,8 @@ import random
 
 import pytest
 
-from skills.coffee.pairing import (
-    Participant,
-    group_sizes,
-    make_groups,
-    pair_weight,
-    participants_weight,
-    tz_gap_hours,
-)
+from skills.coffee.pairing import group_sizes, make_groups
+from skills.coffee.pairing_weights import Participant, pair_weight, participants_weight, tz_gap_hours
 
 
 def people(n: int, teams: int = 5, seed: int = 0) -> list[Participant]:
