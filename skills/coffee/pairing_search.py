@@ -48,36 +48,9 @@ def candidates(
     if n <= DENSE_BELOW:
         return [[j for j in range(n) if j != i] for i in range(n)]
 
-    # Recent partners are never candidates: the repair step still reaches them when a repeat
-    # is unavoidable, but the search should not waste its budget on them.
-    index = {p.id: i for i, p in enumerate(people)}
-    recent: list[set[int]] = [set() for _ in range(n)]
-    for pair, ago in (history or {}).items():
-        if len(pair) == 2 and 0 < ago <= avoid_rounds:
-            a, b = pair
-            i, j = index.get(a), index.get(b)
-            if i is not None and j is not None:
-                recent[i].add(j)
-                recent[j].add(i)
-
-    # Draw mostly from compatible time zones so that a small office far from the others still
-    # finds its own people among the candidates; unknown offsets are compatible with all.
-    pools: dict[float | None, list[int]] = {}
-    offsets = sorted({p.utc_offset_hours for p in people if p.utc_offset_hours is not None})
+    recent = _recent_partners(people, history, avoid_rounds)
+    pools = _zone_pools(people, max_gap)
     everyone = list(range(n))
-    if max_gap is not None and offsets:
-        unknown = [i for i, p in enumerate(people) if p.utc_offset_hours is None]
-        by_offset: dict[float, list[int]] = {}
-        for i, p in enumerate(people):
-            if p.utc_offset_hours is not None:
-                by_offset.setdefault(p.utc_offset_hours, []).append(i)
-        for off in offsets:
-            pool = list(unknown)
-            for other in offsets:
-                gap = tz_gap_hours(off, other)
-                if gap is not None and gap <= max_gap:
-                    pool.extend(by_offset[other])
-            pools[off] = pool
 
     draws = CANDIDATES * DRAWS_PER_CANDIDATE
     wide = max(2, draws // 5)
@@ -108,6 +81,47 @@ def candidates(
         rng.shuffle(lst)
         out.append(lst)
     return out
+
+
+def _recent_partners(
+    people: list[Participant], history: Mapping[frozenset[str], int] | None, avoid_rounds: int
+) -> list[set[int]]:
+    """Each person's partners within the avoid window. They are never candidates: the repair
+    step still reaches them when a repeat is unavoidable, but the search should not waste its
+    budget on them."""
+    n = len(people)
+    index = {p.id: i for i, p in enumerate(people)}
+    recent: list[set[int]] = [set() for _ in range(n)]
+    for pair, ago in (history or {}).items():
+        if len(pair) == 2 and 0 < ago <= avoid_rounds:
+            a, b = pair
+            i, j = index.get(a), index.get(b)
+            if i is not None and j is not None:
+                recent[i].add(j)
+                recent[j].add(i)
+    return recent
+
+
+def _zone_pools(people: list[Participant], max_gap: float | None) -> dict[float | None, list[int]]:
+    """Per UTC offset, the people in a compatible time zone (unknown offsets are compatible
+    with all). Candidates are drawn mostly from there, so that a small office far from the
+    others still finds its own people among them. Empty when there is no limit."""
+    pools: dict[float | None, list[int]] = {}
+    offsets = sorted({p.utc_offset_hours for p in people if p.utc_offset_hours is not None})
+    if max_gap is not None and offsets:
+        unknown = [i for i, p in enumerate(people) if p.utc_offset_hours is None]
+        by_offset: dict[float, list[int]] = {}
+        for i, p in enumerate(people):
+            if p.utc_offset_hours is not None:
+                by_offset.setdefault(p.utc_offset_hours, []).append(i)
+        for off in offsets:
+            pool = list(unknown)
+            for other in offsets:
+                gap = tz_gap_hours(off, other)
+                if gap is not None and gap <= max_gap:
+                    pool.extend(by_offset[other])
+            pools[off] = pool
+    return pools
 
 
 def match_pairs(
