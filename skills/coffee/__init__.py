@@ -27,8 +27,8 @@ A round (scheduled, or ``run now``):
 4. halfway through the period the sweep job asks each group "did you meet?" with buttons
    (``coffee.met`` / ``coffee.not_met``); answers feed ``coffee stats``.
 
-Scheduling lives in ``bot.scheduler``: this module provides the ``scheduler`` service, lists
-one job per programme (``coffee.round``) and registers the ``coffee.sweep`` cron job.
+Scheduling lives in ``bot.scheduler`` (the composition root builds the scheduler): this module
+lists one job per programme (``coffee.round``) and registers the ``coffee.sweep`` cron job.
 """
 
 from __future__ import annotations
@@ -353,13 +353,12 @@ class Malformed(ValueError):
 
 
 def services(app: Any) -> dict[str, Any]:
-    """The scheduler (started by the worker), the sweep cron and one job per programme."""
+    """The sweep cron and one job per programme (the scheduler itself is the app's)."""
     cfg = app.settings.section("coffee", CoffeeSettings)
     check_settings(cfg)
-    sched_cfg = app.settings.section("scheduler", scheduler.SchedulerSettings)
     scheduler.register_cron(app, SWEEP_JOB, cfg.sweep_cron, grace_seconds=6 * 3600)
     scheduler.register_provider(app, lambda db: programme_jobs(db, cfg))
-    return {"scheduler": lambda: scheduler.Scheduler(app, settings=sched_cfg)}
+    return {}
 
 
 def check_settings(cfg: CoffeeSettings) -> None:

@@ -36,7 +36,7 @@ from sqlalchemy import select
 
 from bot.db.expertise import ExpertiseTopic
 from bot.i18n import Catalog
-from bot.nlp import LANGS, Nlp, NlpSettings, closest_word
+from bot.nlp import LANGS, NlpSettings, closest_word
 from bot.privacy import forget_person, index_again
 from bot.router import Routes
 from bot.text import directory_names, quote
@@ -152,24 +152,17 @@ def resolve_pipelines(settings: NlpSettings) -> dict[str, str]:
 
 
 def services(app: Any) -> Mapping[str, Any]:
+    """The daily fit and the vocabulary of misspelt questions; the composition root builds the
+    shared ``nlp`` and ``expertise`` services this skill's handlers use."""
     nlp_settings = app.settings.section("nlp", NlpSettings)
     settings = app.settings.section("expertise", ExpertiseSettings)
     log.info("expertise: pipelines %s (loaded on first use)",
              ", ".join(f"{k}: {v}" for k, v in resolve_pipelines(nlp_settings).items()))
 
-    def make_nlp() -> Nlp:
-        nlp = Nlp(nlp_settings, default_language=app.settings.bot.default_language).load_all()
-        log.info("nlp loaded: %s", nlp.description)
-        return nlp
-
     from bot import scheduler
 
     scheduler.register_cron(app, "expertise.fit", settings.fit_cron, timezone="UTC")
-    return {
-        "nlp": make_nlp,
-        "expertise": lambda: ExpertiseService(settings=settings, nlp=app.services.get("nlp"), db=app.db),
-        "expertise_vocabulary": TopicVocabulary,
-    }
+    return {"expertise_vocabulary": TopicVocabulary}
 
 
 def _service(ctx: SkillContext) -> ExpertiseService:
