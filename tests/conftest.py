@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bot.bootstrap import App, bootstrap
+from bot.app.bootstrap import App, bootstrap
 from bot.config import load_settings
 from bot.events import Conversation, MessageReceived, Person, Workspace
 from bot.ports import FixedClock

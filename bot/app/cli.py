@@ -1,4 +1,4 @@
-"""The `liaison` command.
+"""The `liaison` command (the console script of pyproject.toml).
 
   liaison demo                     load the sample company into a fresh SQLite file and walk through every skill
   liaison chat --as NAME [--say]   talk to the bot in a terminal, as someone of the sample company
@@ -100,6 +100,7 @@ def _real_workspaces_in(path: Path) -> list[str]:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from adapters.console.demo import run_demo
+    from bot.app.bootstrap import bootstrap
 
     path = Path(args.database or DEMO_DB)
     if path.exists() and (real := _real_workspaces_in(path)):
@@ -110,15 +111,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
         Path(str(path) + suffix).unlink(missing_ok=True)
     env = dict(os.environ, DATABASE_URL=f"sqlite:///{path}")
     settings = load_settings(env)
-    return asyncio.run(run_demo(settings, progress=_progress))
+    return asyncio.run(run_demo(settings, build=bootstrap, progress=_progress))
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
     from adapters.console.session import ConsoleSession, UnknownPerson
+    from bot.app.bootstrap import bootstrap
 
     from bot.db import redact
 
-    session = ConsoleSession.open(settings=load_settings())
+    session = ConsoleSession.open(build=bootstrap, settings=load_settings())
     database = redact(session.app.db.url)
 
     async def main() -> int:
@@ -160,8 +162,8 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from bot.bootstrap import bootstrap
-    from bot.runtime import serve
+    from bot.app.bootstrap import bootstrap
+    from bot.app.runtime import serve
 
     settings = load_settings()
     app = bootstrap(settings)
@@ -178,8 +180,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from bot.bootstrap import bootstrap
-    from bot.runtime import work
+    from bot.app.bootstrap import bootstrap
+    from bot.app.runtime import work
 
     app = bootstrap(load_settings())
     try:
@@ -205,7 +207,7 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from bot.bootstrap import bootstrap
+    from bot.app.bootstrap import bootstrap
     from adapters.slack.export import ExportError, import_export, read_export
 
     print(f"Reading and checking {args.path}…", file=sys.stderr, flush=True)
@@ -299,7 +301,7 @@ def _print_answer(answer: dict, *, as_json: bool) -> None:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from bot.bootstrap import bootstrap
+    from bot.app.bootstrap import bootstrap
 
     if (args.question is None) == (args.batch is None):
         print("liaison ask: give a question, or --batch FILE (or - for standard input)", file=sys.stderr)
@@ -429,8 +431,8 @@ def user_problem(exc: BaseException) -> str | None:
     None for anything else."""
     from sqlalchemy.exc import OperationalError
 
-    from bot.bootstrap import SchemaNotReady
-    from bot.runtime import CannotListen
+    from bot.app.bootstrap import SchemaNotReady
+    from bot.app.runtime import CannotListen
 
     if isinstance(exc, ConfigError):
         return f"configuration error: {exc}"
