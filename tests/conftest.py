@@ -28,10 +28,16 @@ from bot.config import load_settings
 from bot.events import Conversation, MessageReceived, Person, Workspace
 from bot.ports import FixedClock
 from tests.databases import PgDatabases, SqliteTemplate, is_new_sqlite_file
+from tests.schedule import arrange, worker_count
 
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 T0 = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.timezone.utc)  # a Monday
 WS = Workspace("console", "acme")
+
+
+def pytest_collection_modifyitems(config, items) -> None:  # noqa: ANN001
+    """The slow tests first, spread over the xdist workers (tests/schedule.py)."""
+    items[:] = arrange(items, lambda item: item.nodeid, worker_count())
 
 
 def _pg_base_url() -> str:
