@@ -7,6 +7,9 @@ over the shares so that no worker gets two of them while another gets none: each
 and never becomes the last thing the run waits for. The others keep their collected order
 (module fixtures stay together). Without xdist there is one share: the slow tests first.
 
+The CLI tests that run main() in this process stay where they are, last: main() sets up logging
+for the process, and tests that read their own log lines (tests/db/test_inbox.py) must run first.
+
 SLOW lists node id prefixes with a weight: about half their time in seconds in one measured run
 (``pytest --durations`` on a busy 2-core machine); only the order depends on it, never what a
 test does.
@@ -22,19 +25,13 @@ T = TypeVar("T")
 SLOW: dict[str, float] = {
     "tests/packaging/test_wheel.py": 120,  # builds the wheel, installs it in a fresh venv, runs it
     "tests/http/test_crash_durable.py": 90,  # 1,000 messages, kill -9, a second process
-    "tests/unit/test_slack_export.py::test_cli_import_and_ask": 75,  # CLI processes
     "tests/http/test_teams_serve.py": 30,
-    "tests/unit/test_cli_errors.py::test_serve_on_a_port_in_use": 20,
     "tests/db/test_coffee_failover.py": 15,  # worker processes killed mid-post
-    "tests/unit/test_console.py": 15,  # each loads the sample company
     "tests/http/test_fuzz_http.py": 15,
     "tests/http/test_teams_fuzz.py": 12,
-    "tests/unit/test_cli.py::test_chat_keeps": 12,
-    "tests/unit/test_slack_export.py": 10,
     "tests/db/test_erasure.py::test_forget_me_during_ingestion": 10,
     "tests/db/test_scheduler_failover.py": 9,
     "tests/http/test_serve.py": 9,  # `liaison serve` processes
-    "tests/unit/test_cli_errors.py::test_a_platform_with_a_missing_token": 9,
     "tests/db/test_expertise_fit.py": 8,
     "tests/http/test_insights_admin.py": 6,  # the browser
 }
