@@ -24,7 +24,8 @@ log = logging.getLogger("liaison")
 
 # The skills, in the order their help appears. Each module exposes ``routes`` (a Routes) and may
 # expose ``services(app) -> {name: factory}`` (shared services, built on first use).
-SKILLS: tuple[str, ...] = ("skills.help", "skills.expertise", "skills.kudos", "skills.coffee", "skills.insights")
+SKILLS: tuple[str, ...] = ("skills.help", "skills.expertise", "skills.kudos", "skills.coffee", "skills.insights",
+                           "skills.routing")
 
 
 class PlatformAdapter(Protocol):

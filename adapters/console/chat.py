@@ -51,6 +51,7 @@ class ConsoleChat:
         self.files_dir = files_dir  # where files sent with messages are written (default: a new temporary folder)
         self.sent: list[tuple[str, Outbound]] = []  # (conversation id, message), for the demo and tests
         self._n = 0
+        self.updated: list[tuple[Sent, str, tuple]] = []  # (message, new text, new buttons), for tests
 
     def name_of(self, user_id: str) -> str:
         p = self.people.get(user_id)
@@ -122,3 +123,8 @@ class ConsoleChat:
 
     async def permalink(self, workspace: Workspace, conversation_id: str, ts: str) -> str | None:
         return permalink_for(workspace, self.channel_names.get(conversation_id, conversation_id), ts)
+
+    async def update(self, workspace: Workspace, sent: Sent, text: str, buttons=()) -> None:  # noqa: ANN001
+        """Print the new version of a message sent earlier (the console cannot edit what it printed)."""
+        self._print(f"(edited) {sent.conversation_id}", text, buttons)
+        self.updated.append((sent, text, tuple(buttons)))

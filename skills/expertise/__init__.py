@@ -303,10 +303,10 @@ def _answer(ctx: SkillContext, question: str) -> Any:
     if not matched:
         fixed = _spelling_fixed(ctx, question, topics)
         if fixed is not None:
-            _, again = service.ask(ctx.db, text=fixed, asker=asker, now=ctx.clock.now(), lang=ctx.lang,
-                                   limit=4 * service.settings.max_experts)
+            fixed_topics, again = service.ask(ctx.db, text=fixed, asker=asker, now=ctx.clock.now(), lang=ctx.lang,
+                                              limit=4 * service.settings.max_experts)
             if any(e.matched for e in again):
-                experts, matched = again, [e for e in again if e.matched]
+                topics, experts, matched = fixed_topics, again, [e for e in again if e.matched]
                 asked = topic_label
                 topic_label = quote(_without_article(fixed), directory_names(ctx.db))
                 lines.append(ctx.t(TEXT, "did_you_mean", asked=asked, topic=topic_label))
@@ -320,9 +320,18 @@ def _answer(ctx: SkillContext, question: str) -> Any:
             lines.append(ctx.t(TEXT, "fallback_intro"))
         lines += [_line(ctx, i, e) for i, e in enumerate(helpers, 1)]
         return reply(ctx, "\n".join(lines))
+    # The routing skill, when enabled, ranks lower the people who said "Not me" to this asker on
+    # these topics, and offers "Ask them for me" under the answer (asked through a service, so
+    # neither skill imports the other).
+    routing = ctx.service("routing") if "routing" in ctx.services else None
+    if routing is not None:
+        lower = routing.penalised(ctx, asker=asker, topics=[t.key for t in topics])
+        matched = [e for e in matched if e.user_id not in lower] + [e for e in matched if e.user_id in lower]
+    shown = matched[: service.settings.max_experts]
     lines.append(ctx.t(TEXT, "intro", topic=topic_label))
-    lines += [_line(ctx, i, e) for i, e in enumerate(matched[: service.settings.max_experts], 1)]
-    return reply(ctx, "\n".join(lines))
+    lines += [_line(ctx, i, e) for i, e in enumerate(shown, 1)]
+    buttons = routing.buttons(ctx, question=question, topics=topics, experts=[e.user_id for e in shown]) if routing else ()
+    return reply(ctx, "\n".join(lines), buttons=buttons)
 
 
 # A word as written in a question.
@@ -394,13 +403,16 @@ def about_me(event: Any, ctx: SkillContext) -> Any:
     user = ctx.sender.user_id if ctx.sender is not None else event.sender.id
     held = _held(ctx, user, 15)
     opted_out = ctx.sender is not None and ctx.sender.indexing_opt_out
+    # Routed questions received, accepted and asked, when the routing skill is enabled.
+    routed = ctx.service("routing").about_me(ctx, user) if "routing" in ctx.services else []
     if not held:
-        text = ctx.t(TEXT, "me_empty")
+        text = "\n".join([ctx.t(TEXT, "me_empty"), *routed])
         return reply(ctx, text + ("\n" + ctx.t(TEXT, "me_opted_out") if opted_out else ""), private=True)
     topics, rows = count_held(ctx.db, user_id=user)
     lines = [ctx.t(TEXT, "me_intro", topics=topics, rows=rows)]
     for h in held:
         lines.append(_held_line(ctx, h))
+    lines += routed
     lines.append(ctx.t(TEXT, "me_opted_out") if opted_out else ctx.t(TEXT, "me_more"))
     return reply(ctx, "\n".join(lines), private=True)
 

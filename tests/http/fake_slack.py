@@ -364,6 +364,17 @@ class FakeSlack:
             pumping.cancel()
         return ws
 
+    # ---- editing a posted message --------------------------------------------------------------
+
+    def _m_chat_update(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Replace a posted message's text (in ``history`` too); the call keeps the new blocks."""
+        channel, ts = str(body.get("channel") or ""), str(body.get("ts") or "")
+        for message in self.history.get(channel, []):
+            if message["ts"] == ts:
+                message["text"] = body.get("text")
+                return {"ok": True, "channel": channel, "ts": ts, "text": body.get("text")}
+        return {"ok": False, "error": "message_not_found"}
+
 
 # ---- the bot under test, served on loopback -------------------------------------------------------
 
