@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import itertools
-from typing import Any
+from typing import Any, Sequence
 
 import pytest
 from sqlalchemy import func, select
@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from adapters.console.chat import ConsoleChat
 from bot import people
 from bot.db.expertise import ExpertiseEvidence, ExpertisePerson
+from bot.db.models import PersonRow
 from bot.db.routing import RoutedQuestion, RoutingNotMe, RoutingOffer
 from bot.events import ActionInvoked, Conversation, DirectMessage, GroupMessage, Person, Reply, ScheduledTick
 from bot.expertise import record_evidence
@@ -40,18 +41,25 @@ def make_chat(chat_cls: type = ConsoleChat) -> ConsoleChat:
                     channel_names={"C0GENERAL": "general"}, out=io.StringIO())
 
 
-def seed(app: Any, experts: tuple = EXPERTS) -> None:
-    """Everyone in the directory and in the index (with a dozen colleagues, so that Terraform is
-    a telling topic); the experts declared Terraform, strongest first."""
+def seed_index(app: Any, ws: Any, experts: Sequence[str]) -> None:
+    """The people of ``ws`` in the index (with a dozen colleagues, so that Terraform is a telling
+    topic); ``experts`` declared Terraform, strongest first."""
     at = dt.datetime(2026, 10, 1, tzinfo=dt.timezone.utc)
+    with app.db.session(ws.key) as s:
+        ids = set(s.scalars(select(PersonRow.user_id))) | set(experts)
+        for uid in sorted(ids) + [f"U0FILL{i}" for i in range(12)]:
+            s.add(ExpertisePerson(user_id=uid, messages_n=1, answers_n=0, answers_s=0.0, last_at=at))
+        for weight, uid in zip((4.0, 3.0, 2.0, 1.0), experts):
+            record_evidence(s, user_id=uid, topics=[Topic("terraform", "Terraform", "en")], kind="declared",
+                            at=at, weight=weight)
+
+
+def seed(app: Any) -> None:
+    """Everyone in the directory and the index; the experts strongest on Terraform first."""
     with app.db.session(WS.key) as s:
         for p in EVERYONE:
             people.upsert(s, p)
-        for uid in [p.id for p in EVERYONE] + [f"U0FILL{i}" for i in range(12)]:
-            s.add(ExpertisePerson(user_id=uid, messages_n=1, answers_n=0, answers_s=0.0, last_at=at))
-        for weight, p in zip((4.0, 3.0, 2.0, 1.0), experts):
-            record_evidence(s, user_id=p.id, topics=[Topic("terraform", "Terraform", "en")], kind="declared",
-                            at=dt.datetime(2026, 10, 1, tzinfo=dt.timezone.utc), weight=weight)
+    seed_index(app, WS, [p.id for p in EXPERTS])
 
 
 @pytest.fixture
