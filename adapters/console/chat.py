@@ -126,5 +126,7 @@ class ConsoleChat:
 
     async def update(self, workspace: Workspace, sent: Sent, text: str, buttons=()) -> None:  # noqa: ANN001
         """Print the new version of a message sent earlier (the console cannot edit what it printed)."""
-        self._print(f"(edited) {sent.conversation_id}", text, buttons)
+        conv = sent.conversation_id
+        where = f"{self.name_of(conv[2:])} (DM)" if conv.startswith("D-") else conv
+        self._print(f"{where}, the message above edited", text, buttons)
         self.updated.append((sent, text, tuple(buttons)))

@@ -17,6 +17,9 @@ from adapters.console.session import ConsoleSession
 async def run_demo(settings: Settings, *, progress: Callable[[str], Callable[[int, int], None]] | None = None,
                    out: TextIO | None = None) -> int:
     out = out or sys.stdout
+    # The demo runs at any hour: routed questions reach people whatever their working hours.
+    settings = settings.with_overrides(expertise={"route_work_hours": "00:00-23:59",
+                                                  "route_work_days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]})
     session = ConsoleSession.open(settings=settings, out=out)
     try:
         sample = session.sample

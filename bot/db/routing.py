@@ -24,7 +24,7 @@ import datetime as dt
 from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.db import Base, WorkspaceScoped
+from bot.db import ID_LENGTH, Base, WorkspaceScoped
 from bot.db.models import utcnow
 
 
@@ -35,16 +35,16 @@ class RoutedQuestion(WorkspaceScoped, Base):
     __person_lists__ = ("candidates",)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    asker_id: Mapped[str] = mapped_column(String(64), index=True)
+    asker_id: Mapped[str] = mapped_column(String(ID_LENGTH), index=True)
     question: Mapped[str] = mapped_column(Text)
     context: Mapped[str | None] = mapped_column(Text, nullable=True)
     topics: Mapped[list] = mapped_column(JSON, default=list)  # [[key, display, lang], …]
     candidates: Mapped[list] = mapped_column(JSON, default=list)  # user ids, best first
-    conversation_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    conversation_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), nullable=True)
     permalink: Mapped[str | None] = mapped_column(String(1000), nullable=True)
     lang: Mapped[str] = mapped_column(String(8), default="en")
     state: Mapped[str] = mapped_column(String(16), default="offered", index=True)
-    helper_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    helper_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     routed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     deadline_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
@@ -60,8 +60,8 @@ class RoutingOffer(WorkspaceScoped, Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     question_id: Mapped[int] = mapped_column(ForeignKey("routing_questions.id", ondelete="CASCADE"), index=True)
-    asker_id: Mapped[str] = mapped_column(String(64))
-    expert_id: Mapped[str] = mapped_column(String(64), index=True)
+    asker_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    expert_id: Mapped[str] = mapped_column(String(ID_LENGTH), index=True)
     rank: Mapped[int] = mapped_column(Integer, default=0)
     state: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     not_before: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -70,8 +70,8 @@ class RoutingOffer(WorkspaceScoped, Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(String(500), nullable=True)
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    conversation_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
-    message_ts: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    conversation_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), nullable=True)
+    message_ts: Mapped[str | None] = mapped_column(String(ID_LENGTH), nullable=True)
     answered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -82,8 +82,8 @@ class RoutingNotMe(WorkspaceScoped, Base):
     __person_columns__ = ("asker_id", "expert_id")
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    asker_id: Mapped[str] = mapped_column(String(64))
-    expert_id: Mapped[str] = mapped_column(String(64), index=True)
+    asker_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    expert_id: Mapped[str] = mapped_column(String(ID_LENGTH), index=True)
     topic_key: Mapped[str] = mapped_column(String(200))
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -94,5 +94,5 @@ class RoutingOptOut(WorkspaceScoped, Base):
     __person_columns__ = ("user_id",)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(String(ID_LENGTH))
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

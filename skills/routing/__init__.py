@@ -10,13 +10,14 @@ person lower on those topics in that asker's later answers.
   acts once), who may be asked, the figures;
 - ``delivery.py``: each offer sent under its own claim, and edited later ("taken");
 - ``handlers.py``: the buttons, "ask them", "don't send me questions", "routing stats";
+- ``typed.py``: the same answers typed ("I'll help", "not me", "thank them"), and the demo;
 - ``jobs.py``: the sweep job, and the "routing" service other skills ask (no import needed);
 - ``hours.py``: working hours in each person's time zone; ``text.py``: the words.
 """
 
 from __future__ import annotations
 
-from skills.routing import handlers, jobs  # noqa: F401 - their handlers are declared on ``routes``
+from skills.routing import handlers, jobs, typed  # noqa: F401 - their handlers are declared on ``routes``
 from skills.routing.jobs import services
 from skills.routing.routes import routes
 

@@ -71,6 +71,8 @@ T = Catalog(
         "no_median": "none yet",
         "minutes": "{n} min",
         "hours": "{h} h {m:02d}",
+        "no_offer": "You have no question waiting for your answer right now.",
+        "no_helper": "None of your routed questions has been taken yet, so there is nobody to thank for one.",
         "and": "and",
     },
     fr={
@@ -136,6 +138,8 @@ T = Catalog(
         "no_median": "pas encore",
         "minutes": "{n} min",
         "hours": "{h} h {m:02d}",
+        "no_offer": "Aucune question n'attend votre réponse pour l'instant.",
+        "no_helper": "Personne n'a encore pris l'une de vos questions transmises : il n'y a personne à remercier pour cela.",
         "and": "et",
     },
 )
