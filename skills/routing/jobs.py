@@ -19,6 +19,7 @@ from typing import Any, Sequence
 from sqlalchemy import delete, select, update
 
 from bot import people
+from bot.config import ConfigError
 from bot.context import SkillContext
 from bot.db.routing import RoutedQuestion, RoutingOffer
 from bot.events import Button, DirectMessage, GroupMessage, Outbound, ScheduledTick
@@ -135,5 +136,8 @@ def services(app: Any) -> dict[str, Any]:
 
     cfg = app.settings.section("expertise", store.ExpertiseSettings)
     store.hours_of(cfg)  # a working-hours setting that cannot be used stops the start here
+    for name in ("route_to", "route_weekly_cap", "route_timeout_hours"):
+        if not getattr(cfg, name) > 0:
+            raise ConfigError(f"expertise.{name} must be more than 0, not {getattr(cfg, name)}")
     scheduler.register_cron(app, SWEEP_JOB, "*/5 * * * *", grace_seconds=6 * 3600)
     return {"routing": Hooks}

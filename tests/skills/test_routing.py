@@ -306,3 +306,12 @@ async def test_thank_button_goes_through_the_existing_thanks(app, chat, clock) -
     thanked = await press(app, ASKER, "routing.thank", prompt.buttons[0].value)
     (to_ada,) = [m for m in thanked.outbound if isinstance(m, DirectMessage) and m.user_id == ADA.id]
     assert "<@U0PRIYA>" in to_ada.text and "Terraform" in to_ada.text
+
+
+@pytest.mark.parametrize(("section", "message"), [({"route_to": 0}, "expertise.route_to"),
+                                                  ({"route_work_hours": "late"}, "expertise.route_work_hours")])
+def test_unusable_settings_stop_the_start(make_app, section: dict, message: str) -> None:  # noqa: ANN001
+    from bot.config import ConfigError
+
+    with pytest.raises(ConfigError, match=message):
+        make_app(expertise=section)
