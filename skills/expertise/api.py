@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 
 from bot.db.expertise import ExpertiseMessage, ExpertiseScore, ExpertiseTopic
 from bot.db.models import IngestItem
-from bot.expertise import EvidenceRef, ExpertiseSettings, known_keys, record_evidence, thread_topics
-from bot.nlp import Topic
+from skills.expertise.evidence import known_keys, record_evidence, thread_topics
+from skills.expertise.model import EvidenceRef, ExpertiseSettings
+from skills.expertise.topics import Topic
 
 __all__ = [
     "EvidenceRef", "ExpertiseSettings", "author_of", "known_keys", "record_answered", "record_evidence",

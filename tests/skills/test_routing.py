@@ -19,8 +19,8 @@ from bot.db.expertise import ExpertiseEvidence, ExpertisePerson
 from bot.db.models import PersonRow
 from bot.db.routing import RoutedQuestion, RoutingNotMe, RoutingOffer
 from bot.events import ActionInvoked, Conversation, DirectMessage, GroupMessage, Person, Reply, ScheduledTick
-from bot.expertise import record_evidence
-from bot.nlp import Topic
+from skills.expertise.evidence import record_evidence
+from skills.expertise.topics import Topic
 from tests.conftest import WS, dm, person
 
 ASKER = person("U0PRIYA", "Priya Shah", team="Product", tz="Europe/Zurich", locale="en")
