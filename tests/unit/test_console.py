@@ -63,6 +63,10 @@ def test_demo_walks_through_every_skill(workdir, capsys) -> None:  # noqa: ANN00
     assert "Liaison demo — Alderbrook Freight" in out
     assert out.count("Liaison →") >= 1
     assert "Try it yourself: liaison chat --as" in out
+    # One routed question, from the offer to the thanks.
+    assert "[ Ask them for me ]" in out and "[ I can help ]  [ Not me ]  [ Not now ]" in out
+    assert "Liaison → group chat with Priya Raman, Élodie Gagnon: 🤝" in out
+    assert "Liaison → Élodie Gagnon (DM): 🙏 @Priya Raman" in out
 
 
 def test_two_messages_in_the_same_second_are_both_answered(workdir, capsys) -> None:  # noqa: ANN001
