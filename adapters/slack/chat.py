@@ -349,13 +349,9 @@ class SlackChat:
         the blocks go, so nobody can press the old ones)."""
         if not sent.ts:
             raise ChatError("Slack cannot update a message whose ts it did not answer")
-        lock = await self.pacer.wait_turn(sent.conversation_id)
-        try:
+        async with self.pacer.turn(sent.conversation_id):
             await self._call("chat.update", self.client.chat_update, channel=sent.conversation_id, ts=sent.ts,
                              text=text, blocks=blocks_for(text, buttons) or [])
-            self.pacer.sent(sent.conversation_id)
-        finally:
-            lock.release()
 
 
 def _next_cursor(response: Any) -> str | None:
