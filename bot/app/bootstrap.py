@@ -22,14 +22,14 @@ from bot.dispatch import Dispatcher
 from bot.ports import ChatPort, Clock, SystemClock
 from bot.router import Router
 from bot.services import Services
-from skills import coffee, expertise, insights, kudos
+from skills import coffee, expertise, insights, kudos, routing
 from skills import help as help_skill
 
 log = logging.getLogger("liaison")
 
 # The skills, in the order their help appears. Each module exposes ``routes`` (a Routes) and may
 # expose ``services(app) -> {name: factory}`` (shared services, built on first use).
-SKILLS: tuple[ModuleType, ...] = (help_skill, expertise, kudos, coffee, insights)
+SKILLS: tuple[ModuleType, ...] = (help_skill, expertise, kudos, coffee, insights, routing)
 
 
 def _slack(app: "App") -> "PlatformAdapter":

@@ -73,13 +73,16 @@ def about_me(event: Any, ctx: SkillContext) -> Any:
     user = ctx.sender.user_id if ctx.sender is not None else event.sender.id
     held = _held(ctx, user, 15)
     opted_out = ctx.sender is not None and ctx.sender.indexing_opt_out
+    # Routed questions received, accepted and asked, when the routing skill is enabled.
+    routed = ctx.service("routing").about_me(ctx, user) if "routing" in ctx.services else []
     if not held:
-        text = ctx.t(TEXT, "me_empty")
+        text = "\n".join([ctx.t(TEXT, "me_empty"), *routed])
         return reply(ctx, text + ("\n" + ctx.t(TEXT, "me_opted_out") if opted_out else ""), private=True)
     topics, rows = count_held(ctx.db, user_id=user)
     lines = [ctx.t(TEXT, "me_intro", topics=topics, rows=rows)]
     for h in held:
         lines.append(_held_line(ctx, h))
+    lines += routed
     lines.append(ctx.t(TEXT, "me_opted_out") if opted_out else ctx.t(TEXT, "me_more"))
     return reply(ctx, "\n".join(lines), private=True)
 

@@ -84,6 +84,10 @@ def test_demo_walks_through_every_skill(workdir, capsys) -> None:  # noqa: ANN00
                           "kudos": "thanked you for: _the Kafka consumer lag fix_", "coffee": "Coffee in #coffee is set",
                           "insights": "*Network report*"}.items():
         assert answer in replies, skill
+    # One routed question, from the offer to the thanks.
+    assert "[ Ask them for me ]" in out and "[ I can help ]  [ Not me ]  [ Not now ]" in out
+    assert "Liaison → group chat with Priya Raman, Élodie Gagnon: 🤝" in out
+    assert "Liaison → Élodie Gagnon (DM): 🙏 @Priya Raman" in out
 
 
 def test_two_messages_in_the_same_second_are_both_answered(workdir, capsys) -> None:  # noqa: ANN001
