@@ -30,6 +30,7 @@ from typing import Iterable, Mapping
 import babel
 import babel.plural
 from babel.dates import format_date as _babel_format_date
+from babel.dates import format_datetime
 from babel.dates import get_day_names, get_month_names
 from babel.lists import format_list
 from babel.messages.pofile import read_po
@@ -149,9 +150,12 @@ def weekday_name(lang: str, day: int, width: str = "wide") -> str:
     return get_day_names(width, context="format", locale=_lang(lang))[day]
 
 
-def format_date(lang: str, date: dt.date, pattern: str = "long") -> str:
-    """A date in ``lang``: a CLDR width ("long") or pattern ("EEEE d MMMM", "MMM y")."""
-    return _babel_format_date(date, pattern, locale=_lang(lang))
+def format_date(lang: str, when: dt.date, pattern: str = "long") -> str:
+    """A date, or a datetime in its own time zone, in ``lang``: a CLDR width ("long") or pattern
+    ("EEEE d MMMM", "MMM y", "EEEE d MMM, HH:mm")."""
+    if isinstance(when, dt.datetime):
+        return format_datetime(when, pattern, tzinfo=when.tzinfo, locale=_lang(lang))
+    return _babel_format_date(when, pattern, locale=_lang(lang))
 
 
 def join_names(lang: str, names: Iterable[str]) -> str:

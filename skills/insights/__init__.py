@@ -141,7 +141,7 @@ def admin_page(event: Any, ctx: SkillContext) -> list[Outbound]:
     grant = access.new_link_grant(ctx.workspace.key, event.sender.id, ctx.lang, ctx.clock.now(), cfg.link_minutes)
     token = ctx.service("insights.signer").sign(access.LINK, grant)
     url = f"{public_url(ctx.settings)}/admin/open?t={token}"
-    dm = DirectMessage(event.sender.id, ctx.t(T, "link", url=url, minutes=cfg.link_minutes))
+    dm = DirectMessage(event.sender.id, ctx.t(T, "link", url=url, count=cfg.link_minutes))
     if event.conversation.kind == "dm":
         return [dm]
     return [dm, reply(ctx, ctx.t(T, "link_channel"), private=True)]

@@ -13,6 +13,7 @@ import datetime as dt
 import gettext
 import importlib
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from babel.messages.pofile import read_po
@@ -151,6 +152,9 @@ def test_months_weekdays_dates_and_lists_come_from_babel():
     assert [weekday_name("en", 0), weekday_name("fr", 6)] == ["Monday", "dimanche"]
     assert format_date("fr", dt.date(2026, 12, 7), "EEEE d MMMM") == "lundi 7 décembre"
     assert format_date("en", dt.date(2026, 12, 7), "EEEE d MMMM") == "Monday 7 December"
+    zurich = dt.datetime(2026, 12, 7, 8, 5, tzinfo=dt.timezone.utc).astimezone(ZoneInfo("Europe/Zurich"))
+    assert format_date("fr", zurich, "EEEE d MMM, HH:mm") == "lundi 7 déc., 09:05"
+    assert format_date("en", zurich, "EEEE d MMM, HH:mm") == "Monday 7 Dec, 09:05"
     assert join_names("en", ["Alice", "Bob", "Chloé"]) == "Alice, Bob and Chloé"
     assert join_names("fr", ["Alice", "Bob", "Chloé"]) == "Alice, Bob et Chloé"
     assert [join_names("fr", []), join_names("fr", ["Alice"]), join_names("en", ["A", "B"])] == ["", "Alice", "A and B"]
