@@ -44,12 +44,12 @@ def texts_of(call: ast.Call) -> dict[str, dict[str, str]]:
     return by_lang
 
 
-def po_path(lang: str) -> Path:
-    return LOCALE / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+def po_path(lang: str, root: Path = LOCALE) -> Path:
+    return root / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
-def read_catalog(lang: str) -> PoCatalog:
-    path = po_path(lang)
+def read_catalog(lang: str, root: Path = LOCALE) -> PoCatalog:
+    path = po_path(lang, root)
     if path.is_file():
         with path.open("rb") as f:
             return read_po(f, locale=lang, domain=DOMAIN)
@@ -63,17 +63,17 @@ def read_catalog(lang: str) -> PoCatalog:
     return catalog
 
 
-def merge(lang: str, context: str, texts: dict[str, str]) -> None:
+def merge(lang: str, context: str, texts: dict[str, str], root: Path = LOCALE) -> None:
     """Replace ``context``'s entries of ``lang`` with ``texts``, in the order they were written."""
-    catalog = read_catalog(lang)
+    catalog = read_catalog(lang, root)
     for message in [m for m in catalog if m.id and m.context == context]:
         catalog.delete(message.id, context=context)
     for key, text in texts.items():
         catalog.add(key, text, context=context)
     out = io.BytesIO()
     write_po(out, catalog, width=100, omit_header=False)
-    po_path(lang).parent.mkdir(parents=True, exist_ok=True)
-    po_path(lang).write_bytes(out.getvalue())
+    po_path(lang, root).parent.mkdir(parents=True, exist_ok=True)
+    po_path(lang, root).write_bytes(out.getvalue())
 
 
 def rewrite_module(path: Path, call: ast.Call, context: str) -> None:
@@ -92,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("name", help="the variable holding the Catalog, e.g. TEXT")
     parser.add_argument("context", help="the catalogue's name in the .po files, e.g. help")
     parser.add_argument("--keep-module", action="store_true", help="only write the .po files")
+    parser.add_argument("--locale-dir", type=Path, default=LOCALE, help="where the <lang>/LC_MESSAGES folders are")
     args = parser.parse_args(argv)
     call = find_catalog(ast.parse(args.module.read_text(encoding="utf-8")), args.name)
     by_lang = texts_of(call)
@@ -99,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         raise SystemExit(f"French keys without English: {sorted(unknown)}")
     for lang in LANGS:
-        merge(lang, args.context, by_lang.get(lang, {}))
+        merge(lang, args.context, by_lang.get(lang, {}), args.locale_dir)
     if not args.keep_module:
         rewrite_module(args.module, call, args.context)
     print(f"{args.module}: {len(by_lang['en'])} keys -> context {args.context!r}", file=sys.stderr)

@@ -12,6 +12,8 @@ import ast
 import datetime as dt
 import gettext
 import importlib
+import subprocess
+import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -202,3 +204,16 @@ def test_every_key_the_code_asks_for_exists_and_plural_entries_get_a_count():
                 problems.append(f"{where}: a plural entry asked for without count=")
     assert calls > 100, calls  # the scan found the call sites
     assert not problems, "\n".join(problems)
+
+
+def test_the_converter_moves_an_inline_catalogue_into_the_po_files(tmp_path: Path):
+    module = tmp_path / "skill.py"
+    module.write_text(
+        '"""A skill."""\nfrom bot.i18n import Catalog\n\nTEXT = Catalog(\n    en={"hi": "Hi {name}", "bye": ("Bye "\n'
+        '                   "now")},\n    fr={"hi": "Salut {name}"},\n)\nOTHER = 1\n', encoding="utf-8")
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "catalog_to_po.py"), str(module), "TEXT", "skill",
+                           "--locale-dir", str(tmp_path / "locale")], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert module.read_text(encoding="utf-8").endswith('TEXT = Catalog("skill")\nOTHER = 1\n')
+    text = Catalog("skill", root=tmp_path / "locale")
+    assert [text.get("fr", "hi", name="Léa"), text.get("fr", "bye"), text.get("en", "bye")] == ["Salut Léa", "Bye now", "Bye now"]
