@@ -23,6 +23,11 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, ORMExecuteState, Session, ma
 log = logging.getLogger(__name__)
 
 
+# Columns holding a user, conversation or channel id: Teams ids run to about 150 characters
+# ("29:…" users, "a:…" 1:1 conversations), Slack ids to about 12.
+ID_LENGTH = 255
+
+
 class Base(DeclarativeBase):
     pass
 

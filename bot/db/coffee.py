@@ -11,7 +11,7 @@ import datetime as dt
 from sqlalchemy import Boolean, Date, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.db import Base, WorkspaceScoped
+from bot.db import ID_LENGTH, Base, WorkspaceScoped
 from bot.db.models import utcnow
 
 
@@ -25,7 +25,7 @@ class CoffeeProgramme(WorkspaceScoped, Base):
     __table_args__ = (UniqueConstraint("workspace", "channel_id", name="uq_coffee_programme_channel"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    channel_id: Mapped[str] = mapped_column(String(64))
+    channel_id: Mapped[str] = mapped_column(String(ID_LENGTH))
     channel_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
     cadence: Mapped[str] = mapped_column(String(16), default="weekly")  # weekly, biweekly, monthly
     weekday: Mapped[int] = mapped_column(Integer, default=0)
@@ -49,7 +49,7 @@ class CoffeeMember(WorkspaceScoped, Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     programme_id: Mapped[int] = mapped_column(ForeignKey("coffee_programmes.id", ondelete="CASCADE"), index=True)
-    user_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(String(ID_LENGTH))
     status: Mapped[str] = mapped_column(String(16), default="joined")
     snoozed_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -104,7 +104,7 @@ class CoffeeGroup(WorkspaceScoped, Base):
     intro_sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     intro_attempts: Mapped[int] = mapped_column(Integer, default=0)
     intro_error: Mapped[str | None] = mapped_column(Text, nullable=True)
-    conversation_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    conversation_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), nullable=True)
     followup_sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     followup_attempts: Mapped[int] = mapped_column(Integer, default=0)
     sending_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
@@ -121,7 +121,7 @@ class CoffeeGroupMember(WorkspaceScoped, Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     group_id: Mapped[int] = mapped_column(ForeignKey("coffee_groups.id", ondelete="CASCADE"), index=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("coffee_rounds.id", ondelete="CASCADE"), index=True)
-    user_id: Mapped[str] = mapped_column(String(64), index=True)
+    user_id: Mapped[str] = mapped_column(String(ID_LENGTH), index=True)
     team: Mapped[str | None] = mapped_column(String(200), nullable=True)
     met: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     answered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
@@ -136,7 +136,7 @@ class CoffeeTie(WorkspaceScoped, Base):
     __person_columns__ = ("user_a", "user_b")
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_a: Mapped[str] = mapped_column(String(64))
-    user_b: Mapped[str] = mapped_column(String(64))
+    user_a: Mapped[str] = mapped_column(String(ID_LENGTH))
+    user_b: Mapped[str] = mapped_column(String(ID_LENGTH))
     interactions: Mapped[float] = mapped_column(Float, default=0.0)
     last_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -22,7 +22,7 @@ import datetime as dt
 from sqlalchemy import Boolean, DateTime, Float, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.db import Base, WorkspaceScoped
+from bot.db import ID_LENGTH, Base, WorkspaceScoped
 
 
 class _Scoped(WorkspaceScoped):
@@ -49,12 +49,12 @@ class ExpertiseMessage(_Scoped, Base):
     __person_links__ = ("parent_user_id",)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    conversation_id: Mapped[str] = mapped_column(String(64))
+    conversation_id: Mapped[str] = mapped_column(String(ID_LENGTH))
     conversation_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
     ts: Mapped[str] = mapped_column(String(64))
     thread_ts: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    parent_user_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    user_id: Mapped[str] = mapped_column(String(64))
+    parent_user_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), nullable=True)
+    user_id: Mapped[str] = mapped_column(String(ID_LENGTH))
     # 1: help (not chatter) in someone else's thread, the person's first in that thread
     answer: Mapped[bool] = mapped_column(Boolean, default=False)
     question: Mapped[bool] = mapped_column(Boolean, default=False)  # 1: a thread's first message that asks
@@ -73,12 +73,12 @@ class ExpertiseEvidence(_Scoped, Base):
     __person_columns__ = ("user_id",)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(String(ID_LENGTH))
     topic_key: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(16))  # wrote, answered, thanked, declared
     weight: Mapped[float] = mapped_column(Float, default=1.0)
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    conversation_id: Mapped[str] = mapped_column(String(64), default="")  # "" when no message
+    conversation_id: Mapped[str] = mapped_column(String(ID_LENGTH), default="")  # "" when no message
     ts: Mapped[str] = mapped_column(String(64), default="")
     permalink: Mapped[str | None] = mapped_column(String(500), nullable=True)
     conversation_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
@@ -94,7 +94,7 @@ class ExpertiseScore(_Scoped, Base):
     __person_columns__ = ("user_id",)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(String(ID_LENGTH))
     topic_key: Mapped[str] = mapped_column(String(200))
     wrote_n: Mapped[int] = mapped_column(Integer, default=0)
     answered_n: Mapped[int] = mapped_column(Integer, default=0)
@@ -120,7 +120,7 @@ class ExpertisePerson(_Scoped, Base):
     __person_columns__ = ("user_id",)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(String(ID_LENGTH))
     messages_n: Mapped[int] = mapped_column(Integer, default=0)
     answers_n: Mapped[int] = mapped_column(Integer, default=0)
     answers_s: Mapped[float] = mapped_column(Float, default=0.0)
@@ -139,7 +139,7 @@ class ExpertiseTopic(_Scoped, Base):
 
 
 class ExpertiseModel(_Scoped, Base):
-    """The ranking a workspace learned from its own history (see ``bot/ranker.py``): the
+    """The ranking a workspace learned from its own history (see ``skills/expertise/ranker.py``): the
     features' names, means, scales and weights as JSON. Names no person."""
 
     __tablename__ = "expertise_models"

@@ -10,7 +10,7 @@ import datetime as dt
 from sqlalchemy import DateTime, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.db import Base, WorkspaceScoped
+from bot.db import ID_LENGTH, Base, WorkspaceScoped
 from bot.db.models import utcnow
 
 
@@ -23,7 +23,7 @@ class InsightsLinkUse(WorkspaceScoped, Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     nonce: Mapped[str] = mapped_column(String(64))
-    user_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(String(ID_LENGTH))
     used_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

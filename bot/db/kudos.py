@@ -14,7 +14,7 @@ import datetime as dt
 from sqlalchemy import JSON, Boolean, DateTime, Float, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.db import Base, WorkspaceScoped
+from bot.db import ID_LENGTH, Base, WorkspaceScoped
 from bot.db.models import utcnow
 
 
@@ -38,12 +38,12 @@ class KudosRow(WorkspaceScoped, Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     source_key: Mapped[str] = mapped_column(String(255))
-    giver_id: Mapped[str] = mapped_column(String(64))
-    receiver_id: Mapped[str] = mapped_column(String(64))
+    giver_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    receiver_id: Mapped[str] = mapped_column(String(ID_LENGTH))
     topics: Mapped[list[str]] = mapped_column(JSON, default=list)
     topic_names: Mapped[list[str]] = mapped_column(JSON, default=list)
     via: Mapped[str] = mapped_column(String(16), default="message")  # "message", "command", "reaction"
-    conversation_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    conversation_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), nullable=True)
     conversation_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
     ts: Mapped[str | None] = mapped_column(String(64), nullable=True)
     permalink: Mapped[str | None] = mapped_column(String(500), nullable=True)
@@ -60,7 +60,7 @@ class KudosDigestRow(WorkspaceScoped, Base):
     __person_columns__ = ("user_id",)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(String(ID_LENGTH))
     month: Mapped[str] = mapped_column(String(7))  # "2026-11"
     thanks: Mapped[int] = mapped_column(Integer, default=0)
     sent_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, DateTime, Integer, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.db import Base, WorkspaceScoped
+from bot.db import ID_LENGTH, Base, WorkspaceScoped
 
 
 def utcnow() -> dt.datetime:
@@ -24,7 +24,7 @@ class PersonRow(WorkspaceScoped, Base):
     __table_args__ = (UniqueConstraint("workspace", "user_id", name="uq_people_user"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(String(ID_LENGTH))
     name: Mapped[str] = mapped_column(String(200), default="")
     team: Mapped[str | None] = mapped_column(String(200), nullable=True)
     tz: Mapped[str | None] = mapped_column(String(64), nullable=True)
@@ -47,7 +47,7 @@ class EventSeen(WorkspaceScoped, Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(255))
-    user_id: Mapped[str | None] = mapped_column(String(64), nullable=True)  # who caused the event
+    user_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), nullable=True)  # who caused the event
     seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
 
 
@@ -65,7 +65,7 @@ class InboxItem(WorkspaceScoped, Base):
     __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[str | None] = mapped_column(String(64), nullable=True)  # who caused the event
+    user_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), nullable=True)  # who caused the event
     event: Mapped[dict[str, Any]] = mapped_column(JSON)
     meta: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
@@ -86,12 +86,12 @@ class IngestItem(WorkspaceScoped, Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     op: Mapped[str] = mapped_column(String(16), default="upsert")  # "upsert" or "delete"
-    conversation_id: Mapped[str] = mapped_column(String(64))
+    conversation_id: Mapped[str] = mapped_column(String(ID_LENGTH))
     conversation_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
     ts: Mapped[str] = mapped_column(String(64))
     thread_ts: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    parent_user_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    user_id: Mapped[str] = mapped_column(String(64))
+    parent_user_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), nullable=True)
+    user_id: Mapped[str] = mapped_column(String(ID_LENGTH))
     text: Mapped[str] = mapped_column(Text, default="")
     mentions: Mapped[list[str]] = mapped_column(JSON, default=list)
     permalink: Mapped[str | None] = mapped_column(String(500), nullable=True)
@@ -129,7 +129,7 @@ class ConversationRef(WorkspaceScoped, Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(255))  # "user:<id>" or "conversation:<id>"
-    user_id: Mapped[str | None] = mapped_column(String(64), nullable=True)  # set for a person's 1:1
+    user_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), nullable=True)  # set for a person's 1:1
     reference: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 

@@ -27,7 +27,8 @@ from sqlalchemy.orm import Session
 
 from skills.insights import reads
 from skills.insights.questions import read_questions
-from skills.insights.reads import Grouped, RoundRow, Thanks, ThreadPresence
+from skills.insights.reads import Grouped, RoundRow, ThreadPresence
+from skills.kudos.api import Thanks
 
 OTHER = ""  # the label of merged small teams (a real team is never named "")
 

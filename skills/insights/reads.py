@@ -9,7 +9,8 @@ Read here:
   recorded at pairing time and the "did you meet?" answers;
 - ``expertise_messages``: who wrote in which public thread and when (no text is stored there);
   two people in one thread have interacted; a reply in someone else's thread is an answer;
-- ``kudos``: who thanked whom, when.
+- who thanked whom, and when: asked of the kudos skill (``skills.kudos.api``), which owns that
+  table.
 
 The who-knows questions of each month are this skill's own counts (``questions.py``).
 """
@@ -25,8 +26,8 @@ from sqlalchemy.orm import Session
 
 from bot.db.coffee import CoffeeGroupMember, CoffeeRound
 from bot.db.expertise import ExpertiseMessage
-from bot.db.kudos import KudosRow
 from bot.db.models import PersonRow
+from skills.kudos.api import Thanks, thanks_before
 
 
 def utc(at: dt.datetime) -> dt.datetime:
@@ -69,13 +70,6 @@ class Answer:
 
     user_id: str
     asker_id: str
-    at: dt.datetime
-
-
-@dataclass(frozen=True)
-class Thanks:
-    giver_id: str
-    receiver_id: str
     at: dt.datetime
 
 
@@ -141,6 +135,5 @@ def read_answers(s: Session, start: dt.datetime, end: dt.datetime) -> list[Answe
 
 def read_thanks(s: Session, before: dt.datetime) -> list[Thanks]:
     """Every thanks given before ``before``."""
-    rows = s.execute(select(KudosRow.giver_id, KudosRow.receiver_id, KudosRow.at).where(KudosRow.at < before))
-    return [Thanks(g, r, utc(at)) for g, r, at in rows]
+    return thanks_before(s, before)
 

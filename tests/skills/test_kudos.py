@@ -26,11 +26,13 @@ from bot.events import (
     ScheduledTick,
 )
 from bot.config import load_settings
-from bot.nlp import Nlp, NlpSettings
+from skills.expertise.nlp import Nlp, NlpSettings
 from bot.router import Router
 from tests.conftest import T0, WS, dm, message, person
 
 import skills.kudos as kudos
+from skills.kudos import digest, giving, parsing, rules, views
+from skills.kudos.text import month_name
 
 ALICE = person("U0ALICE", "Alice Martin", team="Data", tz="Europe/Zurich", locale="en")
 BRUNO = person("U0BRUNO", "Bruno Leroy", team="Data", tz="Europe/Paris", locale="fr")
@@ -123,11 +125,11 @@ def router() -> Router:
 )
 def test_every_form_is_read_with_its_language_people_and_reason(router, text, lang, who, reason) -> None:  # noqa: ANN001
     m = router.match_text(text, addressed=False)
-    assert m is not None and m.route.handler is kudos.thanks_message
+    assert m is not None and m.route.handler is giving.thanks_message
     assert m.lang == lang
-    assert kudos.names_in(m.groups["who"]) == who
-    assert kudos.clean_reason(m.groups.get("reason")) == reason
-    assert kudos.read_thanks(text) == (who, reason)
+    assert parsing.names_in(m.groups["who"]) == who
+    assert parsing.clean_reason(m.groups.get("reason")) == reason
+    assert parsing.read_thanks(text) == (who, reason)
 
 
 @pytest.mark.parametrize(
@@ -139,13 +141,13 @@ def test_every_form_is_read_with_its_language_people_and_reason(router, text, la
     ],
 )
 def test_emoji_codes_are_left_out_of_the_reason(text, who, reason) -> None:  # noqa: ANN001
-    assert kudos.read_thanks(text) == (who, reason)
+    assert parsing.read_thanks(text) == (who, reason)
 
 
 @pytest.mark.parametrize("text", ["thanks everyone", "thanks", "merci à tous", "no thanks <@U1>", "I said thanks <@U1>", "my thanks"])
 def test_text_that_does_not_clearly_thank_someone_is_not_a_thanks(router, text) -> None:  # noqa: ANN001
     m = router.match_text(text, addressed=False)
-    assert m is None or m.route.handler is not kudos.thanks_message
+    assert m is None or m.route.handler is not giving.thanks_message
 
 
 @pytest.mark.parametrize(
@@ -159,20 +161,20 @@ def test_text_that_does_not_clearly_thank_someone_is_not_a_thanks(router, text) 
     ],
 )
 def test_command_arguments(args, who, reason) -> None:  # noqa: ANN001
-    assert kudos.parse_thanks(args) == (who, reason)
+    assert parsing.parse_thanks(args) == (who, reason)
 
 
 @pytest.mark.parametrize("args", ["", "for nothing", "everyone"])
 def test_command_arguments_naming_nobody(args) -> None:  # noqa: ANN001
-    assert kudos.parse_thanks(args) is None
+    assert parsing.parse_thanks(args) is None
 
 
 def test_local_midnight_is_the_givers() -> None:
     now = dt.datetime(2026, 11, 2, 23, 30, tzinfo=dt.timezone.utc)
-    assert kudos.local_midnight(now, "Europe/Zurich") == dt.datetime(2026, 11, 2, 23, 0, tzinfo=dt.timezone.utc)
-    assert kudos.local_midnight(now, "America/New_York") == dt.datetime(2026, 11, 2, 5, 0, tzinfo=dt.timezone.utc)
-    assert kudos.local_midnight(now, None) == dt.datetime(2026, 11, 2, 0, 0, tzinfo=dt.timezone.utc)
-    assert kudos.local_midnight(now, "Not/AZone") == dt.datetime(2026, 11, 2, 0, 0, tzinfo=dt.timezone.utc)
+    assert rules.local_midnight(now, "Europe/Zurich") == dt.datetime(2026, 11, 2, 23, 0, tzinfo=dt.timezone.utc)
+    assert rules.local_midnight(now, "America/New_York") == dt.datetime(2026, 11, 2, 5, 0, tzinfo=dt.timezone.utc)
+    assert rules.local_midnight(now, None) == dt.datetime(2026, 11, 2, 0, 0, tzinfo=dt.timezone.utc)
+    assert rules.local_midnight(now, "Not/AZone") == dt.datetime(2026, 11, 2, 0, 0, tzinfo=dt.timezone.utc)
 
 
 # ---- thanks in a channel ----------------------------------------------------------------------------
@@ -238,8 +240,9 @@ async def test_kudos_and_merci_typed_to_the_bot(app) -> None:  # noqa: ANN001
 
 
 async def test_in_a_thread_the_threads_topics_count_too(app) -> None:  # noqa: ANN001
-    from bot.expertise import EvidenceRef, record_evidence
-    from bot.nlp import Topic
+    from skills.expertise.evidence import record_evidence
+    from skills.expertise.model import EvidenceRef
+    from skills.expertise.topics import Topic
 
     root = message(CHEN, "How do I size a Postgres connection pool?")
     with app.db.session(WS.key) as s:
@@ -299,7 +302,7 @@ async def test_old_thanks_from_an_imported_history_count_without_messaging_anyon
 
     assert outcome.outbound == []
     [row] = kudos_rows(app)
-    assert kudos.as_utc(row.at) == written and "kafka" in row.topics
+    assert rules.as_utc(row.at) == written and "kafka" in row.topics
     assert {e.topic_key for e in evidence(app, BRUNO.id)} >= {"kafka"}
 
 
@@ -644,10 +647,10 @@ async def test_digest_can_be_turned_off(build, clock) -> None:  # noqa: ANN001
 
 
 def test_month_helpers() -> None:
-    assert kudos.previous_month(dt.datetime(2026, 1, 1, 0, 0, tzinfo=dt.timezone.utc)) == "2025-12"
-    assert kudos.month_bounds("2026-12") == (
+    assert digest.previous_month(dt.datetime(2026, 1, 1, 0, 0, tzinfo=dt.timezone.utc)) == "2025-12"
+    assert views.month_bounds("2026-12") == (
         dt.datetime(2026, 12, 1, tzinfo=dt.timezone.utc), dt.datetime(2027, 1, 1, tzinfo=dt.timezone.utc))
-    assert kudos.month_name("2026-08", "fr") == "août 2026"
+    assert month_name("2026-08", "fr") == "août 2026"
 
 
 # ---- privacy -------------------------------------------------------------------------------------------------
