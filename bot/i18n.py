@@ -90,8 +90,9 @@ class Catalog:
     """The texts of one context ("help", "kudos", …) of the catalogues, in every language.
 
     ``Catalog("kudos")`` reads nothing until first asked. The older inline form,
-    ``Catalog(en={...}, fr={...})``, still works for modules not yet moved to the .po files
-    (``scripts/catalog_to_po.py`` moves one)."""
+    ``Catalog(en={...}, fr={...})``, still answers, so that code written before the .po files
+    runs; tests/unit/test_i18n.py fails on it and names the ``scripts/catalog_to_po.py`` command
+    that moves it."""
 
     def __init__(self, name: str | None = None, /, *, en: Mapping[str, str] | None = None,
                  fr: Mapping[str, str] | None = None, root: Traversable = LOCALE_DIR) -> None:

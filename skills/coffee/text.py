@@ -1,5 +1,6 @@
-"""What the coffee skill says, in English and French: the message catalogue ``T`` and the
-weekday and month names its dates are written with."""
+"""What the coffee skill says: its catalogue ``T`` (context "coffee" of
+bot/locale/<lang>/LC_MESSAGES/liaison.po); its weekdays, dates and lists come from Babel
+(bot.i18n)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,3 @@ from bot.i18n import Catalog
 T = Catalog("coffee")
 
 N_STARTERS = 5
-WEEKDAYS = {
-    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
-    "fr": ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"),
-}
-MONTHS = {
-    "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
-    "fr": ("janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc."),
-}

@@ -217,3 +217,16 @@ def test_the_converter_moves_an_inline_catalogue_into_the_po_files(tmp_path: Pat
     assert module.read_text(encoding="utf-8").endswith('TEXT = Catalog("skill")\nOTHER = 1\n')
     text = Catalog("skill", root=tmp_path / "locale")
     assert [text.get("fr", "hi", name="Léa"), text.get("fr", "bye"), text.get("en", "bye")] == ["Salut Léa", "Bye now", "Bye now"]
+
+
+def test_no_module_keeps_an_inline_catalogue():
+    """Catalog(en={...}, fr={...}) still works, for a branch written before the .po files, but its
+    words belong in the catalogues: this says how to move them."""
+    inline = []
+    for path, _, source in _modules_using_catalogs():
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and \
+                    getattr(node.value.func, "id", None) == "Catalog" and node.value.keywords:
+                name = node.targets[0].id if isinstance(node.targets[0], ast.Name) else "?"
+                inline.append(f"python scripts/catalog_to_po.py {path.relative_to(ROOT)} {name} <context>")
+    assert not inline, "move these catalogues into bot/locale:\n" + "\n".join(inline)
