@@ -35,23 +35,12 @@ from bot import people
 from bot.db import Database
 from bot.db.models import ConversationRef, PersonRow
 from bot.events import Attachment, Button, DirectMessage, GroupMessage, Outbound, Person, Reply, Sent, Workspace
-from bot.i18n import Catalog, normalise_locale
+from bot.i18n import Catalog, join_names, normalise_locale
 from bot.ports import ChatError
 
 log = logging.getLogger("liaison.teams")
 
-TEXT = Catalog(
-    en={
-        "group_intro": "A message for you and {others}:",
-        "and": "and",
-        "general": "General",
-    },
-    fr={
-        "group_intro": "Un message pour vous et {others} :",
-        "and": "et",
-        "general": "Général",
-    },
-)
+TEXT = Catalog("teams.chat")
 
 
 class ReferenceStore:
@@ -236,8 +225,7 @@ class TeamsChat:
             lang = langs.get(user_id, self.default_language)
             text = message.text
             if others:
-                names = ", ".join(f"<@{u}>" for u in others[:-1])
-                names = f"{names} {TEXT.get(lang, 'and')} <@{others[-1]}>" if names else f"<@{others[-1]}>"
+                names = join_names(lang, [f"<@{u}>" for u in others])
                 text = TEXT.get(lang, "group_intro", others=names) + "\n" + message.text
             try:
                 sent = await self._direct(ws, user_id, text, message.buttons)

@@ -27,10 +27,12 @@ from pathlib import Path
 from typing import Sequence
 
 from bot.config import ConfigError, load_settings
+from bot.i18n import Catalog
 
 log = logging.getLogger("liaison")
 
 DEMO_DB = "liaison-demo.db"
+CLI = Catalog("cli")  # the command line speaks English; its counted nouns come from the catalogue
 
 
 class _SecretFilter(logging.Filter):
@@ -216,8 +218,10 @@ def cmd_import(args: argparse.Namespace) -> int:
     except ExportError as exc:
         print(f"liaison import: {exc}", file=sys.stderr)
         return 2
-    print(f"Importing {export.workspace.key}: {len(export.people)} people, {len(export.channels)} public channels, "
-          f"{len(export.messages)} messages ({export.skipped} left out: bots, joins{', unknown users' if args.skip_unknown_users else ''})",
+    counted = {key: CLI.get("en", key, count=n) for key, n in (
+        ("n_people", len(export.people)), ("n_channels", len(export.channels)), ("n_messages", len(export.messages)))}
+    print(f"Importing {export.workspace.key}: {counted['n_people']}, {counted['n_channels']}, {counted['n_messages']} "
+          f"({export.skipped} left out: bots, joins{', unknown users' if args.skip_unknown_users else ''})",
           file=sys.stderr)
     app = bootstrap(load_settings(), platforms=())
     try:
