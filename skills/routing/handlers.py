@@ -15,6 +15,7 @@ from bot.context import SkillContext
 from bot.db.routing import RoutedQuestion, RoutingOffer
 from bot.dispatch import reply
 from bot.events import ActionInvoked, Button, DirectMessage, GroupMessage, Outbound, Reply
+from bot.i18n import join_names, month_name
 from bot.ports import ChatError
 from skills.expertise.api import EvidenceRef, record_answered
 from skills.routing import store
@@ -22,17 +23,14 @@ from skills.routing.delivery import deliver_due, edit, lang_of
 from skills.routing.hours import add_working_hours, aware
 from skills.routing.routes import routes
 from skills.routing.store import settings_of, topic_label
-from skills.routing.text import MONTHS, T
+from skills.routing.text import T
 
 # "ask them" counts as being said right after the answer within this time.
 ASK_AGAIN_WITHIN = dt.timedelta(hours=2)
 
 
 def names(ids: Sequence[str], lang: str) -> str:
-    shown = [f"<@{u}>" for u in ids]
-    if len(shown) < 2:
-        return "".join(shown)
-    return f"{', '.join(shown[:-1])} {T.get(lang, 'and')} {shown[-1]}"
+    return join_names(lang, [f"<@{u}>" for u in ids])
 
 
 # ---- the offer under a who-knows answer ------------------------------------------------------------
@@ -269,7 +267,7 @@ def routing_stats(event: Any, ctx: SkillContext) -> Reply:
     lines = [ctx.t(T, "stats_title")]
     for m in rows:
         year, month = m.month.split("-")
-        label = f"{MONTHS.get(ctx.lang, MONTHS['en'])[int(month) - 1]} {year}"
+        label = f"{month_name(ctx.lang, int(month), 'abbreviated')} {year}"
         lines.append(ctx.t(T, "stats_line", month=label, routed=m.routed, accepted=m.accepted,
                            median=_duration(ctx, m.median_seconds)))
     return reply(ctx, "\n".join(lines), private=True)
