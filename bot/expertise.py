@@ -38,14 +38,14 @@ from sqlalchemy.orm import Session
 
 from bot.db.expertise import ExpertiseEvidence, ExpertiseMessage, ExpertisePerson, ExpertiseScore, ExpertiseTopic
 from bot.db.models import PersonRow
-from bot.help_signal import is_help, is_question
+from bot.help_signal import follow_up, followed, is_question, judge
 from bot.i18n import Catalog
 from bot.nlp import Topic
 from bot.ranker import DEFAULT, FEATURES, RECENT_DAYS, WEEK_DAYS, Model
 from bot.ranker import Person as RankPerson
 from bot.ranker import Workspace as RankWorkspace
 from bot.ranker import features as rank_features
-from bot.ranker_fit import CANDIDATES, STRENGTH
+from bot.ranker_fit import CANDIDATES, STRENGTH, FitSettings
 from bot.ranker_fit import load as load_model
 
 log = logging.getLogger("liaison.expertise")
@@ -120,6 +120,7 @@ class ExpertiseSettings:
     fit_max_examples: int = 3000
     fit_c: float = 0.0001
     fit_drop: tuple[str, ...] = ("recent_week",)
+    fit_related_topics: int = 2000
     max_experts: int = 5
     min_experts: int = 3
     links_per_person: int = 2
@@ -712,6 +713,7 @@ def index_messages(session: Session, messages: Sequence[Any], *, nlp: Any, setti
     message_rows: list[tuple[Any, ...]] = []
     evidence_rows: list[tuple[Any, ...]] = []
     helped = _threads_helped(session, upserts)
+    verdicts = _verdicts(upserts, roots)
     for m, own in zip(upserts, analysed):
         at = _aware(m.message_time) if m.message_time else (ts_time(m.ts) or _aware(now))
         in_thread = bool(m.thread_ts) and m.thread_ts != m.ts
@@ -719,7 +721,8 @@ def index_messages(session: Session, messages: Sequence[Any], *, nlp: Any, setti
         root_author = m.parent_user_id or (root[0] if root else None)
         # An answer is help (not "+1" or "thanks") in someone else's thread, once per thread.
         answer = (in_thread and root_author is not None and root_author != m.user_id
-                  and (m.conversation_id, m.thread_ts, m.user_id) not in helped and is_help(m.text))
+                  and (m.conversation_id, m.thread_ts, m.user_id) not in helped
+                  and verdicts.get((m.conversation_id, m.ts), False))
         if answer:
             helped.add((m.conversation_id, m.thread_ts, m.user_id))
         message_rows.append((ws, m.conversation_id, m.conversation_name, m.ts, m.thread_ts,
@@ -750,6 +753,38 @@ def index_messages(session: Session, messages: Sequence[Any], *, nlp: Any, setti
     _bulk(conn, ExpertiseEvidence.__table__, _EVIDENCE_COLS, evidence_rows)
     writer.finish()
     return len(upserts)
+
+
+def _verdicts(upserts: Sequence[Any], roots: Mapping[tuple[str, str], tuple[str, list[Topic]]]) -> dict[tuple[str, str], bool]:
+    """Whether each reply of the batch is help (``help_signal``), judged with what follows it
+    when the batch holds it: the asker's next message in the thread (their thanks, or their
+    question again). A reply whose asker answers in a later batch is judged on its own."""
+    authors = {(m.conversation_id, m.ts): m.user_id for m in upserts if not m.thread_ts or m.thread_ts == m.ts}
+    out: dict[tuple[str, str], bool] = {}
+    waiting: dict[tuple[str, str], list[tuple[Any, Any]]] = defaultdict(list)
+    for m in sorted(upserts, key=lambda m: float(m.ts) if _is_number(m.ts) else 0.0):
+        if not m.thread_ts or m.thread_ts == m.ts:
+            continue
+        thread = (m.conversation_id, m.thread_ts)
+        asker = m.parent_user_id or authors.get(thread) or (roots[thread][0] if thread in roots else None)
+        if asker is not None and m.user_id == asker:
+            after = follow_up(m.text)
+            for key, verdict in waiting.pop(thread, ()):
+                out[key] = followed(verdict, after).help
+            continue
+        waiting[thread].append(((m.conversation_id, m.ts), judge(m.text)))
+    for replies in waiting.values():
+        for key, verdict in replies:
+            out[key] = verdict.help
+    return out
+
+
+def _is_number(ts: str) -> bool:
+    try:
+        float(ts)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def _threads_helped(session: Session, upserts: Sequence[Any]) -> set[tuple[str, str, str]]:
@@ -987,8 +1022,10 @@ def index_snapshot(session: Session, *, now: dt.datetime, settings: ExpertiseSet
     helpers = heapq.nlargest(size, helping, key=lambda u: (helping[u], u))
     answerers = session.scalars(select(P.user_id).where(P.answers_n > 0).order_by(P.answers_n.desc(), P.user_id).limit(size)).all()
     model = load_model(session)
-    if model is None or (model.learned and model.examples < settings.fit_min_examples):
+    if model is None:
         model = DEFAULT
+    elif model.learned and model.examples < settings.fit_min_examples:
+        model = DEFAULT.with_related(model.related)
     return IndexSnapshot(helping=helping, helpers=tuple(helpers), answerers=tuple(answerers), model=model,
                          helping_week=helping_week, averages=_averages(session))
 
@@ -1109,20 +1146,26 @@ def who_knows(
     # now; in an imported archive, it keeps old evidence from all decaying to nothing.
     now, people = _index_size(session, now)
     keys = list(dict.fromkeys(t.key for t in topics if t.key))
-    topic_rows = {r.key: r for r in _core(session, select(TT.c.key, TT.c.display, TT.c.people_n).where(TT.c.key.in_(keys)), TT).all()} if keys else {}
-    weights = {k: w for k, r in topic_rows.items() if (w := topic_weight(max(people, 1), r.people_n)) > 0}
+    # The topics the workspace's answers relate to the question's come along (``Model.expand``).
+    near_keys = [k for k, _ in snap.model.expand(dict.fromkeys(keys, 1.0)).items()]
+    wanted_keys = keys + near_keys
+    topic_rows = {r.key: r for r in _core(session, select(TT.c.key, TT.c.display, TT.c.people_n).where(
+        TT.c.key.in_(wanted_keys)), TT).all()} if keys else {}
+    weights = {k: w for k in keys if (r := topic_rows.get(k)) is not None and (w := topic_weight(max(people, 1), r.people_n)) > 0}
+    near = {k: w for k, w in snap.model.expand(weights).items() if k in topic_rows}
+    every = {**near, **weights}
     # Each kind's evidence, weighted and decayed to now, as a fit sees it.
     counts: dict[str, dict[str, tuple[float, ...]]] = defaultdict(dict)
     rows: dict[tuple[str, str], Any] = {}
     decay = 1.0 / growth(now, settings.half_life_days)
     strength: dict[str, float] = defaultdict(float)
-    for row in _candidates(session, list(weights), settings.candidates_per_topic, pg):
+    for row in _candidates(session, list(every), settings.candidates_per_topic, pg):
         # (user_id, topic_key, last_at, the counts by kind, the time-weighted sums by kind)
         if row[3] or row[4] or row[5] or row[6]:
             c = ((row[7] or 0.0) * decay, (row[8] or 0.0) * decay, (row[9] or 0.0) * decay, (row[10] or 0.0) * decay)
             counts[row[0]][row[1]] = c
             rows[(row[0], row[1])] = row
-            strength[row[0]] += weights[row[1]] * (STRENGTH[0] * c[0] + STRENGTH[1] * c[1] + STRENGTH[2] * c[2] + STRENGTH[3] * c[3])
+            strength[row[0]] += every[row[1]] * (STRENGTH[0] * c[0] + STRENGTH[1] * c[1] + STRENGTH[2] * c[2] + STRENGTH[3] * c[3])
     if not counts and not fallback:
         return []
     # The candidates a fit learns from: the people with the most evidence on the question's
@@ -1134,10 +1177,10 @@ def who_knows(
     prior_rows, directory = _people_rows(session, sorted(wanted | ({asker} if asker else set())), asker, pg)
     asker_row = directory.get(asker) if asker else None
     asker_team = asker_row.team if asker_row is not None else None
-    ranked = _rank(wanted, counts, weights, prior_rows, directory, snap, asker, asker_team, now)[:limit]
+    ranked = _rank(wanted, counts, weights, prior_rows, directory, snap, asker, asker_team, now, near)[:limit]
 
     # Reasons and links: only for the matched people an answer shows.
-    best = {u: _best_topic(counts[u], weights) for u, _, _ in ranked if u in counts}
+    best = {u: _best_topic(counts[u], every) for u, _, _ in ranked if u in counts}
     shown = [(u, best[u]) for u, _, _ in ranked if u in counts][: settings.max_experts]
     found = _details(session, shown, settings.links_per_person) if details else {}
     out = []
@@ -1171,7 +1214,7 @@ def who_knows(
 
 def _rank(wanted: Iterable[str], counts: Mapping[str, Mapping[str, Sequence[int]]], weights: Mapping[str, float],
           prior_rows: Mapping[str, Any], directory: Mapping[str, Any], snap: IndexSnapshot, asker: str | None,
-          asker_team: str | None, now: dt.datetime) -> list[tuple[str, float, str]]:
+          asker_team: str | None, now: dt.datetime, near: Mapping[str, float] | None = None) -> list[tuple[str, float, str]]:
     """(person, score, the feature that counts most for them), best first: the workspace's
     ranking over each candidate's features. Only people still indexed count (a kept snapshot
     may name someone erased since), never the asker, people who opted out, bots or deleted
@@ -1189,7 +1232,7 @@ def _rank(wanted: Iterable[str], counts: Mapping[str, Mapping[str, Sequence[int]
         x = rank_features(weights, counts.get(u, {}), RankPerson(
             answers=(p.answers_n or 0) if p else 0, messages=(p.messages_n or 0) if p else 0,
             recent=snap.helping.get(u, 0), recent_week=snap.helping_week.get(u, 0), idle_days=idle, pair=(p.pair or 0) if p else 0,
-            cross_team=bool(team and asker_team and team != asker_team)), snap.averages)
+            cross_team=bool(team and asker_team and team != asker_team)), snap.averages, near)
         parts = snap.model.contributions(x)
         why = max(range(len(parts)), key=lambda i: (parts[i], -i))
         scored.append((u, sum(parts), FEATURES[why]))
@@ -1249,14 +1292,16 @@ class ExpertiseService:
         """Learn the session's workspace's ranking from its answered threads and store it (in
         the worker: on a schedule and after an import); its questions use it from their next
         snapshot."""
-        from bot.ranker_fit import FitSettings, fit_workspace
+        from bot.ranker_fit import fit_workspace
 
-        s = self.settings
-        model = fit_workspace(session, now=now, settings=FitSettings(
-            max_examples=s.fit_max_examples, min_examples=s.fit_min_examples, c=s.fit_c, half_life_days=s.half_life_days,
-            drop=tuple(s.fit_drop)))
+        model = fit_workspace(session, now=now, settings=self.fit_settings())
         self._expire(session.info.get("workspace"))
         return model
+
+    def fit_settings(self) -> FitSettings:
+        s = self.settings
+        return FitSettings(max_examples=s.fit_max_examples, min_examples=s.fit_min_examples, c=s.fit_c,
+                           half_life_days=s.half_life_days, drop=tuple(s.fit_drop), related_topics=s.fit_related_topics)
 
     def snapshot(self, session: Session, *, now: dt.datetime) -> IndexSnapshot:
         """``index_snapshot`` of the session's workspace, read again after
