@@ -170,8 +170,8 @@ def ask_all(app, export, questions, refs, *, with_refs: bool) -> dict[str, list[
 def refit(app, export, choice: tuple, data: list, related) -> None:  # noqa: ANN001
     """Store the export's ranking fitted with ``choice`` (c, features left out) on its examples
     (computed once), with its related topics (``related``: a model holding them)."""
-    from bot.ranker import DEFAULT, fit
-    from bot.ranker_fit import store
+    from skills.expertise.ranker import DEFAULT, fit
+    from skills.expertise.ranker_fit import store
 
     service = app.services.get("expertise")
     c, drop = choice
@@ -238,8 +238,8 @@ def main() -> int:
                 ranks = ask_all(app, export, questions, refs, with_refs=True)
                 t_ask = time.perf_counter() - t0
                 if args.loo:
-                    from bot.ranker import Model
-                    from bot.ranker_fit import examples, related_topics
+                    from skills.expertise.ranker import Model
+                    from skills.expertise.ranker_fit import examples, related_topics
 
                     fs = app.services.get("expertise").fit_settings()
                     with app.db.session(export.workspace.key) as s:

@@ -56,7 +56,7 @@ from bot.config import load_settings  # noqa: E402
 from bot.db import normalise_url  # noqa: E402
 from bot.events import Conversation, MessageReceived, Person, Workspace  # noqa: E402
 from bot.ingest import IngestWorker  # noqa: E402
-from bot.nlp import clean_markup  # noqa: E402
+from skills.expertise.nlp import clean_markup  # noqa: E402
 from bot.ports import FixedClock  # noqa: E402
 from bot.runtime import warm_up  # noqa: E402
 
@@ -92,7 +92,8 @@ def raw_pipe(nlp, texts: list[str], *, topics: bool = True) -> float:  # noqa: A
     choice as the worker (the pipelines are already loaded); ``topics=False``: without the
     topic component. The texts go in as plain strings, so the component has no code
     identifiers to add here (the worker gives it those too)."""
-    from bot.nlp import TOPIC_COMPONENT, clean_markup
+    from skills.expertise.nlp import clean_markup
+    from skills.expertise.topics import TOPIC_COMPONENT
 
     disable = [] if topics else [TOPIC_COMPONENT]
     started = time.perf_counter()
@@ -106,7 +107,7 @@ def raw_pipe(nlp, texts: list[str], *, topics: bool = True) -> float:  # noqa: A
 
 def components(nlp, *, topics: bool = True) -> str:  # noqa: ANN001
     """The components of each language's pipeline, e.g. "en: tokenizer + lemmatizer + liaison_topics"."""
-    from bot.nlp import TOPIC_COMPONENT
+    from skills.expertise.topics import TOPIC_COMPONENT
 
     return ", ".join(
         f"{lang}: " + " + ".join(["tokenizer", *(n for n in nlp.pipeline(lang).pipe_names if topics or n != TOPIC_COMPONENT)])

@@ -1,4 +1,4 @@
-"""Benchmark of the random-coffee grouping (bot.pairing.make_groups).
+"""Benchmark of the random-coffee grouping (skills.coffee.pairing.make_groups).
 
 Run from the repository root: ``python bench/pairing.py`` (needs the "bench" extra: networkx).
 ``--quick`` replaces the 26 simulated rounds of history by random rounds (much faster to set up).
@@ -15,7 +15,7 @@ Printed:
    maxcardinality) on samples of 300: random samples of the 1,000-person company, and
    "departments" of a few large teams, where cross-team pairs are scarce and time zones
    force trade-offs (the hard case for a heuristic).
-Weights are bot.pairing.pair_weight for every method, so the totals are comparable.
+Weights are skills.coffee.pairing_weights.pair_weight for every method, so the totals are comparable.
 """
 
 from __future__ import annotations
@@ -33,13 +33,8 @@ from typing import Iterable
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.pairing import (  # noqa: E402
-    Participant,
-    group_sizes,
-    make_groups,
-    participants_weight,
-    tz_gap_hours,
-)
+from skills.coffee.pairing import group_sizes, make_groups  # noqa: E402
+from skills.coffee.pairing_weights import Participant, participants_weight, tz_gap_hours  # noqa: E402
 
 # (UTC offset, share of teams based there)
 OFFICES = [(-8.0, 0.12), (-5.0, 0.22), (0.0, 0.18), (1.0, 0.25), (5.5, 0.13), (8.0, 0.10)]

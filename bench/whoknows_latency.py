@@ -38,8 +38,9 @@ from bot.db import Database, normalise_url  # noqa: E402
 from bot.db.expertise import ExpertisePerson, ExpertiseScore, ExpertiseTopic  # noqa: E402
 from bot.db.migrate import upgrade  # noqa: E402
 from bot.db.models import PersonRow  # noqa: E402
-from bot.expertise import KINDS, ExpertiseService, ExpertiseSettings, growth  # noqa: E402
-from bot.nlp import Nlp  # noqa: E402
+from skills.expertise.model import KINDS, ExpertiseSettings, growth  # noqa: E402
+from skills.expertise.service import ExpertiseService  # noqa: E402
+from skills.expertise.nlp import Nlp  # noqa: E402
 
 WS = "slack:TBENCH"
 NOW = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.timezone.utc)
@@ -124,9 +125,9 @@ def load(db: Database, data) -> dict[str, int]:  # noqa: ANN001
             s.execute(insert(ExpertiseScore), rows[i : i + 50_000])
     cols = ("workspace", "conversation_id", "conversation_name", "ts", "thread_ts", "parent_user_id", "user_id", "answer",
             "question", "at")
-    _bulk(db, "expertise_messages", cols, messages)
+    bulk(db, "expertise_messages", cols, messages)
     cols = ("workspace", "user_id", "topic_key", "kind", "weight", "at", "conversation_id", "ts", "permalink", "conversation_name")
-    _bulk(db, "expertise_evidence", cols, evidence)
+    bulk(db, "expertise_evidence", cols, evidence)
     # What autovacuum does to a live database after a bulk load (statistics; on PostgreSQL also
     # the visibility map and hint bits, without which the first reads of each page write it).
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -134,7 +135,7 @@ def load(db: Database, data) -> dict[str, int]:  # noqa: ANN001
     return {"people": len(people), "messages": len(messages), "evidence rows": len(evidence), "score rows": len(scores), "topics": len(people_n)}
 
 
-def _bulk(db: Database, table: str, cols: tuple[str, ...], rows: list[tuple]) -> None:
+def bulk(db: Database, table: str, cols: tuple[str, ...], rows: list[tuple]) -> None:
     raw = db.engine.raw_connection()
     try:
         cur = raw.cursor()

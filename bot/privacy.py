@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 from sqlalchemy import String, cast, delete, or_, select, update
 from sqlalchemy.orm import Session
@@ -59,21 +59,21 @@ def _workspace(session: Session) -> str:
     return ws
 
 
-def forget_person(session: Session, user_id: str, *, at: dt.datetime | None = None, settings: Any = None) -> dict[str, int]:
+def forget_person(session: Session, user_id: str, *, at: dt.datetime | None = None,
+                  take_back: Iterable[Callable[[Session, str], Mapping[str, int]]] = ()) -> dict[str, int]:
     """Delete every row naming ``user_id`` in the session's workspace, clear the links other
     people's rows have to them, and keep their tombstone. Returns rows deleted per table. Runs in
-    the caller's transaction, so it is all or nothing; ``settings``: the expertise settings
-    (``bot.expertise.ExpertiseSettings``) the index's aggregates are kept with."""
-    from bot.expertise import take_back_evidence
+    the caller's transaction, so it is all or nothing. ``take_back``: what features remove first
+    themselves, under the workspace's lock, so that aggregates they keep stay right (the expertise
+    skill takes back a person's evidence, keeping its topic counts); each returns rows removed
+    per table."""
     from bot.ingest import hold_workspace
 
     ws = _workspace(session)
     hold_workspace(session)  # waits for a batch in flight; none starts until this commits
     counts: dict[str, int] = {}
-    # The index's evidence first, through the index, so topic counts stay right.
-    evidence = take_back_evidence(session, user_id=user_id, settings=settings)
-    if evidence:
-        counts["expertise_evidence"] = evidence
+    for take in take_back:
+        counts.update((table, n) for table, n in take(session, user_id).items() if n)
     # Children first: tables with foreign keys to others are deleted before what they point at.
     for cls, cols in reversed(_by_dependency(person_tables())):
         n = _erase_from(session, cls, cols, user_id, ws)

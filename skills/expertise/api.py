@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from bot.db.expertise import ExpertiseMessage, ExpertiseScore, ExpertiseTopic
 from bot.db.models import IngestItem
-from bot.expertise import EvidenceRef, ExpertiseSettings, known_keys, record_evidence, thread_topics
+from skills.expertise.evidence import known_keys, record_evidence, thread_topics
+from skills.expertise.model import EvidenceRef, ExpertiseSettings
 
 __all__ = [
     "EvidenceRef", "ExpertiseSettings", "author_of", "known_keys", "record_evidence", "shared_topics",

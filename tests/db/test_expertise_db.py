@@ -12,15 +12,13 @@ from sqlalchemy import func, insert, inspect, select
 from bot.db import Base, Database
 from bot.db.expertise import ExpertiseEvidence, ExpertiseMessage, ExpertisePerson, ExpertiseScore, ExpertiseTopic
 from bot.db.migrate import upgrade
-from bot.expertise import (
-    EvidenceRef,
-    ExpertiseService,
-    ExpertiseSettings,
-    IncomingMessage,
-    forget_all_evidence,
-    record_evidence,
-)
-from bot.nlp import Nlp, Topic
+from skills.expertise.evidence import record_evidence
+from skills.expertise.index import IncomingMessage
+from skills.expertise.model import EvidenceRef, ExpertiseSettings
+from skills.expertise.personal import forget_all_evidence
+from skills.expertise.service import ExpertiseService
+from skills.expertise.nlp import Nlp
+from skills.expertise.topics import Topic
 from bot.privacy import forget_person
 
 NOW = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.timezone.utc)
@@ -249,32 +247,32 @@ def test_bulk_writes_store_values_as_sqlalchemy_does(db: Database) -> None:
     # The index writes its rows in bulk (the driver's executemany on SQLite, COPY and JSON on
     # PostgreSQL): times with and without a time zone or microseconds, booleans, floats and
     # NULLs must be stored as an insert through SQLAlchemy stores them, and read back the same.
-    from bot.expertise import _EVIDENCE_COLS, _MESSAGE_COLS, _PERSON_COLS, _SCORE_COLS, _TOPIC_COLS, _bulk
+    from skills.expertise.bulk import EVIDENCE_COLS, MESSAGE_COLS, PERSON_COLS, SCORE_COLS, TOPIC_COLS, bulk
 
     utc, plus2 = dt.timezone.utc, dt.timezone(dt.timedelta(hours=2))
     times = [dt.datetime(2017, 6, 26, 9, 25, 14, 841904, tzinfo=utc), dt.datetime(2017, 6, 26, 11, 25, 14, tzinfo=plus2),
              dt.datetime(2017, 6, 26, 9, 25, 14, 5), None]
     floats = [0.1, 1 / 3, 1e-300, 123456789.123456789, -2.5, 1]
     tables = {
-        "expertise_messages": (_MESSAGE_COLS, "", [
+        "expertise_messages": (MESSAGE_COLS, "", [
             (None, "C1", name, f"{i}.1", thread, parent, "UA", answer, at or times[0], link, thread is None)
             for i, (name, thread, parent, answer, at, link) in enumerate([
                 ("dev", None, None, False, times[0], None), (None, "0.1", "UB", True, times[1], "https://x/1"),
                 ("dev", "0.1", None, False, times[2], None)])]),
-        "expertise_evidence": (_EVIDENCE_COLS, "", [
+        "expertise_evidence": (EVIDENCE_COLS, "", [
             (None, "UA", f"topic {i}", "wrote", w, at or times[1], "C1" if i % 2 else "", f"{i}.1" if i % 2 else "", None, None)
             for i, (w, at) in enumerate(zip(floats, times * 2))]),
-        "expertise_scores": (_SCORE_COLS, "ON CONFLICT (workspace, user_id, topic_key) DO NOTHING", [
+        "expertise_scores": (SCORE_COLS, "ON CONFLICT (workspace, user_id, topic_key) DO NOTHING", [
             (None, "UA", f"topic {i}", at, f, i, 0, 1, 0, f, 0.0, f * 3, 0.5) for i, (f, at) in enumerate(zip(floats, times * 2))]),
-        "expertise_people": (_PERSON_COLS, "ON CONFLICT (workspace, user_id) DO NOTHING", [
+        "expertise_people": (PERSON_COLS, "ON CONFLICT (workspace, user_id) DO NOTHING", [
             (None, f"U{i}", i, 1, f, at) for i, (f, at) in enumerate(zip(floats, times * 2))]),
-        "expertise_topics": (_TOPIC_COLS, "ON CONFLICT (workspace, key) DO NOTHING", [
+        "expertise_topics": (TOPIC_COLS, "ON CONFLICT (workspace, key) DO NOTHING", [
             (None, f"topic {i}", f"Topic {i} ’é", "fr", 0) for i in range(3)]),
     }
     for name, (cols, conflict, rows) in tables.items():
         table = Base.metadata.tables[name]
         with db.session("slack:FAST") as s:
-            _bulk(s.connection(), table, cols, [("slack:FAST", *r[1:]) for r in rows], conflict=conflict)
+            bulk(s.connection(), table, cols, [("slack:FAST", *r[1:]) for r in rows], conflict=conflict)
         with db.session("slack:ORM") as s:
             s.connection().execute(insert(table), [dict(zip(cols, ("slack:ORM", *r[1:]))) for r in rows])
         fast, orm = _stored(db, name, "slack:FAST"), _stored(db, name, "slack:ORM")
@@ -298,14 +296,14 @@ def _utc(at: dt.datetime | None) -> dt.datetime | None:
 def test_bulk_upserts_return_every_row_however_many(db: Database) -> None:
     # More rows than SQLite takes parameters in one statement: the upsert's RETURNING still
     # gives one row per row, inserted or updated.
-    from bot.expertise import _SCORE_COLS, _bulk
+    from skills.expertise.bulk import SCORE_COLS, bulk
 
     table = ExpertiseScore.__table__
     rows = [("slack:T1", f"U{i % 7}", f"topic {i}", NOW, 1.0, 1, 0, 0, 0, 1.0, 0.0, 0.0, 0.0) for i in range(3000)]
     conflict = "ON CONFLICT (workspace, user_id, topic_key) DO UPDATE SET wrote_n = expertise_scores.wrote_n + EXCLUDED.wrote_n"
     for expected in (1, 2):
         with db.session("slack:T1") as s:
-            returned = _bulk(s.connection(), table, _SCORE_COLS, rows, conflict=conflict, returning="user_id, topic_key, wrote_n")
+            returned = bulk(s.connection(), table, SCORE_COLS, rows, conflict=conflict, returning="user_id, topic_key, wrote_n")
         assert sorted(returned) == sorted((u, k, expected) for _, u, k, *_ in rows)
 
 

@@ -16,11 +16,13 @@ from bot.db import Database
 from bot.db.expertise import ExpertiseModel
 from bot.db.migrate import upgrade
 from bot.events import ScheduledTick
-from bot.expertise import ExpertiseService, ExpertiseSettings, IncomingMessage
+from skills.expertise.index import IncomingMessage
+from skills.expertise.model import ExpertiseSettings
+from skills.expertise.service import ExpertiseService
 from bot.ingest import IngestWorker
-from bot.nlp import Nlp
-from bot.ranker import DEFAULT, FEATURES
-from bot.ranker_fit import FitSettings, examples, fit_workspace
+from skills.expertise.nlp import Nlp
+from skills.expertise.ranker import DEFAULT, FEATURES
+from skills.expertise.ranker_fit import FitSettings, examples, fit_workspace
 from tests.conftest import WS as WORKSPACE
 from tests.conftest import message, person
 

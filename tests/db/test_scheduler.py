@@ -22,20 +22,22 @@ from bot.events import GroupMessage, ScheduledTick
 from tests.conftest import WS
 from tests.skills.test_coffee import ADMINS, HR, make_chat, say
 
-import skills.coffee as coffee
+from skills.coffee.calendar import utc
+from skills.coffee.jobs import ROUND_JOB, job_spec
+from skills.coffee.settings import CoffeeSettings
 
 UTC = dt.timezone.utc
 MONDAY_10 = dt.datetime(2026, 11, 2, 10, 0, tzinfo=UTC)  # the fixture clock starts at 09:00 that Monday
 
 
 def round_job(app: Any) -> scheduler.ScheduledJob:
-    (job,) = [j for j in app.services.get("scheduler").jobs() if j.job == coffee.ROUND_JOB]
+    (job,) = [j for j in app.services.get("scheduler").jobs() if j.job == ROUND_JOB]
     return job
 
 
 def rounds(app: Any) -> list[tuple[str, dt.datetime]]:
     with app.db.session(WS.key) as s:
-        return [(r.period, coffee.utc(r.scheduled_for)) for r in s.scalars(select(CoffeeRound).order_by(CoffeeRound.id))]
+        return [(r.period, utc(r.scheduled_for)) for r in s.scalars(select(CoffeeRound).order_by(CoffeeRound.id))]
 
 
 def intros(chat: ConsoleChat) -> list[GroupMessage]:
@@ -197,10 +199,10 @@ async def test_a_tick_on_an_old_schedule_does_nothing(make_app, database_url, cl
     # A web process changed the cadence; the worker has not reconciled yet and fires the old job.
     app = make_app(database_url=database_url, chats={"console": make_chat()}, **ADMINS)
     await say(app, HR, "cadence weekly on monday at 10:00 UTC")
-    old = coffee.job_spec(_programme(app), coffee.CoffeeSettings()).spec
+    old = job_spec(_programme(app), CoffeeSettings()).spec
     await say(app, HR, "cadence weekly on friday at 10:00 UTC")
     outcome = await app.dispatcher.handle(
-        ScheduledTick(WS, coffee.ROUND_JOB, MONDAY_10, {"programme_id": _programme(app).id, "spec": old}))
+        ScheduledTick(WS, ROUND_JOB, MONDAY_10, {"programme_id": _programme(app).id, "spec": old}))
     assert outcome.status == "ok" and rounds(app) == []
 
 
@@ -218,9 +220,9 @@ async def test_two_ticks_at_once_make_one_round(make_app, database_url, clock) -
     b = make_app(database_url=database_url, chats={"console": chat}, **ADMINS)
     await say(a, HR, "cadence weekly on monday at 10:00 UTC")
     p = _programme(a)
-    spec = coffee.job_spec(p, coffee.CoffeeSettings()).spec
+    spec = job_spec(p, CoffeeSettings()).spec
     clock.set(MONDAY_10)
-    tick = ScheduledTick(WS, coffee.ROUND_JOB, MONDAY_10, {"programme_id": p.id, "spec": spec})
+    tick = ScheduledTick(WS, ROUND_JOB, MONDAY_10, {"programme_id": p.id, "spec": spec})
     await asyncio.gather(a.dispatcher.handle(tick), b.dispatcher.handle(tick))
     with a.db.session(WS.key) as s:
         assert s.scalar(select(func.count()).select_from(CoffeeRound)) == 1

@@ -40,7 +40,7 @@ def test_the_template_asks_for_what_liaison_needs() -> None:
 def test_the_command_menu_offers_everyone_only_what_everyone_may_do() -> None:
     import re
 
-    from skills.coffee import ADMIN_SUBCOMMANDS
+    from skills.coffee.commands import ADMIN_SUBCOMMANDS
 
     manifest = json.loads((TEMPLATE_DIR / "manifest.json").read_text(encoding="utf-8"))
     descriptions = " ".join(c["description"] for c in manifest["bots"][0]["commandLists"][0]["commands"])

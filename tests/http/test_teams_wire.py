@@ -386,7 +386,8 @@ async def test_a_direct_message_to_someone_in_a_tenant_never_seen_says_so(make_a
 
 
 async def test_a_coffee_intro_is_sent_proactively_after_a_restart(make_app, database_url, clock) -> None:  # noqa: ANN001
-    coffee = pytest.importorskip("skills.coffee")
+    pytest.importorskip("skills.coffee")
+    from bot.db.coffee import CoffeeProgramme
     from bot.events import ScheduledTick
 
     async with FakeConnector() as teams:
@@ -408,7 +409,7 @@ async def test_a_coffee_intro_is_sent_proactively_after_a_restart(make_app, data
         # A new process on the same database: the round fires there.
         second = teams_app(make_app, database_url, bot={"hr_admins": [ALICE[0]]})
         with second.db.session(WS.key) as s:
-            programme = s.scalars(select(coffee.CoffeeProgramme)).one()
+            programme = s.scalars(select(CoffeeProgramme)).one()
         async with served(second):
             outcome = await second.dispatcher.handle(
                 ScheduledTick(WS, "coffee.round", clock.now(), {"programme_id": programme.id}))

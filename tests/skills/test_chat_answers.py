@@ -22,7 +22,7 @@ from bot.db.kudos import KudosRow
 from bot.events import Conversation, Reply
 from tests.conftest import WS, dm, message, person
 
-import skills.coffee as coffee
+from skills.coffee.commands import parse
 
 HR = person("U0HR", "Hana Ruiz", team="People", tz="Europe/Zurich", locale="en")
 ANNA = person("U0ANNA", "Anna Berg", team="Alpha", tz="Europe/Zurich", locale="en")
@@ -144,7 +144,7 @@ async def test_main_help_points_at_the_coffee_help(app) -> None:  # noqa: ANN001
      ("cadence every month", "monthly", None, None)],
 )
 def test_cadences_said_in_several_words(text, cadence, lang, weekday) -> None:  # noqa: ANN001
-    got = coffee.parse(text)
+    got = parse(text)
     assert (got.sub, got.cadence, got.lang, got.weekday) == ("cadence", cadence, lang, weekday)
 
 

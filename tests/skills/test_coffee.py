@@ -33,7 +33,9 @@ from bot.ingest import IngestWorker
 from bot.ports import ChatError
 from tests.conftest import T0, WS, message, person
 
-import skills.coffee as coffee
+from skills.coffee.calendar import period_of, utc
+from skills.coffee.commands import Malformed, parse
+from skills.coffee.jobs import SWEEP_JOB
 
 HR = person("U0HR", "Hana Ruiz", team="People", tz="Europe/Zurich", locale="en")
 ANNA = person("U0ANNA", "Anna Berg", team="Alpha", tz="Europe/Zurich", locale="en")
@@ -144,7 +146,7 @@ def app(make_app, database_url, chat):  # noqa: ANN001
     ],
 )
 def test_parse_reads_english_and_french(text: str, expected: dict) -> None:
-    got = coffee.parse(text)
+    got = parse(text)
     for key, value in expected.items():
         assert getattr(got, key) == value, (text, key)
 
@@ -172,8 +174,8 @@ def test_parse_reads_english_and_french(text: str, expected: dict) -> None:
     ],
 )
 def test_parse_rejects_malformed_commands(text: str, problem: str) -> None:
-    with pytest.raises(coffee.Malformed) as err:
-        coffee.parse(text)
+    with pytest.raises(Malformed) as err:
+        parse(text)
     assert err.value.key == problem
 
 
@@ -192,16 +194,16 @@ def test_unusable_settings_stop_the_start(make_app, section: dict, message: str)
 
 def test_periods_are_weeks_fortnights_and_months() -> None:
     p = CoffeeProgramme(channel_id="C", cadence="weekly", weekday=0, hour=10, minute=0, tz="Europe/Zurich")
-    assert coffee.period_of(p, dt.datetime(2026, 11, 2, 9, tzinfo=dt.timezone.utc)) == "2026-W45"
+    assert period_of(p, dt.datetime(2026, 11, 2, 9, tzinfo=dt.timezone.utc)) == "2026-W45"
     # Sunday 23:30 UTC is already Monday in Zurich: the new week.
-    assert coffee.period_of(p, dt.datetime(2026, 11, 8, 23, 30, tzinfo=dt.timezone.utc)) == "2026-W46"
+    assert period_of(p, dt.datetime(2026, 11, 8, 23, 30, tzinfo=dt.timezone.utc)) == "2026-W46"
     p.cadence = "biweekly"
-    a = coffee.period_of(p, dt.datetime(2026, 11, 2, 9, tzinfo=dt.timezone.utc))
-    b = coffee.period_of(p, dt.datetime(2026, 11, 9, 9, tzinfo=dt.timezone.utc))
-    c = coffee.period_of(p, dt.datetime(2026, 11, 16, 9, tzinfo=dt.timezone.utc))
+    a = period_of(p, dt.datetime(2026, 11, 2, 9, tzinfo=dt.timezone.utc))
+    b = period_of(p, dt.datetime(2026, 11, 9, 9, tzinfo=dt.timezone.utc))
+    c = period_of(p, dt.datetime(2026, 11, 16, 9, tzinfo=dt.timezone.utc))
     assert len({a, b, c}) == 2 and (a == b) != (b == c)
     p.cadence = "monthly"
-    assert coffee.period_of(p, dt.datetime(2026, 11, 30, 9, tzinfo=dt.timezone.utc)) == "2026-11"
+    assert period_of(p, dt.datetime(2026, 11, 30, 9, tzinfo=dt.timezone.utc)) == "2026-11"
 
 
 # ---- programme commands ----------------------------------------------------------------------------
@@ -336,7 +338,7 @@ async def test_join_leave_snooze_and_status(app: Any) -> None:
         rows = {m.user_id: m for m in s.scalars(select(CoffeeMember))}
     assert rows[OUTSIDER.id].status == "joined"
     assert rows[ANNA.id].status == "left"
-    assert coffee.utc(rows[ALEX.id].snoozed_until) == T0 + dt.timedelta(days=14)
+    assert utc(rows[ALEX.id].snoozed_until) == T0 + dt.timedelta(days=14)
 
 
 async def test_status_of_someone_outside_the_channel(app: Any) -> None:
@@ -519,7 +521,7 @@ async def test_a_failed_send_is_retried_by_the_sweep_and_nobody_gets_two_intros(
     assert "2 intros sent, 2 not delivered yet" in text
     chat.down_after = None
     clock.advance(dt.timedelta(minutes=15))
-    await app.dispatcher.handle(ScheduledTick(WS, coffee.SWEEP_JOB, clock.now()))
+    await app.dispatcher.handle(ScheduledTick(WS, SWEEP_JOB, clock.now()))
     intros = group_messages(chat)
     assert len(intros) == 4
     assert sorted(u for m in intros for u in m.user_ids) == sorted(p.id for p in members)
@@ -528,7 +530,7 @@ async def test_a_failed_send_is_retried_by_the_sweep_and_nobody_gets_two_intros(
         groups = s.scalars(select(CoffeeGroup)).all()
         assert all(g.intro_sent_at is not None for g in groups)
     # Another sweep sends nothing more.
-    await app.dispatcher.handle(ScheduledTick(WS, coffee.SWEEP_JOB, clock.now()))
+    await app.dispatcher.handle(ScheduledTick(WS, SWEEP_JOB, clock.now()))
     assert len(group_messages(chat)) == 4
 
 
@@ -554,7 +556,7 @@ async def test_a_crash_mid_round_resumes_without_repeats(make_app, database_url,
     assert outcome.status == "error"
     assert len(group_messages(chat)) == 2
     chat.crash_at = None
-    await app.dispatcher.handle(ScheduledTick(WS, coffee.SWEEP_JOB, clock.now()))
+    await app.dispatcher.handle(ScheduledTick(WS, SWEEP_JOB, clock.now()))
     intros = group_messages(chat)
     assert len(intros) == 4
     assert sorted(u for m in intros for u in m.user_ids) == sorted(p.id for p in members)
@@ -569,14 +571,14 @@ async def test_follow_up_halfway_answers_and_stats(app: Any, chat: ConsoleChat, 
     chat.sent.clear()
     # Not yet halfway: no follow-up.
     clock.advance(dt.timedelta(days=3))
-    await app.dispatcher.handle(ScheduledTick(WS, coffee.SWEEP_JOB, clock.now()))
+    await app.dispatcher.handle(ScheduledTick(WS, SWEEP_JOB, clock.now()))
     assert group_messages(chat) == []
     clock.advance(dt.timedelta(days=1))
-    await app.dispatcher.handle(ScheduledTick(WS, coffee.SWEEP_JOB, clock.now()))
+    await app.dispatcher.handle(ScheduledTick(WS, SWEEP_JOB, clock.now()))
     followups = group_messages(chat)
     assert len(followups) == 3
     assert all([b.action_id for b in m.buttons] == ["coffee.met", "coffee.not_met"] for m in followups)
-    await app.dispatcher.handle(ScheduledTick(WS, coffee.SWEEP_JOB, clock.now()))
+    await app.dispatcher.handle(ScheduledTick(WS, SWEEP_JOB, clock.now()))
     assert len(group_messages(chat)) == 3  # once per group
 
     first, second = followups[0], followups[1]

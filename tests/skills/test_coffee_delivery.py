@@ -18,13 +18,14 @@ from sqlalchemy import select, update
 
 from adapters.console.chat import ConsoleChat
 from bot.config import ConfigError
-from bot.db.coffee import CoffeeGroup, CoffeeRound
+from bot.db.coffee import CoffeeGroup, CoffeeProgramme, CoffeeRound
 from bot.events import GroupMessage, Outbound, Person, Reply, ScheduledTick, Sent, Workspace
 from bot.ports import SentLookup
 from tests.conftest import WS
 from tests.skills.test_coffee import ADMINS, ALEX, ANNA, BEA, BORIS, CARL, CORA, HR, OUTSIDER, group_messages, make_chat, say, start_programme
 
-import skills.coffee as coffee
+from skills.coffee.jobs import ROUND_JOB, SWEEP_JOB, job_spec
+from skills.coffee.settings import CoffeeSettings
 
 EIGHT = (HR, ANNA, ALEX, BEA, BORIS, CARL, CORA, OUTSIDER)  # four groups of two
 OTHER_SENDER = "other-host:4242:0badcafe"
@@ -93,7 +94,7 @@ def undo_intros(app: Any, *, claimed: int, until: dt.datetime) -> None:
 
 
 async def sweep(app: Any, clock: Any) -> None:
-    outcome = await app.dispatcher.handle(ScheduledTick(WS, coffee.SWEEP_JOB, clock.now()))
+    outcome = await app.dispatcher.handle(ScheduledTick(WS, SWEEP_JOB, clock.now()))
     assert outcome.status == "ok", outcome
 
 
@@ -178,7 +179,7 @@ async def test_an_interrupted_post_a_platform_cannot_check_is_not_sent_again(mak
     await sweep(app, clock)
     assert len(group_messages(console)) == 3  # at most once: group 2 may have had it
     rows = groups(app)
-    assert rows[2].intro_sent_at is None and rows[2].intro_attempts == coffee.CoffeeSettings().intro_max_attempts
+    assert rows[2].intro_sent_at is None and rows[2].intro_attempts == CoffeeSettings().intro_max_attempts
     assert "cannot tell whether it got through" in rows[2].intro_error
     assert sum("not sent again (at most once)" in r.getMessage() for r in caplog.records) == 1
     with app.db.session(WS.key) as s:
@@ -192,11 +193,11 @@ async def test_a_scheduled_round_fired_again_resumes_its_intros_and_is_announced
     app = make_app(database_url=database_url, chats={"console": chat}, **ADMINS)
     await start_programme(app)
     with app.db.session(WS.key) as s:
-        p = s.scalars(select(coffee.CoffeeProgramme)).one()
-        pid, spec = p.id, coffee.job_spec(p, coffee.CoffeeSettings()).spec
+        p = s.scalars(select(CoffeeProgramme)).one()
+        pid, spec = p.id, job_spec(p, CoffeeSettings()).spec
     monday_10 = dt.datetime(2026, 11, 2, 10, 0, tzinfo=dt.timezone.utc)
     clock.set(monday_10)
-    tick = ScheduledTick(WS, coffee.ROUND_JOB, monday_10, {"programme_id": pid, "spec": spec})
+    tick = ScheduledTick(WS, ROUND_JOB, monday_10, {"programme_id": pid, "spec": spec})
     first = await app.dispatcher.handle(tick)
     announced = [m for m in first.outbound if isinstance(m, Reply)]
     assert len(announced) == 1 and len(group_messages(chat)) == 4

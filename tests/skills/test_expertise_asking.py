@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from bot.expertise import record_evidence
+from skills.expertise.evidence import record_evidence
 from bot.ingest import IngestWorker
-from bot.nlp import Topic
+from skills.expertise.topics import Topic
 from tests.conftest import WS, dm, message, person
 
 ALICE = person("UALICE", "Alice Martin", team="Data", locale="en")

@@ -26,7 +26,7 @@ from bot.events import (
     ScheduledTick,
 )
 from bot.config import load_settings
-from bot.nlp import Nlp, NlpSettings
+from skills.expertise.nlp import Nlp, NlpSettings
 from bot.router import Router
 from tests.conftest import T0, WS, dm, message, person
 
@@ -240,8 +240,9 @@ async def test_kudos_and_merci_typed_to_the_bot(app) -> None:  # noqa: ANN001
 
 
 async def test_in_a_thread_the_threads_topics_count_too(app) -> None:  # noqa: ANN001
-    from bot.expertise import EvidenceRef, record_evidence
-    from bot.nlp import Topic
+    from skills.expertise.evidence import record_evidence
+    from skills.expertise.model import EvidenceRef
+    from skills.expertise.topics import Topic
 
     root = message(CHEN, "How do I size a Postgres connection pool?")
     with app.db.session(WS.key) as s:

@@ -14,16 +14,13 @@ from bot.db import Database
 from bot.db.expertise import ExpertisePerson, ExpertiseEvidence, ExpertiseScore, ExpertiseTopic
 from bot.db.migrate import upgrade
 from bot.db.models import PersonRow
-from bot.expertise import (
-    EvidenceRef,
-    ExpertiseService,
-    ExpertiseSettings,
-    IncomingMessage,
-    describe,
-    record_evidence,
-    thread_topics,
-)
-from bot.nlp import Nlp, NlpSettings, Topic
+from skills.expertise.evidence import record_evidence, thread_topics
+from skills.expertise.index import IncomingMessage
+from skills.expertise.model import EvidenceRef, ExpertiseSettings
+from skills.expertise.reasons import describe
+from skills.expertise.service import ExpertiseService
+from skills.expertise.nlp import Nlp, NlpSettings
+from skills.expertise.topics import Topic
 
 NOW = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.timezone.utc)
 WS = "console:acme"
@@ -291,7 +288,7 @@ def test_people_who_helped_lately_come_first_when_no_topic_is_known(db: Database
 
 
 def test_an_erased_person_is_not_suggested_from_kept_helpfulness(db: Database, service: ExpertiseService) -> None:
-    from bot.expertise import forget_all_evidence
+    from skills.expertise.personal import forget_all_evidence
 
     ingest(db, service, *_answers("UGONE", "Badge", 3, days_ago=1), *_answers("USTAY", "Printer", 1, days_ago=5))
     with db.session(WS) as s:
@@ -321,8 +318,8 @@ def test_the_reason_line_leads_with_what_ranked_the_person(db: Database, service
     # UHELP answered Kafka once but helps others every day; UOLD answered Kafka three times,
     # months ago. With a ranking that weighs recent help most (as a workspace may learn), the
     # reason of each says first what puts them where they are.
-    from bot.ranker import FEATURES, Model
-    from bot.ranker_fit import store
+    from skills.expertise.ranker import FEATURES, Model
+    from skills.expertise.ranker_fit import store
 
     ingest(db, service, *[
         m for i in range(3) for m in (

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.help_signal import follow_up, followed, is_question, judge
+from skills.expertise.help_signal import follow_up, followed, is_question, judge
 
 CHATTER = [
     ("+1", "chatter"),

@@ -12,7 +12,7 @@ import pytest
 
 from adapters.slack import translate as slack
 from adapters.teams import translate as teams
-from bot.nlp import clean_markup
+from skills.expertise.nlp import clean_markup
 
 BOUND = 0.5  # seconds; generous, see the module's docstring
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.nlp import TOPIC_COMPONENT, Nlp, NlpSettings, clean_markup, detect_language
+from skills.expertise.nlp import Nlp, NlpSettings, clean_markup, detect_language
+from skills.expertise.topics import TOPIC_COMPONENT
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Properties of the random-coffee grouping (bot.pairing)."""
+"""Properties of the random-coffee grouping (skills.coffee.pairing)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,8 @@ import random
 
 import pytest
 
-from bot.pairing import (
-    Participant,
-    group_sizes,
-    make_groups,
-    pair_weight,
-    participants_weight,
-    tz_gap_hours,
-)
+from skills.coffee.pairing import group_sizes, make_groups
+from skills.coffee.pairing_weights import Participant, pair_weight, participants_weight, tz_gap_hours
 
 
 def people(n: int, teams: int = 5, seed: int = 0) -> list[Participant]:

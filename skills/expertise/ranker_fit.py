@@ -1,4 +1,4 @@
-"""Fitting a workspace's ranking (``bot/ranker.py``) from its own index, in the worker.
+"""Fitting a workspace's ranking (``ranker.py``) from its own index, in the worker.
 
 ``examples`` sweeps the workspace's history in time order — its messages and the evidence on
 the topics of its questions — and at each answered question, before applying the thread,
@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from bot.db.expertise import ExpertiseEvidence, ExpertiseMessage, ExpertiseModel
 from bot.db.models import PersonRow
-from bot.ranker import DEFAULT, RECENT_DAYS, RELATED_PER_TOPIC, WEEK_DAYS, Model, Person, Workspace, features, fit, idf
+from skills.expertise.ranker import DEFAULT, RECENT_DAYS, RELATED_PER_TOPIC, WEEK_DAYS, Model, Person, Workspace, features, fit, idf
 
 log = logging.getLogger("liaison.expertise.fit")
 
@@ -40,7 +40,7 @@ STRENGTH = (0.1, 3.0, 5.0, 4.0)
 CANDIDATES = 50
 _DAY = 86400.0
 _ZERO4 = (0.0, 0.0, 0.0, 0.0)
-_EPOCH = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc).timestamp()  # the index's (bot.expertise.EPOCH)
+_EPOCH = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc).timestamp()  # the index's (skills.expertise.model.EPOCH)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,167 @@
+""""Who knows X?": how people ask it, in English and French (the patterns, in RE2 syntax), and how
+the answer reads: the people with their reason lines and links, a "did you mean" for a misspelt
+topic, and where to ask when nobody is known."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any, Sequence
+
+from bot.context import SkillContext
+from bot.dispatch import reply
+from bot.text import directory_names, quote
+
+from skills.expertise.evidence import known_keys
+from skills.expertise.model import Expert, Link
+from skills.expertise.nlp import closest_word
+from skills.expertise.reads import busiest_channel
+from skills.expertise.reasons import describe
+from skills.expertise.service import service_of
+from skills.expertise.text import TEXT, month_label
+
+# How people ask. Kept in RE2 syntax (no look-around): the router matches the whole message,
+# case-insensitively, with any end punctuation; ``q`` is the subject.
+_WHO_EN = r"who\s*(?:['’]s|\s+is|\s+are)"
+_PERSON_EN = r"(?:someone|somebody|anyone|anybody|a person|people)"
+_EXPERT_EN = r"(?:experts?|specialists?|gurus?|person|people|go-to(?: person)?)"
+ASK_EN = [
+    r"(?:hey\s+|so\s+)?(?:does\s+|do\s+)?(?:anyone|anybody|someone|somebody)\s+(?:here\s+)?(?:know|knows|understand|understands)\s+(?:anything\s+|much\s+|a lot\s+)?(?:about\s+)?(?P<q>.+?)",
+    r"who\s+(?:here\s+)?(?:knows|understands|is good (?:at|with)|is an expert (?:in|on)|(?:can|could|might) help (?:me\s+|us\s+)?(?:with|on))\s+(?:anything\s+|much\s+)?(?:about\s+)?(?P<q>.+?)",
+    r"(?:is\s+)?(?:anyone|anybody|someone|somebody)\s+(?:here\s+)?(?:familiar with|good at|an expert (?:in|on)|experienced (?:in|with))\s+(?P<q>.+?)",
+    _WHO_EN + r"\s+(?:familiar with|good (?:at|with)|the expert (?:in|on)|an expert (?:in|on)|the (?:best |right )?person (?:for|to ask about))\s+(?P<q>.+?)",
+    # "who's the Kafka expert?", "who is our Terraform person?", "who are the Stripe experts here?"
+    _WHO_EN + r"\s+(?:the|our|an?|your)\s+(?P<q>.+?)\s+" + _EXPERT_EN + r"(?:\s+(?:here|around))?",
+    # "can anyone help me with Kafka?", "could someone here help us with Terraform?"
+    r"(?:can|could|would)\s+(?:anyone|anybody|someone|somebody)\s+(?:here\s+)?help\s+(?:me\s+|us\s+)?(?:out\s+)?(?:with|on)\s+(?P<q>.+?)",
+    # "I'm looking for someone who knows Kafka", "looking for a Kafka expert"
+    r"(?:i['’]?m\s+|i am\s+|we['’]re\s+|we are\s+)?(?:looking for|searching for|trying to find)\s+" + _PERSON_EN
+    + r"\s+(?:here\s+)?(?:who|that)\s+(?:knows?|understands?|is good (?:at|with)|is familiar with|has experience (?:with|in)|can help (?:me\s+|us\s+)?with)\s+(?:about\s+)?(?P<q>.+?)",
+    r"(?:i['’]?m\s+|i am\s+|we['’]re\s+|we are\s+)?(?:looking for|searching for|trying to find)\s+(?:an?|some)\s+(?P<q>.+?)\s+" + _EXPERT_EN,
+    # "is there a Kafka expert here?", "any Stripe experts around?"
+    r"(?:is there|are there)\s+(?:an?|any)\s+(?P<q>.+?)\s+" + _EXPERT_EN + r"(?:\s+(?:here|around))?",
+    r"any\s+(?P<q>.+?)\s+(?:experts|specialists|gurus)(?:\s+(?:here|around))?",
+    r"who\s+knows|(?:does\s+)?anyone\s+know",
+]
+# "connaît", "maîtrise", "s'y connaît en", "peut m'aider avec": what the person asked for does.
+_KNOWS_FR = (
+    r"(?:(?:conna[îi]t|ma[îi]trise|sait)\s+(?:bien\s+)?(?:le sujet\s+)?"
+    r"|s['’]y\s+conna[îi]t\s+(?:bien\s+)?(?:en|dans|sur|avec)\s+"
+    r"|(?:peut|pourrait|saurait)\s+(?:m['’]|nous\s+)?aider\s+(?:avec|sur|pour|en|[àa] propos de)\s+)"
+)
+_SOMEONE_FR = r"quelqu['’]un\s+(?:ici\s+)?qui\s+"
+_EXPERT_FR = r"(?:expert|experte|experts|expertes|sp[ée]cialiste|sp[ée]cialistes|r[ée]f[ée]rent|r[ée]f[ée]rente|pro)"
+ASK_FR = [
+    r"qui\s+(?:ici\s+)?(?:connaît|connait|sait|maîtrise|maitrise)\s+(?:bien\s+)?(?:quelque chose (?:à|a|en|sur)\s+)?(?P<q>.+?)",
+    r"qui\s+(?:ici\s+)?s['’]y\s+(?:connaît|connait)\s+(?:bien\s+)?(?:en|dans|sur)\s+(?P<q>.+?)",
+    r"(?:est-ce que\s+)?quelqu['’]un\s+(?:ici\s+)?(?:connaît|connait|maîtrise|maitrise|sait)\s+(?:bien\s+)?(?P<q>.+?)",
+    r"(?:est-ce que\s+)?quelqu['’]un\s+(?:ici\s+)?s['’]y\s+(?:connaît|connait)\s+(?:bien\s+)?(?:en|dans|sur)\s+(?P<q>.+?)",
+    # "qui est l'expert Kafka ?", "qui est notre experte en Stripe ?", "qui sont les spécialistes de Terraform ?"
+    r"qui\s+(?:est|sont)\s+(?:l['’]\s*|le\s+|la\s+|les\s+|notre\s+|nos\s+|un\s+|une\s+)?" + _EXPERT_FR
+    + r"\s+(?:en\s+|de\s+|du\s+|des\s+|sur\s+|d['’]\s*)?(?P<q>.+?)",
+    # "qui peut m'aider avec Kafka ?", "est-ce que quelqu'un pourrait m'aider sur Stripe ?"
+    r"qui\s+(?:ici\s+)?(?:peut|pourrait|saurait)\s+(?:m['’]|nous\s+)?aider\s+(?:avec|sur|pour|en|[àa] propos de)\s+(?P<q>.+?)",
+    r"(?:est-ce que\s+)?quelqu['’]un\s+(?:ici\s+)?(?:peut|pourrait|saurait)\s+(?:m['’]|nous\s+)?aider\s+(?:avec|sur|pour|en|[àa] propos de)\s+(?P<q>.+?)",
+    # "je cherche quelqu'un qui maîtrise Kafka", "tu connais quelqu'un qui s'y connaît en Stripe ?",
+    # "il y a quelqu'un qui peut m'aider avec Terraform ?"
+    r"(?:je|on|nous)\s+(?:re)?cherch(?:e|ons)\s+" + _SOMEONE_FR + _KNOWS_FR + r"(?P<q>.+?)",
+    r"(?:(?:tu|vous)\s+conna(?:is|issez)\s+|conna(?:is|issez)[- ](?:tu|vous)\s+|y\s+a[- ]t[- ]il\s+|il\s+y\s+a\s+|y['’]a\s+"
+    r"|est-ce qu['’]il y a\s+)" + _SOMEONE_FR + _KNOWS_FR + r"(?P<q>.+?)",
+    # "je cherche un expert Kafka", "on cherche une spécialiste en Stripe"
+    r"(?:(?:je|on|nous)\s+)?(?:re)?cherch(?:e|ons)\s+(?:un|une|des)\s+" + _EXPERT_FR + r"\s+(?:en\s+|de\s+|du\s+|des\s+|sur\s+|d['’]\s*)?(?P<q>.+?)",
+    r"qui\s+(?:connaît|connait|sait)",
+]
+
+
+def answer(ctx: SkillContext, question: str) -> Any:
+    question = question.strip().strip("?？!. ")
+    if not question:
+        return reply(ctx, ctx.t(TEXT, "ask_what"))
+    service = service_of(ctx)
+    asker = ctx.sender.user_id if ctx.sender is not None else None
+    topics, experts = service.ask(ctx.db, text=question, asker=asker, now=ctx.clock.now(), lang=ctx.lang,
+                                  limit=4 * service.settings.max_experts)
+    # The subject as the answer repeats it: mentions and broadcasts (<!here>) as plain words.
+    topic_label = quote(_without_article(question), directory_names(ctx.db))
+    topic_label = topic_label if len(topic_label) <= 60 else topic_label[:57] + "…"
+    matched = [e for e in experts if e.matched]
+    lines = []
+    if not matched:
+        fixed = _spelling_fixed(ctx, question, topics)
+        if fixed is not None:
+            _, again = service.ask(ctx.db, text=fixed, asker=asker, now=ctx.clock.now(), lang=ctx.lang,
+                                   limit=4 * service.settings.max_experts)
+            if any(e.matched for e in again):
+                experts, matched = again, [e for e in again if e.matched]
+                asked = topic_label
+                topic_label = quote(_without_article(fixed), directory_names(ctx.db))
+                lines.append(ctx.t(TEXT, "did_you_mean", asked=asked, topic=topic_label))
+    ctx.notify("who_knows.asked", answered=bool(matched))  # counted per month, no names (network report)
+    if not matched:
+        channel = busiest_channel(ctx.db, now=ctx.clock.now())
+        where = ctx.t(TEXT, "nobody_where", channel=channel) if channel else ""
+        lines = [ctx.t(TEXT, "nobody", topic=topic_label, where=where)]
+        helpers = [e for e in experts if e.answers > 0][: service.settings.min_experts]
+        if helpers:
+            lines.append(ctx.t(TEXT, "fallback_intro"))
+        lines += [expert_line(ctx, i, e) for i, e in enumerate(helpers, 1)]
+        return reply(ctx, "\n".join(lines))
+    lines.append(ctx.t(TEXT, "intro", topic=topic_label))
+    lines += [expert_line(ctx, i, e) for i, e in enumerate(matched[: service.settings.max_experts], 1)]
+    return reply(ctx, "\n".join(lines))
+
+
+# A word as written in a question.
+_WORD = re.compile(r"[^\W\d_][\w+#.\-]*")
+
+
+def _spelling_fixed(ctx: SkillContext, question: str, topics: Sequence[Any]) -> str | None:
+    """The question with its unknown topic words corrected to the closest of the workspace's
+    most known topics ("kubernets" -> "Kubernetes"), or None when no word is close to one."""
+    topic_words = {w for t in topics for w in t.key.split()}
+    written = [w for w in dict.fromkeys(_WORD.findall(question)) if w.lower() in topic_words]
+    if not written:
+        return None
+    unknown = set(w.lower() for w in written) - set(known_keys(ctx.db, [w.lower() for w in written]))
+    keys, displays = ctx.service("expertise_vocabulary").words(ctx.db)
+    fixed = question
+    for word in written:
+        if word.lower() in unknown and (best := closest_word(word.lower(), keys)) is not None:
+            fixed = re.sub(rf"(?<![\w.\-]){re.escape(word)}(?![\w.\-])", lambda _m: displays[best], fixed)
+    return fixed if fixed != question else None
+
+
+# A leading article, as in "qui connaît les clusters Kubernetes ?" or "who knows the billing API?".
+_ARTICLE = re.compile(r"^(?:(?:the|an?|les|le|la|des|du|une?)\s+|l['’]\s*)(?=\S)", re.IGNORECASE)
+
+
+def _without_article(question: str) -> str:
+    """The subject of a question as the answer names it: "*clusters Kubernetes*", not "*les
+    clusters Kubernetes*". An all-capitals word ("LA", "A") is a name, not an article."""
+    m = _ARTICLE.match(question)
+    if m is None or m.group(0).strip().rstrip("'’").isupper():
+        return question
+    return question[m.end():]
+
+
+def when(ctx: SkillContext, at: dt.datetime | None) -> str:
+    return month_label(at, lang=ctx.lang, now=ctx.clock.now())
+
+
+def reason(ctx: SkillContext, e: Expert) -> str:
+    return describe(e, lang=ctx.lang, now=ctx.clock.now())
+
+
+def link_text(ctx: SkillContext, links: Sequence[Link]) -> str:
+    parts = []
+    for i, link in enumerate(links, 1):
+        if link.permalink:
+            parts.append(ctx.t(TEXT, "link", url=link.permalink, label=f"{ctx.t(TEXT, 'link_label')} {i}"))
+    return (" · " + " ".join(parts)) if parts else ""
+
+
+def expert_line(ctx: SkillContext, n: int, e: Expert) -> str:
+    team = ""
+    if e.team:
+        team = ctx.t(TEXT, "outside" if e.outside_team else "team", team=e.team)
+    return ctx.t(TEXT, "line", n=n, name=e.name, team=team, reason=reason(ctx, e), links=link_text(ctx, e.links))

@@ -1,0 +1,127 @@
+"""Bulk statements of the index: rows as tuples in column order, written with SQL text built once.
+
+A batch writes thousands of rows. Through SQLAlchemy's per-row parameter handling that costs
+more than the database's own work, so the index gives its rows as tuples in column order and
+sends SQL text built once: on SQLite through the driver's executemany, each value first
+through its column type's own bind processor (so datetimes, booleans and floats are stored
+exactly as SQLAlchemy stores them); on PostgreSQL by COPY for plain inserts, and by one
+INSERT … SELECT from a JSON array of rows for upserts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from typing import Any, Sequence
+
+from sqlalchemy import Boolean, DateTime, Float, Integer, any_, bindparam
+from sqlalchemy.dialects.postgresql import ARRAY
+
+from skills.expertise.model import KINDS, chunks
+
+COUNT_COLS = tuple(f"{k}_n" for k in KINDS)
+SUM_COLS = tuple(f"{k}_s" for k in KINDS)
+MESSAGE_COLS = ("workspace", "conversation_id", "conversation_name", "ts", "thread_ts", "parent_user_id", "user_id",
+                "answer", "at", "permalink", "question")
+EVIDENCE_COLS = ("workspace", "user_id", "topic_key", "kind", "weight", "at", "conversation_id", "ts", "permalink",
+                 "conversation_name")
+SCORE_COLS = ("workspace", "user_id", "topic_key", "last_at", "strength", *COUNT_COLS, *SUM_COLS)
+TOPIC_COLS = ("workspace", "key", "display", "lang", "people_n")
+PERSON_COLS = ("workspace", "user_id", "messages_n", "answers_n", "answers_s", "last_at")
+
+
+def bulk(conn: Any, table: Any, cols: Sequence[str], rows: Sequence[Sequence[Any]], *, conflict: str = "",
+          returning: str = "") -> list[Any]:
+    """Insert ``rows`` (tuples of values in the order of ``cols``) into ``table``, on SQLite or
+    PostgreSQL. ``conflict``: an ON CONFLICT clause (the table by name, the new values as
+    EXCLUDED); ``returning``: what to return of each row inserted or updated."""
+    if not rows:
+        return []
+    if conn.dialect.name == "postgresql":
+        if not conflict and not returning:
+            _pg_copy(conn, table, cols, rows)
+            return []
+        return _pg_json(conn, table, cols, rows, conflict=conflict, returning=returning)
+    return _sqlite_insert(conn, table, cols, rows, conflict=conflict, returning=returning)
+
+
+def _sqlite_insert(conn: Any, table: Any, cols: Sequence[str], rows: Sequence[Sequence[Any]], *, conflict: str,
+                   returning: str) -> list[Any]:
+    values = _sqlite_values(conn.dialect, table, cols, rows)
+    head = f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES "
+    one = "(" + ", ".join("?" * len(cols)) + ")"
+    if not returning:
+        conn.exec_driver_sql(f"{head}{one} {conflict}", values)
+        return []
+    # RETURNING needs one statement (executemany returns no rows): rows as multi-row VALUES,
+    # as many per statement as SQLite takes parameters.
+    limit = conn.connection.driver_connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    out: list[Any] = []
+    for chunk in chunks(values, max(1, limit // len(cols))):
+        sql = f"{head}{', '.join([one] * len(chunk))} {conflict} RETURNING {returning}"
+        out += conn.exec_driver_sql(sql, tuple(v for row in chunk for v in row)).all()
+    return out
+
+
+def _sqlite_values(dialect: Any, table: Any, cols: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[Any]:
+    """The rows with each value as SQLAlchemy binds it for its column's type on SQLite."""
+    columns: list[Any] = []
+    converted = False
+    for i, c in enumerate(cols):
+        column_type = table.c[c].type
+        process = column_type.dialect_impl(dialect).bind_processor(dialect)
+        values = [row[i] for row in rows]
+        if process is not None:
+            converted = True
+            if isinstance(column_type, DateTime):
+                # The rows of one message share its datetime object: each converted once.
+                seen: dict[int, Any] = {}
+                values = [seen[id(v)] if id(v) in seen else seen.setdefault(id(v), process(v)) for v in values]
+            else:
+                values = list(map(process, values))
+        columns.append(values)
+    return list(zip(*columns)) if converted else list(rows)
+
+
+def _pg_type(column: Any) -> str:
+    t = column.type
+    if isinstance(t, Boolean):
+        return "bool"
+    if isinstance(t, Integer):
+        return "int8"
+    if isinstance(t, Float):
+        return "float8"
+    if isinstance(t, DateTime):
+        return "timestamptz" if t.timezone else "timestamp"
+    return "text"
+
+
+def _pg_copy(conn: Any, table: Any, cols: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """PostgreSQL: insert rows with COPY, in the transaction of ``conn`` (the least work for
+    the client and the server)."""
+    with conn.connection.driver_connection.cursor() as cursor:
+        with cursor.copy(f"COPY {table.name} ({', '.join(cols)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+
+def _pg_json(conn: Any, table: Any, cols: Sequence[str], rows: Sequence[Sequence[Any]], *, conflict: str,
+             returning: str) -> list[Any]:
+    """PostgreSQL: rows in one INSERT … SELECT from a JSON array of rows, for statements that
+    COPY cannot make (ON CONFLICT, RETURNING). One parameter however many rows, encoded by the
+    json module in C and parsed once by the server (jsonb); numbers and text travel as JSON,
+    times in ISO 8601 with their offset, and PostgreSQL reads each back exactly."""
+    values = ", ".join(f"(r->>{i})::{_pg_type(table.c[c])}" for i, c in enumerate(cols))
+    sql = (f"INSERT INTO {table.name} ({', '.join(cols)}) SELECT {values} "
+           f"FROM jsonb_array_elements(%(rows)s::jsonb) AS r {conflict}")
+    if returning:
+        sql += f" RETURNING {returning}"
+    result = conn.exec_driver_sql(sql, {"rows": json.dumps(rows, default=dt.datetime.isoformat)})
+    return result.all() if returning else []
+
+
+def where_in(pg: bool, column: Any, values: Sequence[Any]) -> Any:
+    """``column IN values``; on PostgreSQL ``= ANY(array)``, one parameter instead of one each."""
+    if pg:
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    return column.in_(list(values))

@@ -1,0 +1,201 @@
+"""What a question reads from the index, in a fixed number of statements whatever its size: the
+strongest people per topic, their index and directory rows, the workspace's averages and recent
+help, and the evidence behind a reason line (links, channel, threads)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from sqlalchemy import Boolean, DateTime, Integer, String, case, func, select, text
+from sqlalchemy.orm import Session
+
+from bot.db.expertise import ExpertiseEvidence, ExpertiseMessage, ExpertisePerson, ExpertiseScore
+from bot.db.models import PersonRow
+
+from skills.expertise.ranker import RECENT_DAYS
+from skills.expertise.ranker import Workspace as RankWorkspace
+from skills.expertise.model import KINDS, Link, aware, workspace_of
+
+_LINK_PRIORITY = {"thanked": 0, "answered": 1, "declared": 2, "wrote": 3}
+# Evidence rows read per person for the links and the channel of a reason line.
+_DETAIL_ROWS = 60
+
+
+@dataclass(frozen=True)
+class Details:
+    """What an answer shows of one person's evidence on a topic, from its latest rows."""
+
+    links: tuple[Link, ...] = ()
+    channel: str | None = None  # where most of that evidence is
+    threads: int = 0  # distinct threads of the answers among those rows
+    answers: int = 0  # answers among those rows
+
+
+def _pick_details(rows: Sequence[Any], n: int) -> Details:
+    """From one person's latest evidence rows on a topic (with the thread of each message): the
+    best ``n`` links to their help (thanks and answers, the most recent first), the channel where most of
+    that evidence is, and the threads their answers are in."""
+    channels: dict[str, int] = defaultdict(int)
+    threads: set[tuple[str, str]] = set()
+    answers = 0
+    for r in rows:
+        if r.conversation_name:
+            channels[r.conversation_name] += 1
+        if r.kind == "answered":
+            answers += 1
+            threads.add((r.conversation_id, r.thread_ts or r.ts))
+    channel = max(channels, key=lambda c: (channels[c], c)) if channels else None
+    out: list[Link] = []
+    seen = set()
+    for r in sorted(rows, key=lambda r: (_LINK_PRIORITY.get(r.kind, 9), -aware(r.at).timestamp())):
+        if len(out) >= n:
+            break
+        if r.kind == "wrote" or (r.conversation_id, r.ts) in seen:
+            # Links go to help (answers, thanked messages) only, not to mentions of the topic.
+            continue
+        seen.add((r.conversation_id, r.ts))
+        out.append(Link(r.conversation_id, r.ts, r.permalink, r.conversation_name, r.kind, aware(r.at)))
+    return Details(tuple(out), channel, len(threads), answers)
+
+
+def evidence_details(session: Session, pairs: Sequence[tuple[str, str]], n: int) -> dict[tuple[str, str], Details]:
+    """``_pick_details`` of the latest ``_DETAIL_ROWS`` evidence rows of each (person, topic)
+    pair, with each message's thread, read straight from the index in one statement: a
+    ``LATERAL`` read per pair on PostgreSQL, a ``UNION ALL`` of per-pair reads on SQLite."""
+    if not pairs:
+        return {}
+    ws = workspace_of(session)
+    E, M = ExpertiseEvidence.__tablename__, ExpertiseMessage.__tablename__
+    cols = "conversation_id, ts, permalink, conversation_name, kind, at"
+    params: dict[str, Any] = {"ws": ws, "rows": _DETAIL_ROWS}
+    if session.get_bind().dialect.name == "postgresql":
+        params |= {"users": [u for u, _ in pairs], "keys": [k for _, k in pairs]}
+        rows_sql = (f"SELECT p.u AS user_id, p.k AS topic_key, e.* FROM unnest(CAST(:users AS text[]), CAST(:keys AS text[])) AS p(u, k) "
+                    f"CROSS JOIN LATERAL (SELECT {cols} FROM {E} WHERE workspace = :ws AND user_id = p.u AND topic_key = p.k "
+                    "AND ts <> '' ORDER BY at DESC LIMIT :rows) AS e")
+    else:
+        parts = []
+        for i, (u, key) in enumerate(pairs):
+            params[f"u{i}"], params[f"k{i}"] = u, key
+            parts.append(f"SELECT * FROM (SELECT user_id, topic_key, {cols} FROM {E} WHERE workspace = :ws AND user_id = :u{i} "
+                         f"AND topic_key = :k{i} AND ts <> '' ORDER BY at DESC LIMIT :rows)")
+        rows_sql = " UNION ALL ".join(parts)
+    result = session.connection().execute(text(
+        "SELECT e.user_id, e.topic_key, e.conversation_id, e.ts, e.permalink, e.conversation_name, e.kind, e.at, m.thread_ts "
+        f"FROM ({rows_sql}) AS e LEFT JOIN {M} m ON m.workspace = :ws AND m.conversation_id = e.conversation_id AND m.ts = e.ts"
+    ).columns(user_id=String, topic_key=String, conversation_id=String, ts=String, permalink=String,
+              conversation_name=String, kind=String, at=DateTime(timezone=True), thread_ts=String), params)
+    rows: dict[tuple[str, str], list[Any]] = defaultdict(list)
+    for r in result.all():  # (.all(): the driver's fetchall, much cheaper than a fetch per row)
+        rows[(r.user_id, r.topic_key)].append(r)
+    return {pair: _pick_details(rows.get(pair, ()), n) for pair in pairs}
+
+
+def scoped_select(session: Session, stmt: Any, *tables: Any) -> Any:
+    """Run a Core ``select`` on the session's connection, kept to the session's workspace with
+    an explicit condition on each of ``tables`` (what the ORM's workspace criteria would add):
+    a question's reads skip the ORM's per-statement and per-row work."""
+    ws = workspace_of(session)
+    for t in tables:
+        stmt = stmt.where(t.c.workspace == ws)
+    return session.connection().execute(stmt)
+
+
+def people_rows(session: Session, ids: Sequence[str], asker: str | None, pg: bool
+                 ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The index rows (expertise_people, with the asker's threads each one helped in) and the
+    directory rows (people) of some people, in one query that takes the ids as one parameter
+    (an array on PostgreSQL, a JSON list read by ``json_each`` on SQLite): a question reads
+    them for hundreds of people."""
+    PT, RT, MT = ExpertisePerson.__table__, PersonRow.__table__, ExpertiseMessage.__table__
+    ws = workspace_of(session)
+    prior: dict[str, Any] = {}
+    directory: dict[str, Any] = {}
+    source = "unnest(CAST(:ids AS text[])) AS u(id)" if pg else "(SELECT value AS id FROM json_each(:ids)) AS u"
+    stmt = text(
+        "SELECT u.id AS user_id, p.user_id IS NOT NULL AS indexed, p.answers_n, p.messages_n, p.last_at, "
+        "r.user_id IS NOT NULL AS known, r.name, r.team, r.indexing_opt_out, r.deleted, r.is_bot, "
+        # Past help: one seek per person in (workspace, parent, user), not a read of every
+        # reply in the asker's threads (tens of thousands for a busy asker).
+        f"(SELECT count(*) FROM {MT.name} h WHERE h.workspace = :ws AND h.parent_user_id = :asker "
+        "AND h.user_id = u.id AND h.answer) AS pair "
+        f"FROM {source} "
+        f"LEFT JOIN {PT.name} p ON p.workspace = :ws AND p.user_id = u.id "
+        f"LEFT JOIN {RT.name} r ON r.workspace = :ws AND r.user_id = u.id"
+    ).columns(user_id=String, indexed=Boolean, answers_n=Integer, messages_n=Integer, last_at=DateTime(timezone=True),
+              known=Boolean, name=String, team=String, indexing_opt_out=Boolean, deleted=Boolean, is_bot=Boolean,
+              pair=Integer)
+    result = session.connection().execute(stmt, {"ids": list(ids) if pg else json.dumps(list(ids)), "ws": ws,
+                                                 "asker": asker or ""})
+    for r in result.all():
+        if r.indexed:
+            prior[r.user_id] = r
+        if r.known:
+            directory[r.user_id] = r
+    return prior, directory
+
+
+def candidate_rows(session: Session, keys: Sequence[str], per_topic: int, pg: bool) -> list[Any]:
+    """The strongest ``per_topic`` score rows of each topic, straight from the topic index: on
+    PostgreSQL in one query (a LATERAL read per topic), on SQLite one query per topic."""
+    S = ExpertiseScore
+    names = ["user_id", "topic_key", "last_at", *(f"{k}_n" for k in KINDS), *(f"{k}_s" for k in KINDS)]
+    if not keys:
+        return []
+    if pg:
+        return session.connection().execute(text(
+            f"SELECT s.{', s.'.join(names)} FROM unnest(CAST(:keys AS text[])) AS q(k) "
+            f"CROSS JOIN LATERAL (SELECT {', '.join(names)} FROM {S.__tablename__} "
+            "WHERE workspace = :ws AND topic_key = q.k ORDER BY strength DESC LIMIT :n) AS s"
+        ), {"keys": list(keys), "ws": workspace_of(session), "n": per_topic}).all()
+    table = S.__table__
+    cols = [table.c[c] for c in names]
+    out: list[Any] = []
+    for key in keys:
+        out += scoped_select(session, select(*cols).where(table.c.topic_key == key).order_by(table.c.strength.desc()).limit(per_topic), table).all()
+    return out
+
+
+def index_size(session: Session, now: dt.datetime) -> tuple[dt.datetime, int]:
+    """The time a question is asked at (the index's latest message, in an imported archive) and
+    the people indexed: both read from the (workspace, last_at) index alone."""
+    PT = ExpertisePerson.__table__
+    latest, people = scoped_select(session, select(func.max(PT.c.last_at), func.count()).select_from(PT), PT).one()
+    at = min(aware(now), aware(latest)) if latest is not None else aware(now)
+    return at, people or 0
+
+
+def workspace_averages(session: Session) -> RankWorkspace:
+    """The averages the features compare people with: answers per person who answered, messages
+    per person (a read of every person's row: kept in the snapshot, they change slowly)."""
+    PT = ExpertisePerson.__table__
+    helpers = func.sum(case((PT.c.answers_n > 0, 1), else_=0))
+    people, answers, messages, n_helpers = scoped_select(session, select(
+        func.count(), func.sum(PT.c.answers_n), func.sum(PT.c.messages_n), helpers).select_from(PT), PT).one()
+    return RankWorkspace(avg_answers=(answers or 0) / max(n_helpers or 0, 1), avg_messages=(messages or 0) / max(people or 0, 1))
+
+
+def recent_answers(session: Session, *, now: dt.datetime, days: float = RECENT_DAYS) -> dict[str, int]:
+    """Per person, the threads they answered for others in the ``days`` days up to ``now``."""
+    M = ExpertiseMessage
+    now = aware(now)
+    since = now - dt.timedelta(days=days)
+    q = select(M.user_id, func.count()).where(M.answer.is_(True), M.at >= since, M.at <= now).group_by(M.user_id)
+    return {u: n for u, n in session.execute(q)}
+
+
+def busiest_channel(session: Session, *, now: dt.datetime, days: int = 90) -> str | None:
+    """The public channel with the most indexed messages lately: where to ask when nobody is
+    known for a topic."""
+    for since in (now - dt.timedelta(days=days), None):
+        q = select(ExpertiseMessage.conversation_name, func.count()).where(ExpertiseMessage.conversation_name.is_not(None))
+        if since is not None:
+            q = q.where(ExpertiseMessage.at >= since)
+        row = session.execute(q.group_by(ExpertiseMessage.conversation_name).order_by(func.count().desc()).limit(1)).first()
+        if row:
+            return row[0]
+    return None
