@@ -167,16 +167,15 @@ def ask_all(app, export, questions, refs, *, with_refs: bool) -> dict[str, list[
     return ranks
 
 
-def refit(app, export, choice: tuple, data: list, related) -> None:  # noqa: ANN001
+def refit(app, export, choice: tuple, data: list) -> None:  # noqa: ANN001
     """Store the export's ranking fitted with ``choice`` (c, features left out) on its examples
-    (computed once), with its related topics (``related``: a model holding them)."""
+    (computed once)."""
     from skills.expertise.ranker import DEFAULT, fit
     from skills.expertise.ranker_fit import store
 
     service = app.services.get("expertise")
     c, drop = choice
     model = fit(data, c=c, drop=drop) if len(data) >= service.settings.fit_min_examples else DEFAULT
-    model = model.with_related(related.related)
     with app.db.session(export.workspace.key) as s:
         store(s, model, now=app.clock.now())
     service._expire(export.workspace.key)
@@ -238,16 +237,13 @@ def main() -> int:
                 ranks = ask_all(app, export, questions, refs, with_refs=True)
                 t_ask = time.perf_counter() - t0
                 if args.loo:
-                    from skills.expertise.ranker import Model
-                    from skills.expertise.ranker_fit import examples, related_topics
+                    from skills.expertise.ranker_fit import examples
 
                     fs = app.services.get("expertise").fit_settings()
                     with app.db.session(export.workspace.key) as s:
-                        related = Model(weights=(), related=related_topics(
-                            s, top=fs.related_topics, min_together=fs.related_min_together))
-                        train = examples(s, fs, related=related)
+                        train = examples(s, fs)
                     for choice in GRID:
-                        refit(app, export, choice, train, related)
+                        refit(app, export, choice, train)
                         by_c[choice][path.name] = ask_all(app, export, questions, refs, with_refs=False)
             finally:
                 app.close()

@@ -88,17 +88,10 @@ class ConsoleSession:
                 progress(i, len(events))
         worker = IngestWorker(self.app)
         await asyncio.to_thread(worker.drain)
-        if "expertise" in self.app.services:
-            # As after an import: the workspace's ranking (and related topics) from its history.
-            await asyncio.to_thread(self._fit)
         with self.app.db.session(None) as s:
             if s.get(Installation, ws.key) is None:
                 s.add(Installation(workspace=ws.key, name=self.sample.name))
         return len(events)
-
-    def _fit(self) -> None:
-        with self.app.db.session(self.sample.workspace.key) as s:
-            self.app.services.get("expertise").fit(s, now=self.app.clock.now())
 
     def person(self, who: str) -> Person:
         found = self.sample.find(who)

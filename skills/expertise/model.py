@@ -33,7 +33,6 @@ class ExpertiseSettings:
     fit_max_examples: int = 3000
     fit_c: float = 0.0001
     fit_drop: tuple[str, ...] = ("recent_week",)
-    fit_related_topics: int = 2000
     max_experts: int = 5
     min_experts: int = 3
     links_per_person: int = 2

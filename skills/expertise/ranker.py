@@ -19,10 +19,7 @@ later answers never explain their earlier ones:
 - ``idle``: log of the days since their last message;
 - ``messages``: log of their messages;
 - ``pair``: log of the asker's threads they helped in before;
-- ``cross_team``: 1 when asker and candidate are in different teams;
-- ``related``: the same BM25 as ``relevance`` over the topics related to the question's (topics
-  that come up in the same answered threads, learned from the workspace: "pod", "helm",
-  "cluster" for "kubernetes"), each weighing its relatedness times its query topic's weight.
+- ``cross_team``: 1 when asker and candidate are in different teams.
 
 The worker fits a logistic regression on pairs (a helper against a non-helper of the same
 question: which one helped?) with scikit-learn, and stores the weights per workspace as JSON
@@ -34,14 +31,13 @@ any workspace. The BM25 constants are the usual k1 = 1.2, b = 0.75.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 FEATURES = ("relevance", "topic_wrote", "thanked", "declared", "threads", "recent", "recent_week", "idle", "messages",
-            "pair", "cross_team", "related")
+            "pair", "cross_team")
 RECENT_DAYS = 30.0
 WEEK_DAYS = 7.0
 K1, B = 1.2, 0.75
@@ -49,13 +45,8 @@ K1, B = 1.2, 0.75
 # The ranking before a workspace has enough answered threads to learn its own: what a person's
 # help and declarations say about the topic, then how many threads they answered for others.
 # On raw features (mean 0, scale 1).
-# Help on a related topic says less than help on the topic itself: half of ``relevance``.
 DEFAULT_WEIGHTS = {"relevance": 2.0, "topic_wrote": 1.0, "thanked": 1.0, "declared": 1.0, "threads": 0.5, "idle": -0.25,
-                   "cross_team": 0.05, "related": 1.0}
-# At most this many related topics join a question (the strongest), each at most RELATED_PER_TOPIC
-# per query topic (what a fit keeps).
-MAX_RELATED = 8
-RELATED_PER_TOPIC = 5
+                   "cross_team": 0.05}
 
 
 @dataclass(frozen=True)
@@ -68,8 +59,6 @@ class Model:
     examples: int = 0
     learned: bool = False
     info: Mapping[str, float] = field(default_factory=dict)
-    # topic -> ((related topic, relatedness in 0..1), ...), strongest first (``related_topics``)
-    related: Mapping[str, tuple[tuple[str, float], ...]] = field(default_factory=dict)
 
     def contributions(self, x: Sequence[float]) -> list[float]:
         return [w * (v - m) / s for w, v, m, s in zip(self.weights, x, self.mean, self.scale)]
@@ -80,7 +69,7 @@ class Model:
     def to_json(self) -> str:
         return json.dumps({"features": list(FEATURES), "weights": list(self.weights), "mean": list(self.mean),
                            "scale": list(self.scale), "examples": self.examples, "learned": self.learned,
-                           "info": dict(self.info), "related": {k: [list(p) for p in v] for k, v in self.related.items()}})
+                           "info": dict(self.info)})
 
     @classmethod
     def from_json(cls, text: str) -> "Model":
@@ -91,22 +80,7 @@ class Model:
         pick = lambda key, default: tuple(  # noqa: E731
             float(d[key][names.index(f)]) if f in names else default for f in FEATURES)
         return cls(weights=pick("weights", 0.0), mean=pick("mean", 0.0), scale=pick("scale", 1.0),
-                   examples=int(d.get("examples", 0)), learned=bool(d.get("learned")), info=d.get("info", {}),
-                   related={k: tuple((str(t), float(r)) for t, r in v) for k, v in d.get("related", {}).items()})
-
-    def with_related(self, related: Mapping[str, tuple[tuple[str, float], ...]]) -> "Model":
-        return dataclasses.replace(self, related=dict(related))
-
-    def expand(self, weights: Mapping[str, float]) -> dict[str, float]:
-        """The topics related to a question's (not among them), each weighing its relatedness
-        times the weight of the query topic it is related to (the largest, when several), at
-        most ``MAX_RELATED``, strongest first."""
-        out: dict[str, float] = {}
-        for key, w in weights.items():
-            for other, r in self.related.get(key, ())[:RELATED_PER_TOPIC]:
-                if other not in weights and w * r > out.get(other, 0.0):
-                    out[other] = w * r
-        return dict(sorted(out.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_RELATED])
+                   examples=int(d.get("examples", 0)), learned=bool(d.get("learned")), info=d.get("info", {}))
 
 
 DEFAULT = Model(weights=tuple(DEFAULT_WEIGHTS.get(f, 0.0) for f in FEATURES))
@@ -145,13 +119,11 @@ class Workspace:
     avg_messages: float
 
 
-def features(weights: Mapping[str, float], counts: Mapping[str, Sequence[float]], p: Person, ws: Workspace,
-             related: Mapping[str, float] | None = None) -> list[float]:
+def features(weights: Mapping[str, float], counts: Mapping[str, Sequence[float]], p: Person, ws: Workspace) -> list[float]:
     """The features of one candidate for a question whose topics weigh ``weights`` (key ->
     idf); ``counts``: the candidate's evidence (wrote, answered, thanked, declared) on each of
-    them and of the ``related`` topics (key -> weight, ``Model.expand``), each piece weighted as
-    the index weighs it (a question counts less than an answer) and decayed with the index's
-    half-life to the time of the question."""
+    them, each piece weighted as the index weighs it (a question counts less than an
+    answer) and decayed with the index's half-life to the time of the question."""
     total = sum(weights.values()) or 1.0
     rel = wrote = thanked = declared = 0.0
     for key, w in weights.items():
@@ -162,15 +134,9 @@ def features(weights: Mapping[str, float], counts: Mapping[str, Sequence[float]]
         rel += w * _bm25(c[1], p.answers, ws.avg_answers)
         thanked += w * c[2] / (c[2] + 1.0)
         declared += w * (1.0 if c[3] else 0.0)
-    near = 0.0
-    for key, w in (related or {}).items():
-        c = counts.get(key)
-        if c:
-            near += w * _bm25(c[1], p.answers, ws.avg_answers)
     idle = math.log1p(p.idle_days) if p.idle_days is not None else math.log1p(3650.0)
     return [rel / total, wrote / total, thanked / total, declared / total, math.log1p(p.answers),
-            math.log1p(p.recent), math.log1p(p.recent_week), idle, math.log1p(p.messages), math.log1p(p.pair),
-            1.0 if p.cross_team else 0.0, near / total]
+            math.log1p(p.recent), math.log1p(p.recent_week), idle, math.log1p(p.messages), math.log1p(p.pair), 1.0 if p.cross_team else 0.0]
 
 
 def fit(questions: Sequence[tuple[Sequence[Sequence[float]], Sequence[bool]]], *, c: float = 1.0,

@@ -23,12 +23,12 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.db.expertise import ExpertiseEvidence, ExpertiseMessage, ExpertiseModel
 from bot.db.models import PersonRow
-from skills.expertise.ranker import DEFAULT, RECENT_DAYS, RELATED_PER_TOPIC, WEEK_DAYS, Model, Person, Workspace, features, fit, idf
+from skills.expertise.ranker import DEFAULT, RECENT_DAYS, WEEK_DAYS, Model, Person, Workspace, features, fit, idf
 
 log = logging.getLogger("liaison.expertise.fit")
 
@@ -52,64 +52,6 @@ class FitSettings:
     c: float = 0.0001  # inverse regularisation strength of the logistic regression
     half_life_days: float = 365.0  # of evidence, as the index decays it
     drop: tuple[str, ...] = ("recent_week",)  # features the fit leaves out
-    # Related topics: learned among the topics of this many answers at most (the most
-    # answered topics; bounds the memory of the count of pairs), and a pair must come up in
-    # ``related_min_together`` answers: once is a coincidence. Set by hand, not fitted.
-    related_topics: int = 2000
-    related_min_together: int = 2
-
-
-def related_topics(session: Session, *, top: int = 2000, min_together: int = 2, per_topic: int = RELATED_PER_TOPIC
-                   ) -> dict[str, tuple[tuple[str, float], ...]]:
-    """Topics that come up together in the workspace's answers (an answer's evidence holds its
-    own topics and its question's): for each of the ``top`` most answered topics, the
-    ``per_topic`` others with the highest cosine n(a, b) / sqrt(n(a) · n(b)) over answers, where
-    n counts answers; the cosine keeps a word found in every answer from being related to all. A
-    topic found only in answers that also hold ``a`` is not related to it: it brings nothing.
-    One pass over the answers' evidence, in (conversation, message) order."""
-    E = ExpertiseEvidence.__table__
-    ws = session.info["workspace"]
-    conn = session.connection()
-    answered = (E.c.workspace == ws) & (E.c.kind == "answered")
-    n_key = func.count().label("n")
-    rows = conn.execute(select(E.c.topic_key, n_key).where(answered).group_by(E.c.topic_key)
-                        .having(n_key >= min_together).order_by(n_key.desc(), E.c.topic_key).limit(top)).all()
-    ids = {k: i for i, (k, _) in enumerate(rows)}
-    n = [c for _, c in rows]
-    pairs: dict[int, int] = defaultdict(int)
-    size = len(ids)
-    current: tuple[str, str] | None = None
-    bag: set[int] = set()
-
-    def flush() -> None:
-        items = sorted(bag)
-        for x, a in enumerate(items):
-            for b in items[x + 1:]:
-                pairs[a * size + b] += 1
-
-    stream = conn.execute(select(E.c.conversation_id, E.c.ts, E.c.topic_key).where(answered)
-                          .order_by(E.c.conversation_id, E.c.ts).execution_options(stream_results=True, yield_per=20000))
-    for conv, ts, key in stream:
-        if (conv, ts) != current:
-            flush()
-            bag, current = set(), (conv, ts)
-        i = ids.get(key)
-        if i is not None:
-            bag.add(i)
-    flush()
-    best: dict[int, list[tuple[float, int]]] = defaultdict(list)
-    for ab, together in pairs.items():
-        if together < min_together:
-            continue
-        a, b = divmod(ab, size)
-        cos = together / (n[a] * n[b]) ** 0.5
-        for x, y in ((a, b), (b, a)):
-            if n[y] <= together:
-                continue  # b is only ever said with a: it would bring no answer a does not have
-            heap = best[x]
-            heapq.heappush(heap, (cos, -y)) if len(heap) < per_topic else heapq.heappushpop(heap, (cos, -y))
-    keys = [k for k, _ in rows]
-    return {keys[a]: tuple((keys[-y], round(c, 4)) for c, y in sorted(h, reverse=True)) for a, h in best.items()}
 
 
 @dataclass
@@ -255,28 +197,21 @@ class _State:
                       pair=self.pairs.get((asker, u), 0), cross_team=bool(ta and tu and ta != tu))
 
 
-def examples(session: Session, settings: FitSettings | None = None, *, seed: int = 0, related: Model | None = None
+def examples(session: Session, settings: FitSettings | None = None, *, seed: int = 0
              ) -> list[tuple[list[list[float]], list[bool]]]:
     """Per answered question (the latest ``max_examples``), its candidates' features as known
-    before it, and whether each helped. ``related``: a model whose related topics a question
-    adds (by default those of ``related_topics``: learned from the whole history, which only
-    says which topics go together, not who answered)."""
+    before it, and whether each helped."""
     settings = settings or FitSettings()
     roots = _roots(session, settings.max_examples)
     if not roots:
         return []
-    if related is None:
-        related = Model(weights=(), related=related_topics(session, top=settings.related_topics,
-                                                           min_together=settings.related_min_together))
     teams = dict(session.connection().execute(select(PersonRow.__table__.c.user_id, PersonRow.__table__.c.team)
                                               .where(PersonRow.__table__.c.workspace == session.info["workspace"])).all())
     state = _State(settings.half_life_days)
     rng = random.Random(seed)
     out: list[tuple[list[list[float]], list[bool]]] = []
     helpers_top: list[str] = []
-    topics = {k for r in roots.values() for k in r.keys}
-    topics |= {t for k in list(topics) for t, _ in related.related.get(k, ())}
-    for n, e in enumerate(_stream(session, topics)):
+    for n, e in enumerate(_stream(session, {k for r in roots.values() for k in r.keys})):
         if e[1] == 1:
             state.evidence(e[0], e[2], e[3], e[4], e[5])
             continue
@@ -285,7 +220,7 @@ def examples(session: Session, settings: FitSettings | None = None, *, seed: int
         if root is not None:
             if len(out) % 25 == 0:
                 helpers_top = heapq.nlargest(settings.candidates_per_question, state.answers, key=state.answers.__getitem__)
-            example = _example(state, root, at, helpers_top, teams, settings, rng, related)
+            example = _example(state, root, at, helpers_top, teams, settings, rng)
             if example is not None:
                 out.append(example)
         state.message(at, user, answer, parent)
@@ -293,13 +228,12 @@ def examples(session: Session, settings: FitSettings | None = None, *, seed: int
 
 
 def _example(state: _State, root: _Root, at: float, helpers_top: Sequence[str], teams: dict[str, str | None],
-             settings: FitSettings, rng: random.Random, related: Model) -> tuple[list[list[float]], list[bool]] | None:
+             settings: FitSettings, rng: random.Random) -> tuple[list[list[float]], list[bool]] | None:
     people = len(state.messages)
     weights = {k: idf(people, len(state.topics[k])) for k in root.keys if state.topics.get(k)}
     weights = {k: w for k, w in weights.items() if w > 0}
-    near = {k: w for k, w in related.expand(weights).items() if state.topics.get(k)}
     pool: set[str] = set()
-    for k in {**near, **weights}:
+    for k in weights:
         pool.update(state.topics[k])
     pool.discard(root.asker)
     if len(pool) > 20 * settings.candidates_per_question:
@@ -309,7 +243,7 @@ def _example(state: _State, root: _Root, at: float, helpers_top: Sequence[str], 
 
     def strength(u: str) -> float:
         return sum(w * sum(s * n for s, n in zip(STRENGTH, state.counts(u, k) or (0, 0, 0, 0)))
-                   for k, w in {**near, **weights}.items())
+                   for k, w in weights.items())
 
     chosen = set(heapq.nlargest(settings.candidates_per_question, pool, key=strength))
     chosen |= set(helpers_top)
@@ -319,8 +253,8 @@ def _example(state: _State, root: _Root, at: float, helpers_top: Sequence[str], 
     ws = state.workspace()
     xs, ys = [], []
     for u in sorted(chosen):
-        counts = {k: [v * decay for v in c] for k in {**near, **weights} if (c := state.counts(u, k)) is not None}
-        xs.append(features(weights, counts, state.person(u, root.asker, at, teams), ws, near))
+        counts = {k: [v * decay for v in c] for k in weights if (c := state.counts(u, k)) is not None}
+        xs.append(features(weights, counts, state.person(u, root.asker, at, teams), ws))
         ys.append(u in root.helpers)
     return xs, ys
 
@@ -330,13 +264,9 @@ def fit_workspace(session: Session, *, now: dt.datetime, settings: FitSettings |
     previous one). Below ``min_examples`` answered questions the default is stored."""
     settings = settings or FitSettings()
     started = time.perf_counter()
-    related = Model(weights=(), related=related_topics(session, top=settings.related_topics,
-                                                       min_together=settings.related_min_together))
-    data = examples(session, settings, related=related)
+    data = examples(session, settings)
     model = (fit(data, c=settings.c, negatives=settings.negatives, drop=settings.drop)
              if len(data) >= settings.min_examples else DEFAULT)
-    # The related topics are kept even with the default ranking: a small workspace needs them most.
-    model = model.with_related(related.related)
     store(session, model, now=now)
     log.info("expertise ranking of %s: %s from %d answered questions in %.1fs", session.info["workspace"],
              "learned" if model.learned else "default (too few answered questions to learn from)",

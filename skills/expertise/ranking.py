@@ -79,10 +79,8 @@ def index_snapshot(session: Session, *, now: dt.datetime, settings: ExpertiseSet
     helpers = heapq.nlargest(size, helping, key=lambda u: (helping[u], u))
     answerers = session.scalars(select(P.user_id).where(P.answers_n > 0).order_by(P.answers_n.desc(), P.user_id).limit(size)).all()
     model = load_model(session)
-    if model is None:
+    if model is None or (model.learned and model.examples < settings.fit_min_examples):
         model = DEFAULT
-    elif model.learned and model.examples < settings.fit_min_examples:
-        model = DEFAULT.with_related(model.related)
     return IndexSnapshot(helping=helping, helpers=tuple(helpers), answerers=tuple(answerers), model=model,
                          helping_week=helping_week, averages=workspace_averages(session))
 
@@ -119,13 +117,9 @@ def who_knows(
     # now; in an imported archive, it keeps old evidence from all decaying to nothing.
     now, people = index_size(session, now)
     keys = list(dict.fromkeys(t.key for t in topics if t.key))
-    # The topics the workspace's answers relate to the question's come along (``Model.expand``).
-    wanted_keys = keys + list(snap.model.expand(dict.fromkeys(keys, 1.0)))
-    topic_rows = {r.key: r for r in scoped_select(session, select(TT.c.key, TT.c.display, TT.c.people_n).where(
-        TT.c.key.in_(wanted_keys)), TT).all()} if keys else {}
-    weights = {k: w for k in keys if (r := topic_rows.get(k)) is not None and (w := topic_weight(max(people, 1), r.people_n)) > 0}
-    near = {k: w for k, w in snap.model.expand(weights).items() if k in topic_rows}
-    counts, rows, strength = _candidate_evidence(session, {**near, **weights}, now, settings, pg)
+    topic_rows = {r.key: r for r in scoped_select(session, select(TT.c.key, TT.c.display, TT.c.people_n).where(TT.c.key.in_(keys)), TT).all()} if keys else {}
+    weights = {k: w for k, r in topic_rows.items() if (w := topic_weight(max(people, 1), r.people_n)) > 0}
+    counts, rows, strength = _candidate_evidence(session, weights, now, settings, pg)
     if not counts and not fallback:
         return []
     # The candidates a fit learns from: the people with the most evidence on the question's
@@ -137,10 +131,10 @@ def who_knows(
     prior_rows, directory = people_rows(session, sorted(wanted | ({asker} if asker else set())), asker, pg)
     asker_row = directory.get(asker) if asker else None
     asker_team = asker_row.team if asker_row is not None else None
-    ranked = _rank(wanted, counts, weights, prior_rows, directory, snap, asker, asker_team, now, near)[:limit]
+    ranked = _rank(wanted, counts, weights, prior_rows, directory, snap, asker, asker_team, now)[:limit]
 
     # Reasons and links: only for the matched people an answer shows.
-    best = {u: _best_topic(counts[u], {**near, **weights}) for u, _, _ in ranked if u in counts}
+    best = {u: _best_topic(counts[u], weights) for u, _, _ in ranked if u in counts}
     shown = [(u, best[u]) for u, _, _ in ranked if u in counts][: settings.max_experts]
     found = evidence_details(session, shown, settings.links_per_person) if details else {}
     out = []
@@ -200,7 +194,7 @@ def _expert(u: str, score: float, why: str, person: Any, p: Any, srow: Any, topi
 
 def _rank(wanted: Iterable[str], counts: Mapping[str, Mapping[str, Sequence[int]]], weights: Mapping[str, float],
           prior_rows: Mapping[str, Any], directory: Mapping[str, Any], snap: IndexSnapshot, asker: str | None,
-          asker_team: str | None, now: dt.datetime, near: Mapping[str, float] | None = None) -> list[tuple[str, float, str]]:
+          asker_team: str | None, now: dt.datetime) -> list[tuple[str, float, str]]:
     """(person, score, the feature that counts most for them), best first: the workspace's
     ranking over each candidate's features. Only people still indexed count (a kept snapshot
     may name someone erased since), never the asker, people who opted out, bots or deleted
@@ -218,7 +212,7 @@ def _rank(wanted: Iterable[str], counts: Mapping[str, Mapping[str, Sequence[int]
         x = rank_features(weights, counts.get(u, {}), RankPerson(
             answers=(p.answers_n or 0) if p else 0, messages=(p.messages_n or 0) if p else 0,
             recent=snap.helping.get(u, 0), recent_week=snap.helping_week.get(u, 0), idle_days=idle, pair=(p.pair or 0) if p else 0,
-            cross_team=bool(team and asker_team and team != asker_team)), snap.averages, near)
+            cross_team=bool(team and asker_team and team != asker_team)), snap.averages)
         parts = snap.model.contributions(x)
         why = max(range(len(parts)), key=lambda i: (parts[i], -i))
         scored.append((u, sum(parts), FEATURES[why]))

@@ -65,7 +65,7 @@ class ExpertiseService:
         """The fit's settings, from the [expertise] section."""
         s = self.settings
         return FitSettings(max_examples=s.fit_max_examples, min_examples=s.fit_min_examples, c=s.fit_c,
-                           half_life_days=s.half_life_days, drop=tuple(s.fit_drop), related_topics=s.fit_related_topics)
+                           half_life_days=s.half_life_days, drop=tuple(s.fit_drop))
 
     def snapshot(self, session: Session, *, now: dt.datetime) -> IndexSnapshot:
         """``index_snapshot`` of the session's workspace, read again after
