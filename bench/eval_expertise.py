@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 from bot.bootstrap import bootstrap  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.ports import FixedClock  # noqa: E402
-from bot.slack_export import SlackExport, import_export, read_export  # noqa: E402
+from adapters.slack.export import SlackExport, import_export, read_export  # noqa: E402
 
 _TOKEN = re.compile(r"[a-z0-9][a-z0-9_\-.>]*[a-z0-9]|[a-z]")
 

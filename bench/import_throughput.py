@@ -42,7 +42,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from bot.bootstrap import bootstrap  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.db import normalise_url  # noqa: E402
-from bot.slack_export import import_export, read_export  # noqa: E402
+from adapters.slack.export import import_export, read_export  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "slack-exports"
 START = dt.datetime(2025, 1, 6, 8, tzinfo=dt.timezone.utc)

@@ -68,7 +68,7 @@ def corpus(n: int) -> list[tuple[str, str, str, str | None]]:
     """(user, text, ts, thread_ts) for n messages."""
     rows: list[tuple[str, str, str, str | None]] = []
     if DATA.is_dir():
-        from bot.slack_export import read_export
+        from adapters.slack.export import read_export
 
         for path in sorted(p for p in DATA.iterdir() if p.is_dir()):
             rows += [(m.user_id, m.text, m.ts, m.thread_ts) for m in read_export(path).messages]

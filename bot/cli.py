@@ -206,7 +206,7 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 def cmd_import(args: argparse.Namespace) -> int:
     from bot.bootstrap import bootstrap
-    from bot.slack_export import ExportError, import_export, read_export
+    from adapters.slack.export import ExportError, import_export, read_export
 
     print(f"Reading and checking {args.path}…", file=sys.stderr, flush=True)
     try:

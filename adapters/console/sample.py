@@ -13,8 +13,6 @@ from adapters.console.chat import permalink_for
 from bot.events import Conversation, MessageReceived, Person, Workspace
 from bot.i18n import strip_accents
 
-MENTION_PREFIXES = ("@liaison", "<@liaison>")
-
 
 @dataclass(frozen=True)
 class SampleWorkspace:

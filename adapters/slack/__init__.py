@@ -34,12 +34,14 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from sqlalchemy.exc import SQLAlchemyError
 
+from adapters.common import installations
+from adapters.common.periodic import Periodic
+from adapters.common.tasks import Tasks
 from adapters.slack import directory, inbound, listeners, translate
 from adapters.slack.chat import SlackChat, make_client
 from bot import people
 from bot.config import ConfigError
-from bot.db import fit
-from bot.db.models import Installation, utcnow
+from bot.db.models import utcnow
 from bot.events import CommandInvoked, HomeOpened, MessageReceived, Workspace
 from bot.i18n import Catalog, normalise_locale
 from bot.inbox import Inbox, InboxUnavailable
@@ -120,9 +122,11 @@ class SlackAdapter:
         self.team_url: str | None = None
         self.workspace: Workspace | None = None
         self.socket: Any = None
-        self._tasks: set[asyncio.Task] = set()
-        self._last_of: dict[str, asyncio.Task] = {}  # per conversation: the newest event's task
-        self._sync_task: asyncio.Task | None = None
+        self.tasks = Tasks(log, "Slack: handling an event failed")
+        # The first sync is part of start (awaited); the loop runs the next ones.
+        self.directory_sync = Periodic("slack-directory", self.sync_directory_safely, immediately=False,
+                                       hours=settings.directory_sync_hours, log=log,
+                                       failure="Slack: the directory sync failed (%s); trying again in %.0f h")
 
     # ---- PlatformAdapter ---------------------------------------------------------------------
 
@@ -139,7 +143,7 @@ class SlackAdapter:
         self.bot_user_id = auth.get("user_id")
         self.team_url = auth.get("url")
         self.workspace = Workspace("slack", str(auth.get("team_id") or ""))
-        await asyncio.to_thread(self._mark_installed, auth.get("team"))
+        await asyncio.to_thread(installations.mark_active, self.app.db, self.workspace.key, name=auth.get("team"))
         log.info("Slack: connected to %s as %s", auth.get("team") or self.workspace.id, auth.get("user") or self.bot_user_id)
         self._replay_task = asyncio.create_task(self._replay_forever(), name="slack-inbox")
         if self.app_token:
@@ -151,14 +155,13 @@ class SlackAdapter:
             await self.socket.connect_async()
             log.info("Slack: Socket Mode connected")
         await self.sync_directory_safely()
-        if self.settings.directory_sync_hours > 0:
-            self._sync_task = asyncio.create_task(self._sync_forever(), name="slack-directory")
+        self.directory_sync.start()
 
     async def stop(self) -> None:
-        for task in (self._sync_task, self._replay_task):
-            if task is not None:
-                task.cancel()
-        self._sync_task = self._replay_task = None
+        self.directory_sync.cancel()
+        if self._replay_task is not None:
+            self._replay_task.cancel()
+            self._replay_task = None
         if self.socket is not None:
             await self.socket.close_async()
             self.socket = None
@@ -257,23 +260,10 @@ class SlackAdapter:
             return
         conversation = getattr(event, "conversation", None)
         key = f"{event.workspace.key}/{conversation.id}" if conversation is not None else None
-        previous = self._last_of.get(key) if key is not None else None
-        task = self.background(self._turn(previous, before, event, inbox_id))
-        if key is None:
-            return
-        self._last_of[key] = task
+        self.tasks.in_order(key, self._turn(before, event, inbox_id))
 
-        def forget(done: asyncio.Task, key: str = key) -> None:
-            if self._last_of.get(key) is done:
-                del self._last_of[key]
-
-        task.add_done_callback(forget)
-
-    async def _turn(self, previous: asyncio.Task | None, before: Callable[[], None] | None, event: Any,
-                    inbox_id: int | None) -> Any:
+    async def _turn(self, before: Callable[[], None] | None, event: Any, inbox_id: int | None) -> Any:
         try:
-            if previous is not None:
-                await asyncio.wait([previous])
             if before is not None:
                 before()
             return await self.app.dispatcher.handle(await self.resolve_conversation(event), inbox_id=inbox_id)
@@ -294,21 +284,11 @@ class SlackAdapter:
         return translate.with_channel(event, info.kind, info.name, team_url=self.team_url)
 
     def background(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task:
-        task = asyncio.create_task(self._guard(coro))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
-
-    async def _guard(self, coro: Coroutine[Any, Any, Any]) -> None:
-        try:
-            await coro
-        except Exception:  # noqa: BLE001 - a failing event must not take the others down
-            log.exception("Slack: handling an event failed")
+        return self.tasks.spawn(coro)
 
     async def drain(self) -> None:
         """Wait until every event received so far has been handled."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self.tasks.drain()
 
     def note_inbound(self, event: MessageReceived) -> None:
         """Remember top-level channel messages to the bot, so that with reply_in_thread off the
@@ -342,11 +322,6 @@ class SlackAdapter:
         except SQLAlchemyError as exc:
             log.error("Slack: could not store the directory (%s); check DATABASE_URL and that the database is "
                       "running. Retrying at the next sync.", directory.first_line(exc))
-
-    async def _sync_forever(self) -> None:
-        while True:
-            await asyncio.sleep(self.settings.directory_sync_hours * 3600)
-            await self.sync_directory_safely()
 
     async def directory_event(self, body: dict[str, Any]) -> None:
         """team_join / user_change: one person added, changed or deactivated."""
@@ -401,35 +376,17 @@ class SlackAdapter:
                     counts = erase_workspace(self.app.db, ws.key)
                 except Exception:  # noqa: BLE001 - the installation is still marked inactive below
                     log.exception("Slack: erasing the data of %s failed; run the erasure again by hand", ws.key)
-            # Kept (inactive) even after an erasure: it records that the app was removed.
-            with self.app.db.session(None) as s:
-                row = s.get(Installation, ws.key)
-                if row is None:
-                    s.add(Installation(workspace=ws.key, active=False))
-                else:
-                    row.active = False
+            installations.mark_inactive(self.app.db, ws.key)  # kept even after an erasure
             return counts
 
         counts = await asyncio.to_thread(apply)
-        if self._sync_task is not None:
-            self._sync_task.cancel()
-            self._sync_task = None
+        self.directory_sync.cancel()
         if not erase:
             log.warning("Slack: the app was removed from %s; its data is kept (slack.delete_data_on_uninstall is off)", ws.key)
         elif counts is None:
             pass  # the failure is logged above
         else:
             log.warning("Slack: the app was removed from %s; its data was erased (%d rows)", ws.key, sum(counts.values()))
-
-    def _mark_installed(self, name: str | None) -> None:
-        assert self.workspace is not None
-        name = fit(Installation.name, name)
-        with self.app.db.session(None) as s:
-            row = s.get(Installation, self.workspace.key)
-            if row is None:
-                s.add(Installation(workspace=self.workspace.key, name=name, active=True))
-            else:
-                row.active, row.name = True, name or row.name
 
 
 def home_view(app: Any, lang: str, *, sections: Sequence[str] = ()) -> dict[str, Any]:

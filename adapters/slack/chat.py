@@ -31,6 +31,8 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetr
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from adapters.common import paging
+from adapters.common.pacing import Pacer
 from adapters.slack.channels import ChannelCache, ChannelInfo
 from adapters.slack.translate import person_from_user
 from bot.events import Button, DirectMessage, GroupMessage, Outbound, Person, Reply, Sent, Workspace
@@ -64,45 +66,6 @@ def make_client(token: str, *, base_url: str | None = None, max_rate_limit_retri
             AsyncRateLimitErrorRetryHandler(max_retry_count=max_rate_limit_retries),
         ],
     )
-
-
-class Pacer:
-    """At most one message per ``interval`` seconds per conversation, in order. ``now`` and
-    ``sleep`` are injectable so the pacing can be checked without waiting."""
-
-    def __init__(
-        self,
-        interval: float,
-        *,
-        now: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
-        remember: int = 10_000,
-    ) -> None:
-        self.interval = interval
-        self._now, self._sleep = now, sleep
-        self._last: OrderedDict[str, float] = OrderedDict()
-        self._locks: dict[str, asyncio.Lock] = {}
-        self._remember = remember
-
-    async def wait_turn(self, key: str) -> asyncio.Lock:
-        """Wait until ``key`` may send; returns the held lock (release it after sending)."""
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        await lock.acquire()
-        last = self._last.get(key)
-        if last is not None and self.interval > 0:
-            wait = last + self.interval - self._now()
-            if wait > 0:
-                await self._sleep(wait)
-        return lock
-
-    def sent(self, key: str) -> None:
-        self._last[key] = self._now()
-        self._last.move_to_end(key)
-        while len(self._last) > self._remember:
-            old, _ = self._last.popitem(last=False)
-            lock = self._locks.get(old)
-            if lock is not None and not lock.locked():
-                del self._locks[old]
 
 
 @dataclass
@@ -157,7 +120,7 @@ class SlackChat:
         self.client = client
         self.team_field = team_field
         self.reply_in_thread = reply_in_thread
-        self.pacer = pacer or Pacer(min_seconds_between_messages)
+        self.pacer = pacer or Pacer(1, min_seconds_between_messages)
         self._dm_channels: dict[str, str] = {}
         self.channels = ChannelCache(self._conversation_info, ttl=channel_info_seconds,
                                      on_failure=_log_channel_failure)
@@ -215,13 +178,9 @@ class SlackChat:
             channel = sent.conversation_id
             thread_ts = message.thread_ts if isinstance(message, Reply) else None
         uploads = [{"content": f.data, "filename": f.name, "title": f.title or f.name} for f in message.files]
-        lock = await self.pacer.wait_turn(channel)
-        try:
-            kwargs: dict[str, Any] = {"thread_ts": thread_ts} if thread_ts else {}
+        kwargs: dict[str, Any] = {"thread_ts": thread_ts} if thread_ts else {}
+        async with self.pacer.turn(channel):
             await self._call("files.upload", self.client.files_upload_v2, file_uploads=uploads, channel=channel, **kwargs)
-            self.pacer.sent(channel)
-        finally:
-            lock.release()
 
     async def _send(self, message: Outbound) -> Sent:
         if isinstance(message, Reply):
@@ -246,20 +205,22 @@ class SlackChat:
         if not isinstance(message, DirectMessage | GroupMessage) or not message.key:
             raise TypeError("only a keyed direct or group message can be looked for")
         channel = await self._open(self._recipients(message))
-        cursor: str | None = None
-        for _ in range(_HISTORY_PAGES):
-            kwargs: dict[str, Any] = {"channel": channel, "limit": _HISTORY_PAGE, "include_all_metadata": True}
-            if cursor:
-                kwargs["cursor"] = cursor
-            response = await self._call("conversations.history", self.client.conversations_history, **kwargs)
+        history = self._pages("conversations.history", self.client.conversations_history, channel=channel,
+                              limit=_HISTORY_PAGE, include_all_metadata=True)
+        async for response in paging.pages(history, _next_cursor, limit=_HISTORY_PAGES):
             for m in response.get("messages") or ():
                 meta = m.get("metadata") or {}
                 if meta.get("event_type") == METADATA_EVENT and (meta.get("event_payload") or {}).get("key") == message.key:
                     return Sent(conversation_id=channel, ts=m.get("ts"))
-            cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
-            if not cursor:
-                break
         return None
+
+    def _pages(self, method: str, fn: Callable[..., Awaitable[Any]], **kwargs: Any) -> Callable[[str | None], Awaitable[Any]]:
+        """One page of a cursor-paged Web API method (for ``adapters.common.paging``)."""
+
+        async def page(cursor: str | None) -> Any:
+            return await self._call(method, fn, **kwargs, **({"cursor": cursor} if cursor else {}))
+
+        return page
 
     async def _send_reply(self, message: Reply) -> Sent:
         conv = message.conversation
@@ -295,8 +256,7 @@ class SlackChat:
             kwargs["thread_ts"] = thread_ts
         if key:
             kwargs["metadata"] = {"event_type": METADATA_EVENT, "event_payload": {"key": key}}
-        lock = await self.pacer.wait_turn(channel)
-        try:
+        async with self.pacer.turn(channel):
             if ephemeral_to:
                 response = await self._call("chat.postEphemeral", self.client.chat_postEphemeral, user=ephemeral_to, **kwargs)
                 ts = response.get("message_ts")
@@ -304,9 +264,6 @@ class SlackChat:
                 kwargs["unfurl_links"] = False
                 response = await self._call("chat.postMessage", self.client.chat_postMessage, **kwargs)
                 ts = response.get("ts")
-            self.pacer.sent(channel)
-        finally:
-            lock.release()
         return Sent(conversation_id=str(response.get("channel") or channel), ts=ts)
 
     async def _open(self, user_ids: list[str]) -> str:
@@ -331,34 +288,16 @@ class SlackChat:
         return person_from_user(user, team_field=self.team_field) if user else None
 
     async def list_members(self, workspace: Workspace, conversation_id: str) -> Sequence[str]:
-        members: list[str] = []
-        cursor: str | None = None
-        while True:
-            kwargs: dict[str, Any] = {"channel": conversation_id, "limit": 1000}
-            if cursor:
-                kwargs["cursor"] = cursor
-            response = await self._call("conversations.members", self.client.conversations_members, **kwargs)
-            members.extend(str(m) for m in response.get("members") or ())
-            cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
-            if not cursor:
-                return members
+        page = self._pages("conversations.members", self.client.conversations_members, channel=conversation_id, limit=1000)
+        return await paging.collect(page, _next_cursor, lambda r: [str(m) for m in r.get("members") or ()])
 
     async def list_users(self, workspace: Workspace) -> Sequence[Person]:
         return [person_from_user(u, team_field=self.team_field) for u in await self.list_user_objects()]
 
     async def list_user_objects(self, *, page_size: int = 200) -> list[dict[str, Any]]:
         """Every user object of users.list, page after page (raw, so callers can filter)."""
-        users: list[dict[str, Any]] = []
-        cursor: str | None = None
-        while True:
-            kwargs: dict[str, Any] = {"limit": page_size, "include_locale": True}
-            if cursor:
-                kwargs["cursor"] = cursor
-            response = await self._call("users.list", self.client.users_list, **kwargs)
-            users.extend(response.get("members") or ())
-            cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
-            if not cursor:
-                return users
+        page = self._pages("users.list", self.client.users_list, limit=page_size, include_locale=True)
+        return await paging.collect(page, _next_cursor, lambda r: r.get("members") or ())
 
     async def permalink(self, workspace: Workspace, conversation_id: str, ts: str) -> str | None:
         try:
@@ -402,6 +341,10 @@ class SlackChat:
             raise ChatError(f"Slack {method} failed: {error}", retryable=error in _RETRYABLE) from None
         except (SlackClientError, aiohttp.ClientError, asyncio.TimeoutError) as exc:
             raise ChatError(f"Slack {method} could not be reached: {type(exc).__name__}: {exc}", retryable=True) from None
+
+
+def _next_cursor(response: Any) -> str | None:
+    return (response.get("response_metadata") or {}).get("next_cursor") or None
 
 
 def _log_channel_failure(conversation_id: str, exc: Exception) -> None:

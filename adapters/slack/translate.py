@@ -256,39 +256,9 @@ def message_event(
     conversation = Conversation(channel, kind)
 
     if subtype == "message_deleted":
-        previous = event.get("previous_message") or {}
-        ts = str(event.get("deleted_ts") or previous.get("ts") or "")
-        user = previous.get("user")
-        if not ts or not user or is_from_bot(previous, bot_user_id):
-            return None
-        return MessageReceived(
-            workspace=ws, conversation=conversation, sender=Person(id=str(user)), text="", ts=ts,
-            event_id=extract_event_id(body), thread_ts=previous.get("thread_ts"), deleted=True,
-            time=ts_to_datetime(ts), raw=body,
-        )
-
+        return _deletion(body, event, ws, conversation, bot_user_id)
     if subtype == "message_changed":
-        current = event.get("message") or {}
-        previous = event.get("previous_message") or {}
-        # Link unfurls and reply counters also arrive as message_changed, with the same text.
-        if is_from_bot(current, bot_user_id) or not current.get("user"):
-            return None
-        if current.get("text") == previous.get("text"):
-            return None
-        ts = str(current.get("ts") or previous.get("ts") or "")
-        text, mentioned = strip_mention(str(current.get("text") or ""), bot_user_id)
-        # An edit only refreshes the index: re-answering a corrected question would repeat the
-        # answer, and edits in DMs are never indexed, so those are dropped.
-        if not ts or mentioned or kind != "channel":
-            return None
-        thread_ts = current.get("thread_ts")
-        return MessageReceived(
-            workspace=ws, conversation=conversation, sender=Person(id=str(current["user"])), text=text, ts=ts,
-            event_id=extract_event_id(body), thread_ts=thread_ts if thread_ts != ts else None,
-            parent_user_id=current.get("parent_user_id"), mentions=extract_mentions(text), edited=True,
-            permalink=permalink_for(team_url, channel, ts, thread_ts), time=ts_to_datetime(ts), raw=body,
-        )
-
+        return _edit(body, event, ws, conversation, bot_user_id, team_url)
     if subtype not in _PERSON_SUBTYPES or is_from_bot(event, bot_user_id) or not event.get("user"):
         return None
     ts = str(event.get("ts") or "")
@@ -310,6 +280,47 @@ def message_event(
         permalink=permalink_for(team_url, channel, ts, thread_ts) if kind == "channel" else None,
         time=ts_to_datetime(ts),
         raw=body,
+    )
+
+
+def _deletion(body: Payload, event: Payload, ws: Workspace, conversation: Conversation,
+              bot_user_id: str | None) -> MessageReceived | None:
+    """``message_deleted``: the message that was deleted, marked so (None: not a person's)."""
+    previous = event.get("previous_message") or {}
+    ts = str(event.get("deleted_ts") or previous.get("ts") or "")
+    user = previous.get("user")
+    if not ts or not user or is_from_bot(previous, bot_user_id):
+        return None
+    return MessageReceived(
+        workspace=ws, conversation=conversation, sender=Person(id=str(user)), text="", ts=ts,
+        event_id=extract_event_id(body), thread_ts=previous.get("thread_ts"), deleted=True,
+        time=ts_to_datetime(ts), raw=body,
+    )
+
+
+def _edit(body: Payload, event: Payload, ws: Workspace, conversation: Conversation, bot_user_id: str | None,
+          team_url: str | None) -> MessageReceived | None:
+    """``message_changed``: an edit of a channel message, which only refreshes the index."""
+    channel, kind = conversation.id, conversation.kind
+    current = event.get("message") or {}
+    previous = event.get("previous_message") or {}
+    # Link unfurls and reply counters also arrive as message_changed, with the same text.
+    if is_from_bot(current, bot_user_id) or not current.get("user"):
+        return None
+    if current.get("text") == previous.get("text"):
+        return None
+    ts = str(current.get("ts") or previous.get("ts") or "")
+    text, mentioned = strip_mention(str(current.get("text") or ""), bot_user_id)
+    # An edit only refreshes the index: re-answering a corrected question would repeat the
+    # answer, and edits in DMs are never indexed, so those are dropped.
+    if not ts or mentioned or kind != "channel":
+        return None
+    thread_ts = current.get("thread_ts")
+    return MessageReceived(
+        workspace=ws, conversation=conversation, sender=Person(id=str(current["user"])), text=text, ts=ts,
+        event_id=extract_event_id(body), thread_ts=thread_ts if thread_ts != ts else None,
+        parent_user_id=current.get("parent_user_id"), mentions=extract_mentions(text), edited=True,
+        permalink=permalink_for(team_url, channel, ts, thread_ts), time=ts_to_datetime(ts), raw=body,
     )
 
 

@@ -26,10 +26,14 @@ import types
 from dataclasses import dataclass, field
 from typing import Any, Coroutine, Mapping
 
+from adapters.common import installations
+from adapters.common.pacing import Pacer
+from adapters.common.periodic import Periodic
+from adapters.common.tasks import Tasks
 from adapters.teams import translate
 from adapters.teams.auth import SigningKeys, TokenValidator
 from adapters.teams.chat import ReferenceStore, TeamsChat
-from adapters.teams.connector import ConnectorClient, Credentials, Pacer, TokenSource
+from adapters.teams.connector import ConnectorClient, Credentials, TokenSource
 from adapters.teams.trust import DEFAULT_SERVICE_HOSTS, ServiceUrlPolicy, is_loopback, require_https
 from bot.config import ConfigError
 from bot.events import Workspace
@@ -98,7 +102,7 @@ class TeamsAdapter:
             self.tokens = TokenValidator(app_id=self.app_id or "", issuer=settings.token_issuer, keys=keys)
         self.connector = ConnectorClient(
             tokens=TokenSource(credentials, timeout=settings.request_timeout_seconds),
-            pacer=Pacer(per_second=settings.max_messages_per_second),
+            pacer=Pacer.per_second(settings.max_messages_per_second),
             service_urls=self.service_urls,
             max_attempts=settings.max_attempts,
             retry_base=settings.retry_base_seconds,
@@ -117,9 +121,9 @@ class TeamsAdapter:
         )
         self.handler = LiaisonActivityHandler(self)
         self._cloud: Any = None
-        self._tasks: set[asyncio.Task] = set()
-        self._locks: dict[str, list[Any]] = {}  # conversation -> [lock, users]
-        self._roster_task: asyncio.Task | None = None
+        self.tasks = Tasks(log, "a Teams background task failed")
+        self.rosters = Periodic("teams-roster", self.sync_all_rosters, hours=settings.roster_sync_hours, log=log,
+                                failure="Teams roster sync failed: %s; will try again in %.0f h")
 
     # ---- web ---------------------------------------------------------------------------------
 
@@ -188,44 +192,27 @@ class TeamsAdapter:
                     raise
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._done)
-        return task
-
-    def _done(self, task: asyncio.Task) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("a Teams background task failed: %r", task.exception(), exc_info=task.exception())
+        return self.tasks.spawn(coro)
 
     def forward(self, event: Any) -> None:
-        """Hand one neutral event to the dispatcher, off the request."""
-        self.spawn(self._dispatch(event))
+        """Hand one neutral event to the dispatcher, off the request. One conversation's events
+        are handled in the order they came (answers stay in order, an edit never overtakes its
+        message); other conversations go on meanwhile."""
+        conv = getattr(event, "conversation", None)
+        self.tasks.in_order(f"{event.workspace.key}|{conv.id if conv is not None else ''}", self._dispatch(event))
 
     async def _dispatch(self, event: Any) -> None:
         conv = getattr(event, "conversation", None)
-        # One conversation's events are handled in the order they came (answers stay in order,
-        # an edit never overtakes its message); other conversations go on meanwhile.
-        key = f"{event.workspace.key}|{conv.id if conv is not None else ''}"
-        entry = self._locks.setdefault(key, [asyncio.Lock(), 0])
-        entry[1] += 1  # events holding or waiting for this conversation's turn
-        try:
-            async with entry[0]:
-                if conv is not None and conv.kind == "channel" and not conv.name:
-                    # Teams names a channel only in a few events; skills show it ("coffee in #design").
-                    name = await asyncio.to_thread(self.refs.channel_name, event.workspace.key, conv.id)
-                    if name:
-                        event = dataclasses.replace(event, conversation=dataclasses.replace(conv, name=name))
-                await self.app.dispatcher.handle(event)
-        finally:
-            entry[1] -= 1
-            if entry[1] == 0:
-                del self._locks[key]
+        if conv is not None and conv.kind == "channel" and not conv.name:
+            # Teams names a channel only in a few events; skills show it ("coffee in #design").
+            name = await asyncio.to_thread(self.refs.channel_name, event.workspace.key, conv.id)
+            if name:
+                event = dataclasses.replace(event, conversation=dataclasses.replace(conv, name=name))
+        await self.app.dispatcher.handle(event)
 
     async def wait_idle(self) -> None:
         """Wait until every event received so far has been handled (tests, shutdown)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self.tasks.drain()
 
     async def welcome(self, body: Mapping[str, Any]) -> None:
         """The bot was added to a team, chat or someone's personal scope: say hello once, and
@@ -235,7 +222,7 @@ class TeamsAdapter:
 
         env = translate.envelope(body)
         ws = env.workspace
-        await asyncio.to_thread(self._installed, ws)
+        await asyncio.to_thread(installations.mark_active, self.app.db, ws.key)
         if self.settings.welcome:
             fresh = await asyncio.to_thread(claim_once, self.app.db, ws.key, welcome_key(env.id, env.conversation_id),
                                             self.app.clock.now())
@@ -253,22 +240,6 @@ class TeamsAdapter:
                 log.warning("could not read team %s from Teams: %s; its roster is read again at the next sync",
                             env.team_id, exc)
 
-    def _installed(self, ws: Workspace) -> None:
-        """The tenant is (again) a workspace the bot serves: scheduled jobs run for it."""
-        from sqlalchemy.exc import IntegrityError
-
-        from bot.db.models import Installation
-
-        try:
-            with self.app.db.session(None) as s:
-                row = s.get(Installation, ws.key)
-                if row is None:
-                    s.add(Installation(workspace=ws.key, active=True))
-                elif not row.active:
-                    row.active = True
-        except IntegrityError:
-            pass  # added by a concurrent request: it is active either way
-
     # ---- lifecycle ---------------------------------------------------------------------------
 
     def check_listen_address(self, host: str) -> None:
@@ -285,16 +256,7 @@ class TeamsAdapter:
         if not self.auth_enabled:
             log.warning("Teams: LIAISON_TEAMS_NO_AUTH=1: activities are NOT authenticated; only requests from this "
                         "machine are accepted (local trials only)")
-        if self.settings.roster_sync_hours > 0:
-            self._roster_task = asyncio.get_running_loop().create_task(self._roster_loop(), name="teams-roster")
-
-    async def _roster_loop(self) -> None:
-        while True:
-            try:
-                await self.sync_all_rosters()
-            except Exception as exc:  # noqa: BLE001 - e.g. the database is down: try at the next sync
-                log.warning("Teams roster sync failed: %s; will try again in %.0f h", exc, self.settings.roster_sync_hours)
-            await asyncio.sleep(self.settings.roster_sync_hours * 3600)
+        self.rosters.start()
 
     async def sync_all_rosters(self) -> int:
         """Sync the roster of every Teams workspace the bot knows a team of."""
@@ -307,13 +269,7 @@ class TeamsAdapter:
         return total
 
     async def stop(self) -> None:
-        if self._roster_task is not None:
-            self._roster_task.cancel()
-            try:
-                await self._roster_task
-            except (asyncio.CancelledError, Exception):  # noqa: BLE001
-                pass
-            self._roster_task = None
+        await self.rosters.stop()
         await self.wait_idle()
         await self.connector.close()
 

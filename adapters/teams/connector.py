@@ -4,9 +4,10 @@ Why not botbuilder's ConnectorClient: it sends with ``requests`` in a thread poo
 by its own rules (not on 412, with no pacing). Teams throttles bots per conversation and asks
 them to back off on 429 (and on 412, 502, 504), so sending is done here on aiohttp:
 - every call is retried on 429, 412, 502, 504 and network errors, waiting ``retry_base`` seconds
-  and doubling, or as long as the ``Retry-After`` header asks when that is longer;
-- messages to one conversation are paced to at most ``per_second`` in any second (Teams allows
-  about 7 per second per conversation before it throttles);
+  and doubling, or as long as the ``Retry-After`` header asks when that is longer
+  (``adapters.common.retry``, on tenacity);
+- messages to one conversation are paced (``adapters.common.pacing``, on aiolimiter: Teams
+  allows about 7 per second per conversation before it throttles);
 - a call goes out only when its serviceUrl passes ``ServiceUrlPolicy`` (trust.py): https, a
   known Bot Connector host, no credentials. A stored reference from before those rules, or one
   that slipped in any other way, is refused here, before anything is sent.
@@ -19,17 +20,17 @@ token.
 from __future__ import annotations
 
 import asyncio
-import collections
-import email.utils
 import json
 import logging
-import time
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Mapping
 from urllib.parse import quote
 
 import aiohttp
 
+from adapters.common import paging
+from adapters.common.pacing import Pacer
+from adapters.common.retry import retrying
 from adapters.teams.trust import ServiceUrlPolicy
 from bot.ports import ChatError
 
@@ -46,69 +47,17 @@ class ConnectorError(ChatError):
         self.status = status
 
 
-class Pacer:
-    """At most ``per_second`` sends per key in any one-second window.
+class _Answered(ConnectorError):
+    """One attempt's failure: what Teams answered (``status`` 0: nothing), and its Retry-After."""
 
-    ``reserve`` is pure bookkeeping (no waiting), so the rule can be checked with a given
-    ``now``; ``wait`` sleeps as long as ``reserve`` says.
-    """
+    def __init__(self, what: str, *, status: int, text: str, retry_after: str | None) -> None:
+        self.last = f"{status or 'no answer'} {text[:300]}".strip()
+        super().__init__(f"Teams answered {self.last} to {what}", status=status, retryable=status >= 500)
+        self.retry_after = retry_after
 
-    def __init__(
-        self,
-        *,
-        per_second: int,
-        now: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
-    ) -> None:
-        if per_second < 1:
-            raise ValueError("per_second must be at least 1")
-        self.per_second = per_second
-        self._now = now
-        self._sleep = sleep
-        self._slots: dict[str, collections.deque[float]] = {}
-
-    def reserve(self, key: str) -> float:
-        """Book the next free slot for ``key``; the seconds to wait before using it."""
-        now = self._now()
-        slots = self._slots.setdefault(key, collections.deque())
-        while slots and slots[0] <= now - 1.0:
-            slots.popleft()
-        if len(slots) < self.per_second:
-            at = now
-        else:
-            # The slot one second after the per_second-th latest one keeps every window legal.
-            at = max(now, slots[-self.per_second] + 1.0)
-        slots.append(at)
-        if len(self._slots) > 10_000:
-            self._forget_idle(now)
-        return at - now
-
-    def _forget_idle(self, now: float) -> None:
-        for key in [k for k, v in self._slots.items() if not v or v[-1] <= now - 1.0]:
-            del self._slots[key]
-
-    async def wait(self, key: str) -> None:
-        delay = self.reserve(key)
-        if delay > 0:
-            await self._sleep(delay)
-
-
-def retry_delay(*, attempt: int, base: float, cap: float, retry_after: str | None) -> float:
-    """Seconds to wait before attempt ``attempt + 1``: exponential from ``base``, or what the
-    ``Retry-After`` header (seconds or an HTTP date) asks when longer; never above ``cap``."""
-    delay = base * (2 ** (attempt - 1))
-    if retry_after:
-        asked: float | None = None
-        try:
-            asked = float(retry_after)
-        except ValueError:
-            try:
-                asked = email.utils.parsedate_to_datetime(retry_after).timestamp() - time.time()
-            except (TypeError, ValueError):
-                asked = None  # a header we cannot read: keep our own backoff
-        if asked is not None:
-            delay = max(delay, asked)
-    return max(0.0, min(delay, cap))
+    @property
+    def worth_retrying(self) -> bool:
+        return self.status in RETRY_STATUSES or self.status == 0
 
 
 @dataclass(frozen=True)
@@ -226,41 +175,55 @@ class ConnectorClient:
             raise ConnectorError(f"refused to call the Bot Connector ({what}): {problem}. The stored conversation "
                                  "reference is not used; one from a new activity replaces it", status=0, retryable=False)
         url = service_url.rstrip("/") + "/" + path
-        last = ""
-        for attempt in range(1, self.max_attempts + 1):
+
+        def before_wait(failure: BaseException, attempt: int, delay: float) -> None:
+            log.warning("Teams answered %s to %s; retrying in %.1fs (attempt %d of %d)",
+                        getattr(failure, "status", 0) or "nothing", what, delay, attempt, self.max_attempts)
+
+        try:
+            async for attempt in retrying(
+                attempts=self.max_attempts, base=self.retry_base, cap=self.retry_cap, sleep=self._sleep,
+                should_retry=lambda exc: isinstance(exc, _Answered) and exc.worth_retrying,
+                retry_after=lambda exc: getattr(exc, "retry_after", None), before_wait=before_wait,
+            ):
+                with attempt:
+                    return await self._attempt(method, url, what, body=body, params=params, pace=pace)
+        except _Answered as exc:
+            if exc.worth_retrying:
+                raise ConnectorError(f"Teams still answers {exc.last} to {what} after {self.max_attempts} attempts",
+                                     status=exc.status, retryable=True) from None
+            raise ConnectorError(str(exc), status=exc.status, retryable=exc.retryable) from None
+        raise AssertionError("unreachable: tenacity returns or raises")  # pragma: no cover
+
+    async def _attempt(self, method: str, url: str, what: str, *, body: Mapping[str, Any] | None,
+                       params: Mapping[str, str] | None, pace: str | None) -> Any:
+        """One request: the decoded JSON answer (None when empty), or _Answered."""
+        headers = {"Content-Type": "application/json; charset=utf-8"}
+        token = await self.tokens.token()
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        retry_after = None
+        try:
             if pace is not None:
-                await self.pacer.wait(pace)
-            headers = {"Content-Type": "application/json; charset=utf-8"}
-            token = await self.tokens.token()
-            if token:
-                headers["Authorization"] = f"Bearer {token}"
-            retry_after = None
-            try:
-                async with self._client().request(method, url, json=body, params=params, headers=headers) as resp:
-                    status = resp.status
-                    text = await resp.text()
-                    retry_after = resp.headers.get("Retry-After")
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-                status, text = 0, f"{type(exc).__name__}: {exc}"
-            if 200 <= status < 300:
-                if not text.strip():
-                    return None
-                try:
-                    return json.loads(text)
-                except ValueError:
-                    return None
-            last = f"{status or 'no answer'} {text[:300]}".strip()
-            if status in RETRY_STATUSES or status == 0:
-                if attempt < self.max_attempts:
-                    delay = retry_delay(attempt=attempt, base=self.retry_base, cap=self.retry_cap, retry_after=retry_after)
-                    log.warning("Teams answered %s to %s; retrying in %.1fs (attempt %d of %d)",
-                                status or "nothing", what, delay, attempt + 1, self.max_attempts)
-                    await self._sleep(delay)
-                    continue
-                raise ConnectorError(f"Teams still answers {last} to {what} after {self.max_attempts} attempts",
-                                     status=status, retryable=True)
-            raise ConnectorError(f"Teams answered {last} to {what}", status=status, retryable=status >= 500)
-        raise ConnectorError(f"Teams answered {last} to {what}", status=0, retryable=True)  # pragma: no cover
+                async with self.pacer.turn(pace):
+                    status, text, retry_after = await self._request(method, url, body, params, headers)
+            else:
+                status, text, retry_after = await self._request(method, url, body, params, headers)
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            status, text = 0, f"{type(exc).__name__}: {exc}"
+        if not 200 <= status < 300:
+            raise _Answered(what, status=status, text=text, retry_after=retry_after)
+        if not text.strip():
+            return None
+        try:
+            return json.loads(text)
+        except ValueError:
+            return None
+
+    async def _request(self, method: str, url: str, body: Mapping[str, Any] | None, params: Mapping[str, str] | None,
+                       headers: Mapping[str, str]) -> tuple[int, str, str | None]:
+        async with self._client().request(method, url, json=body, params=params, headers=headers) as resp:
+            return resp.status, await resp.text(), resp.headers.get("Retry-After")
 
     # ---- the calls Liaison makes -------------------------------------------------------------
 
@@ -281,19 +244,20 @@ class ConnectorClient:
 
     async def paged_members(self, service_url: str, conversation_id: str, *, page_size: int) -> list[dict[str, Any]]:
         """Every member of a team or conversation, page by page."""
-        members: list[dict[str, Any]] = []
-        token: str | None = None
-        while True:
-            params = {"pageSize": str(page_size)}
-            if token:
-                params["continuationToken"] = token
-            answer = await self.call("GET", service_url, conversation_path(conversation_id) + "/pagedmembers", params=params)
-            if not isinstance(answer, Mapping):
-                return members
-            members.extend(m for m in answer.get("members") or () if isinstance(m, Mapping))
-            token = answer.get("continuationToken")
-            if not token:
-                return members
+        path = conversation_path(conversation_id) + "/pagedmembers"
+
+        async def page(token: str | None) -> Any:
+            params = {"pageSize": str(page_size), **({"continuationToken": token} if token else {})}
+            return await self.call("GET", service_url, path, params=params)
+
+        def cursor(answer: Any) -> str | None:
+            return answer.get("continuationToken") if isinstance(answer, Mapping) else None
+
+        def members(answer: Any) -> list[dict[str, Any]]:
+            rows = answer.get("members") if isinstance(answer, Mapping) else None
+            return [m for m in rows or () if isinstance(m, Mapping)]
+
+        return await paging.collect(page, cursor, members)
 
     async def member(self, service_url: str, conversation_id: str, user_id: str) -> dict[str, Any] | None:
         try:

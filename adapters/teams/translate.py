@@ -376,12 +376,11 @@ def reactions(body: Mapping[str, Any], names: Mapping[str, str] | None = None) -
 @dataclass(frozen=True)
 class MembersChange:
     """A conversationUpdate, split: people who joined or left, and whether the bot itself was
-    added to (or removed from) the conversation."""
+    added to the conversation (its removal needs nothing: it is left out of ``left``)."""
 
     joined: tuple[MemberJoined, ...]
     left: tuple[MemberLeft, ...]
     bot_added: bool
-    bot_removed: bool
 
 
 def _members(body: Mapping[str, Any], key: str) -> Iterable[Mapping[str, Any]]:
@@ -393,7 +392,7 @@ def members_change(body: Mapping[str, Any]) -> MembersChange:
     # Team-level events come on the team's own conversation (its General channel).
     conv = conversation_of(env, name=_str(_obj(body.get("conversation")).get("name")) or None)
     joined, left = [], []
-    bot_added = bot_removed = False
+    bot_added = False
     for m in _members(body, "membersAdded"):
         if _str(m.get("id")) == env.bot_id:
             bot_added = True
@@ -402,11 +401,10 @@ def members_change(body: Mapping[str, Any]) -> MembersChange:
         joined.append(MemberJoined(env.workspace, conv, who, event_id=f"{env.id}:joined:{who.id}" if env.id else "", raw=body))
     for m in _members(body, "membersRemoved"):
         if _str(m.get("id")) == env.bot_id:
-            bot_removed = True
             continue
         who = person_of(m)
         left.append(MemberLeft(env.workspace, conv, who, event_id=f"{env.id}:left:{who.id}" if env.id else "", raw=body))
-    return MembersChange(tuple(joined), tuple(left), bot_added, bot_removed)
+    return MembersChange(tuple(joined), tuple(left), bot_added)
 
 
 def reference(body: Mapping[str, Any]) -> dict[str, Any]:

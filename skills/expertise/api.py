@@ -4,7 +4,9 @@ reads the expertise tables: it goes through these functions."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Sequence
 
 from sqlalchemy import func, select
@@ -16,8 +18,8 @@ from skills.expertise.evidence import known_keys, record_evidence, thread_topics
 from skills.expertise.model import EvidenceRef, ExpertiseSettings
 
 __all__ = [
-    "EvidenceRef", "ExpertiseSettings", "author_of", "known_keys", "record_evidence", "shared_topics",
-    "thread_topics",
+    "Answer", "EvidenceRef", "ExpertiseSettings", "ThreadPresence", "answers_between", "author_of", "known_keys", "record_evidence", "shared_topics",
+    "thread_presence_before", "thread_topics",
 ]
 
 # A topic shared by more than this share of the indexed people ("team", "meeting") starts no
@@ -75,3 +77,55 @@ def shared_topics(session: Session, groups: Sequence[Sequence[str]], *, max_shar
             best = max(rare, key=lambda k: min(scores[u][k] for u in groups[i]))
             out[i] = topics[best][0]
     return out
+
+
+# ---- for the network report (skills/insights): who wrote in which public thread, no text ----
+
+
+def _utc(at: dt.datetime) -> dt.datetime:
+    """Stored times as aware UTC (SQLite hands back naive datetimes; every stored time is UTC)."""
+    return at.replace(tzinfo=dt.timezone.utc) if at.tzinfo is None else at.astimezone(dt.timezone.utc)
+
+
+@dataclass(frozen=True)
+class ThreadPresence:
+    """When one person first and last wrote in one public thread."""
+
+    thread: tuple[str, str]  # (conversation id, thread root ts)
+    user_id: str
+    first: dt.datetime
+    last: dt.datetime
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A reply in a thread someone else started."""
+
+    user_id: str
+    asker_id: str
+    at: dt.datetime
+
+
+def thread_presence_before(s: Session, before: dt.datetime) -> list[ThreadPresence]:
+    """Per public thread and person, the first and last message before ``before`` (a message
+    outside any thread is its own thread, so a reply meets its root)."""
+    rows = s.execute(select(ExpertiseMessage.conversation_id, ExpertiseMessage.thread_ts, ExpertiseMessage.ts,
+                            ExpertiseMessage.user_id, ExpertiseMessage.at)
+                     .where(ExpertiseMessage.at < before))
+    seen: dict[tuple[tuple[str, str], str], list[dt.datetime]] = {}
+    for conv, thread_ts, ts, user_id, at in rows:
+        key = ((conv, thread_ts or ts), user_id)
+        at = _utc(at)
+        span = seen.get(key)
+        if span is None:
+            seen[key] = [at, at]
+        else:
+            span[0], span[1] = min(span[0], at), max(span[1], at)
+    return [ThreadPresence(thread, user, first, last) for (thread, user), (first, last) in seen.items()]
+
+
+def answers_between(s: Session, start: dt.datetime, end: dt.datetime) -> list[Answer]:
+    """Replies in someone else's thread written in [start, end)."""
+    rows = s.execute(select(ExpertiseMessage.user_id, ExpertiseMessage.parent_user_id, ExpertiseMessage.at)
+                     .where(ExpertiseMessage.answer.is_(True), ExpertiseMessage.at >= start, ExpertiseMessage.at < end))
+    return [Answer(u, p or "", _utc(at)) for u, p, at in rows]

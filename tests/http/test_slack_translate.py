@@ -1,12 +1,13 @@
 """Slack payloads -> neutral events (adapters.slack.translate), on payloads shaped like the ones
-Slack sends, including the odd and the malformed; and the per-conversation pacing of SlackChat."""
+Slack sends, including the odd and the malformed (the pacing of SlackChat is checked in
+test_adapters_common.py, with the Pacer both platforms share)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 from adapters.slack import translate
-from adapters.slack.chat import Pacer, blocks_for
+from adapters.slack.chat import blocks_for
 from bot.events import ActionInvoked, Button, CommandInvoked, MemberJoined, MemberLeft, Workspace
 from tests.http.fake_slack import channel_message, event_envelope, slack_user
 
@@ -184,22 +185,3 @@ def test_blocks_split_long_text_and_render_buttons() -> None:
     assert len(sections) >= 2 and all(len(b["text"]["text"]) <= 3000 for b in sections)
     assert "\n".join(b["text"]["text"] for b in sections) == text
     assert blocks[-1]["elements"][0]["action_id"] == "coffee.met"
-
-
-async def test_pacing_is_one_message_per_interval_per_conversation() -> None:
-    now = [100.0]
-    slept: list[float] = []
-
-    async def sleep(seconds: float) -> None:
-        slept.append(round(seconds, 3))
-        now[0] += seconds
-
-    pacer = Pacer(1.0, now=lambda: now[0], sleep=sleep)
-    for channel in ("C1", "C1", "C2", "C1"):
-        lock = await pacer.wait_turn(channel)
-        pacer.sent(channel)
-        lock.release()
-        now[0] += 0.25
-    # C1's second message waits 0.75 s after the first; C2 does not wait for C1; C1's third
-    # message comes 0.5 s after its second, so it waits 0.5 s.
-    assert slept == [0.75, 0.5]

@@ -1,5 +1,5 @@
 """The pure parts of the Teams adapter: activities to neutral events, neutral markup to Teams
-text, Adaptive Cards, the pacing rule, retry delays, and the configuration checks."""
+text, Adaptive Cards, and the configuration checks (pacing and retry delays: test_adapters_common.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import pytest
 
 from adapters.teams import translate
 from adapters.teams.cards import button_card
-from adapters.teams.connector import Pacer, retry_delay
 from adapters.teams.render import render
 from bot.config import ConfigError
 from bot.events import ActionInvoked, Button, MessageReceived
@@ -159,44 +158,6 @@ def test_a_button_card() -> None:
     assert [a["data"] for a in actions] == [{"liaison_action": "coffee.met", "liaison_value": "3"},
                                             {"liaison_action": "coffee.not_met", "liaison_value": "3"}]
     assert actions[0]["style"] == "positive" and "style" not in actions[1]
-
-
-class FakeTime:
-    def __init__(self) -> None:
-        self.t = 100.0
-
-    def __call__(self) -> float:
-        return self.t
-
-
-def test_the_pacer_allows_seven_per_second_per_conversation() -> None:
-    now = FakeTime()
-    pacer = Pacer(per_second=7, now=now)
-    waits = [pacer.reserve("a") for _ in range(15)]
-    assert waits[:7] == [0.0] * 7
-    assert waits[7:14] == [1.0] * 7  # the next seven wait for the next second
-    assert waits[14] == 2.0
-    assert pacer.reserve("b") == 0.0  # another conversation is not held back
-    now.t += 5.0
-    assert pacer.reserve("a") == 0.0
-
-
-def test_the_pacer_never_puts_more_than_seven_in_any_second() -> None:
-    now = FakeTime()
-    pacer = Pacer(per_second=7, now=now)
-    times = []
-    for i in range(40):
-        now.t = 100.0 + i * 0.05  # someone sends every 50 ms
-        times.append(now.t + pacer.reserve("c"))
-    for start in times:
-        assert sum(1 for t in times if start <= t < start + 1.0) <= 7
-
-
-def test_retry_delays_double_and_respect_retry_after() -> None:
-    assert [retry_delay(attempt=a, base=1.0, cap=30.0, retry_after=None) for a in (1, 2, 3, 6)] == [1.0, 2.0, 4.0, 30.0]
-    assert retry_delay(attempt=1, base=1.0, cap=30.0, retry_after="5") == 5.0
-    assert retry_delay(attempt=3, base=1.0, cap=30.0, retry_after="1") == 4.0
-    assert retry_delay(attempt=1, base=1.0, cap=30.0, retry_after="soon") == 1.0
 
 
 def test_teams_without_an_app_id_or_no_auth_does_not_start(make_app) -> None:  # noqa: ANN001

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from bot.db.expertise import ExpertiseEvidence, ExpertiseMessage, ExpertiseModel
 from bot.db.models import IngestItem, PersonRow
-from bot.slack_export import ExportError, import_export, read_export
+from adapters.slack.export import ExportError, import_export, read_export
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -154,47 +154,9 @@ def read_export(path: str | Path, *, allow_unknown_users: bool = False, workspac
             raise ExportError(f"{path}: channels.json must be a list of channels, each with an id and a name")
         ws = Workspace("slack", _workspace_id(users, channels, workspace))
 
-        people = tuple(
-            Person(
-                id=u["id"],
-                name=(u.get("profile") or {}).get("real_name") or u.get("real_name") or u.get("name") or u["id"],
-                tz=u.get("tz"),
-                locale=u.get("locale"),
-                is_bot=bool(u.get("is_bot")) or u["id"] == "USLACKBOT",
-            )
-            for u in users
-        )
-        known = {p.id for p in people}
-        bots = {p.id for p in people if p.is_bot}
-        messages: list[ExportMessage] = []
-        unknown: dict[str, str] = {}
-        skipped = 0
-        for ch in channels:
-            if ch.get("is_private") or ch.get("is_im") or ch.get("is_mpim"):
-                continue
-            cid, cname = ch["id"], ch["name"]
-            for rel in src.day_files(cname):
-                day = src.read_json(rel)
-                if not isinstance(day, list):
-                    raise ExportError(f"{path}/{rel} must hold a list of messages")
-                for i, m in enumerate(day):
-                    if not isinstance(m, dict) or not m.get("ts"):
-                        raise ExportError(f"{path}/{rel}: message {i + 1} has no ts; the file is damaged")
-                    user = m.get("user")
-                    if (m.get("subtype") in _SKIPPED_SUBTYPES or m.get("bot_id") or not user or user in bots
-                            or not (m.get("text") or "").strip()):
-                        skipped += 1
-                        continue
-                    if user not in known:
-                        unknown.setdefault(user, rel)
-                        skipped += 1
-                        continue
-                    thread = m.get("thread_ts")
-                    messages.append(ExportMessage(
-                        channel_id=cid, channel_name=cname, user_id=user, text=m["text"], ts=str(m["ts"]),
-                        thread_ts=str(thread) if thread and thread != m["ts"] else None,
-                        parent_user_id=m.get("parent_user_id") if thread and thread != m["ts"] else None,
-                    ))
+        people = _people(users)
+        messages, unknown, skipped = _read_channels(src, path, channels, {p.id for p in people},
+                                                    {p.id for p in people if p.is_bot})
         if unknown and not allow_unknown_users:
             sample = ", ".join(f"{u} (in {rel})" for u, rel in list(unknown.items())[:5])
             raise ExportError(
@@ -205,6 +167,56 @@ def read_export(path: str | Path, *, allow_unknown_users: bool = False, workspac
         return SlackExport(ws, ws.id, people, tuple((c["id"], c["name"]) for c in channels), tuple(messages), skipped)
     finally:
         src.close()
+
+
+def _people(users: list[dict[str, Any]]) -> tuple[Person, ...]:
+    """The people of users.json (bots and Slackbot marked as bots)."""
+    return tuple(
+        Person(
+            id=u["id"],
+            name=(u.get("profile") or {}).get("real_name") or u.get("real_name") or u.get("name") or u["id"],
+            tz=u.get("tz"),
+            locale=u.get("locale"),
+            is_bot=bool(u.get("is_bot")) or u["id"] == "USLACKBOT",
+        )
+        for u in users
+    )
+
+
+def _read_channels(src: "_Source", path: Path, channels: list[dict[str, Any]], known: set[str],
+                   bots: set[str]) -> tuple[list[ExportMessage], dict[str, str], int]:
+    """The people's messages of every public channel; the unknown authors (id: first file they
+    appear in); how many messages were left out (bots, joins, empty, unknown authors)."""
+    messages: list[ExportMessage] = []
+    unknown: dict[str, str] = {}
+    skipped = 0
+    for ch in channels:
+        if ch.get("is_private") or ch.get("is_im") or ch.get("is_mpim"):
+            continue
+        cid, cname = ch["id"], ch["name"]
+        for rel in src.day_files(cname):
+            day = src.read_json(rel)
+            if not isinstance(day, list):
+                raise ExportError(f"{path}/{rel} must hold a list of messages")
+            for i, m in enumerate(day):
+                if not isinstance(m, dict) or not m.get("ts"):
+                    raise ExportError(f"{path}/{rel}: message {i + 1} has no ts; the file is damaged")
+                user = m.get("user")
+                if (m.get("subtype") in _SKIPPED_SUBTYPES or m.get("bot_id") or not user or user in bots
+                        or not (m.get("text") or "").strip()):
+                    skipped += 1
+                    continue
+                if user not in known:
+                    unknown.setdefault(user, rel)
+                    skipped += 1
+                    continue
+                thread = m.get("thread_ts")
+                messages.append(ExportMessage(
+                    channel_id=cid, channel_name=cname, user_id=user, text=m["text"], ts=str(m["ts"]),
+                    thread_ts=str(thread) if thread and thread != m["ts"] else None,
+                    parent_user_id=m.get("parent_user_id") if thread and thread != m["ts"] else None,
+                ))
+    return messages, unknown, skipped
 
 
 def _ts_key(ts: str) -> float:
