@@ -77,7 +77,8 @@ _THANKS = re.compile(r"^(?:thanks?|thx|ty|cheers|merci)\b", re.IGNORECASE)
 # What an asker says when a reply solved it, anywhere in their message.
 _SOLVED = re.compile(
     r"\b(?:thanks?|thank you|thx|ty|cheers|merci|works|worked|working now|that did it|did the trick|that was it|"
-    r"fixed it|solved|found it|got it working|(?:it'?s|it is|now) (?:running|working)|ça marche|ça tourne|ca marche|ça fonctionne|ça a marché|c'était ça|c’était ça|"
+    r"fixed it|solved|found it|got it working|(?:it'?s|it is|now) (?:running|working)|"
+    r"ça marche|ça tourne|ca marche|ça fonctionne|ça a marché|c'était ça|c’était ça|"
     r"c'était (?:les?|la|le|l'|un|une)\b|résolu|trouvé)", re.IGNORECASE)
 
 

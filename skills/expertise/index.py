@@ -133,7 +133,8 @@ def _add_evidence(writer: Writer, rows: list[tuple[Any, ...]], m: Any, own: Sequ
         writer.gain(user, key, topic.display, topic.lang, k, weight * g, at)
 
 
-def _verdicts(upserts: Sequence[Any], roots: Mapping[tuple[str, str], tuple[str, list[Topic]]]) -> dict[tuple[str, str], bool]:
+def _verdicts(upserts: Sequence[Any], roots: Mapping[tuple[str, str], tuple[str, list[Topic]]]
+              ) -> dict[tuple[str, str], bool]:
     """Whether each reply of the batch is help (``help_signal``), judged with what follows it
     when the batch holds it: the asker's next message in the thread (their thanks, or their
     question again). A reply whose asker answers in a later batch is judged on its own."""
