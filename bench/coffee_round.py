@@ -24,7 +24,7 @@ from sqlalchemy import delete, select
 
 from adapters.console.chat import ConsoleChat
 from bot import people
-from bot.bootstrap import bootstrap
+from bot.app.bootstrap import bootstrap
 from bot.config import load_settings
 from bot.db.coffee import CoffeeRound, CoffeeTie
 from bot.events import CommandInvoked, Conversation, GroupMessage, Person, Workspace

@@ -38,7 +38,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.bootstrap import bootstrap  # noqa: E402
+from bot.app.bootstrap import bootstrap  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.ports import FixedClock  # noqa: E402
 from adapters.slack.export import SlackExport, import_export, read_export  # noqa: E402

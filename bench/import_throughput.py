@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from bot.bootstrap import bootstrap  # noqa: E402
+from bot.app.bootstrap import bootstrap  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.db import normalise_url  # noqa: E402
 from adapters.slack.export import import_export, read_export  # noqa: E402

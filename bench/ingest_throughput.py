@@ -51,14 +51,14 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from bot.bootstrap import bootstrap  # noqa: E402
+from bot.app.bootstrap import bootstrap  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.db import normalise_url  # noqa: E402
 from bot.events import Conversation, MessageReceived, Person, Workspace  # noqa: E402
 from bot.ingest import IngestWorker  # noqa: E402
 from skills.expertise.nlp import clean_markup  # noqa: E402
 from bot.ports import FixedClock  # noqa: E402
-from bot.runtime import warm_up  # noqa: E402
+from bot.app.runtime import warm_up  # noqa: E402
 
 WS = Workspace("slack", "TBENCH")
 DATA = ROOT.parent / "shared" / "data" / "slack-exports"

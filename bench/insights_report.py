@@ -23,7 +23,7 @@ from pathlib import Path
 
 from sqlalchemy import insert
 
-from bot.bootstrap import bootstrap
+from bot.app.bootstrap import bootstrap
 from bot.config import load_settings
 from bot.db.coffee import CoffeeGroup, CoffeeGroupMember, CoffeeProgramme, CoffeeRound
 from bot.db.expertise import ExpertiseMessage

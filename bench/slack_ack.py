@@ -26,9 +26,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from aiohttp.test_utils import TestClient, TestServer  # noqa: E402
 from slack_sdk.signature import SignatureVerifier  # noqa: E402
 
-from bot.bootstrap import bootstrap  # noqa: E402
+from bot.app.bootstrap import bootstrap  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.web import build_web_app  # noqa: E402
+from skills import help as help_skill  # noqa: E402
 from tests.http.fake_slack import SIGNING_SECRET, TEAM_ID, FakeSlack, channel_message, event_envelope, slack_user  # noqa: E402
 
 
@@ -49,7 +50,7 @@ async def run(n: int) -> None:
     env = {"DATABASE_URL": os.environ.get("DATABASE_URL") or f"sqlite:///{tmp}/bench.db",
            "SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": fake.api_url}
     settings = load_settings(env, overrides={"slack": {"min_seconds_between_messages": 0.0}})
-    app = bootstrap(settings, platforms=["slack"], skills=("skills.help",), migrate=True)
+    app = bootstrap(settings, platforms=["slack"], skills=(help_skill,), migrate=True)
     adapter = app.adapters["slack"]
     await adapter.start()
     client = TestClient(TestServer(build_web_app(app)))

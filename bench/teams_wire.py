@@ -20,9 +20,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.bootstrap import bootstrap  # noqa: E402
+from bot.app.bootstrap import bootstrap  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.events import DirectMessage, Workspace  # noqa: E402
+from skills import help as help_skill  # noqa: E402
 from tests.http.fake_connector import TENANT, Activities, FakeConnector, post, served  # noqa: E402
 
 
@@ -37,7 +38,7 @@ async def run(n: int) -> None:
         settings = load_settings(env, overrides={"server": {"host": "127.0.0.1"},
                                                  "teams": {"roster_sync_hours": 0,
                                                            "allowed_service_hosts": ["http://127.0.0.1"]}})
-        app = bootstrap(settings, platforms=["teams"], skills=("skills.help",), migrate=True)
+        app = bootstrap(settings, platforms=["teams"], skills=(help_skill,), migrate=True)
         adapter = app.adapters["teams"]
         async with FakeConnector() as teams, served(app) as url:
             acts = Activities(teams.service_url)

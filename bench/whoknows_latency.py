@@ -217,7 +217,7 @@ def main() -> int:
                     out = subprocess.run([sys.executable, str(ROOT / "bench" / "fit_ranker.py"), url, WS],
                                          capture_output=True, text=True, check=True).stdout
                     print(f"{label}: {out.strip()} ({time.perf_counter() - t0:.0f}s with start-up)")
-                # As `liaison serve` does after start-up (bot.runtime.warm_up): long-lived objects
+                # As `liaison serve` does after start-up (bot.app.runtime.warm_up): long-lived objects
                 # out of the garbage collector's full passes.
                 gc.collect()
                 gc.freeze()

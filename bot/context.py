@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from bot import people
 from bot.config import Settings
 from bot.db.models import PersonRow
-from bot.events import Outbound, Person, Sent, Workspace
+from bot.events import Button, Outbound, Person, Sent, Workspace
 from bot.i18n import Catalog
 from bot.ports import ChatPort, Clock, SentLookup
 from bot.router import Router
@@ -72,6 +72,10 @@ class SyncChat:
 
     def permalink(self, conversation_id: str, ts: str) -> str | None:
         return self._run(self._chat.permalink(self._ws, conversation_id, ts))
+
+    def update(self, sent: Sent, text: str, buttons: Sequence[Button] = ()) -> None:
+        """Replace a message sent earlier (see ``ChatPort.update``)."""
+        return self._run(self._chat.update(self._ws, sent, text, tuple(buttons)))
 
 
 @dataclass

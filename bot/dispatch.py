@@ -65,26 +65,7 @@ log = logging.getLogger("liaison.dispatch")
 # cut to ingest.max_text_chars, when posted in a public channel); the router matches no longer text.
 MAX_ADDRESSED_CHARS = MAX_MATCH_CHARS
 
-MESSAGES = Catalog(
-    en={
-        "unknown": "Sorry, I didn't understand that. Say *help* to see what I can do.",
-        "empty": "Hi! Say *help* to see what I can do.",
-        "too_long": "That message is too long for me ({length:,} characters). Ask me in a sentence or two.",
-        "not_admin": "Only HR admins and workspace admins can do that. Ask one of them if something needs changing.",
-        "error": "Sorry, something went wrong on my side and nothing was changed. Please try again in a moment.",
-        "error_ref": "Sorry, something went wrong on my side and nothing was changed. Please try again in a moment (reference {ref}).",
-        "db_down": "I can't reach my database right now, so I can't answer. Please try again in a few minutes.",
-    },
-    fr={
-        "unknown": "Désolé, je n'ai pas compris. Dites *aide* pour voir ce que je sais faire.",
-        "empty": "Bonjour ! Dites *aide* pour voir ce que je sais faire.",
-        "too_long": "Ce message est trop long pour moi ({length:,} caractères). Posez-moi la question en une ou deux phrases.",
-        "not_admin": "Seuls les admins RH et les admins de l'espace de travail peuvent faire cela. Demandez à l'un d'eux.",
-        "error": "Désolé, un problème de mon côté : rien n'a été modifié. Réessayez dans un instant.",
-        "error_ref": "Désolé, un problème de mon côté : rien n'a été modifié. Réessayez dans un instant (référence {ref}).",
-        "db_down": "Je n'arrive pas à joindre ma base de données pour le moment. Réessayez dans quelques minutes.",
-    },
-)
+MESSAGES = Catalog("dispatch")
 
 
 @dataclass

@@ -167,18 +167,6 @@ class HomeOpened:
     raw: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
 
 
-InboundEvent = (
-    MessageReceived
-    | CommandInvoked
-    | ReactionAdded
-    | MemberJoined
-    | MemberLeft
-    | ActionInvoked
-    | ScheduledTick
-    | HomeOpened
-)
-
-
 # ---- outbound -------------------------------------------------------------------------------
 
 

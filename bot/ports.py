@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Protocol, Sequence, runtime_checkable
 
-from bot.events import Outbound, Person, Sent, Workspace
+from bot.events import Button, Outbound, Person, Sent, Workspace
 
 
 @runtime_checkable
@@ -33,6 +33,10 @@ class ChatPort(Protocol):
 
     async def permalink(self, workspace: Workspace, conversation_id: str, ts: str) -> str | None:
         """A link to one message, when the platform has one."""
+
+    async def update(self, workspace: Workspace, sent: Sent, text: str, buttons: Sequence[Button] = ()) -> None:
+        """Replace a message the bot sent (``sent``, as ``send`` answered it) with ``text`` and
+        ``buttons`` (none: its buttons go), e.g. "taken" in place of an offer's buttons."""
 
 
 @runtime_checkable

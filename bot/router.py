@@ -227,10 +227,6 @@ class Router:
     def of_kind(self, kind: RouteKind) -> list[Route]:
         return [r for r in self._routes if r.kind == kind]
 
-    @property
-    def command_names(self) -> set[str]:
-        return {n for r in self.of_kind("command") for n in (r.name, *r.aliases)}
-
     def match_command(self, command: str, args: str = "") -> Match | None:
         command = command.lower().lstrip("/")
         for r in self.of_kind("command"):

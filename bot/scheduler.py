@@ -2,31 +2,9 @@
 ``ScheduledTick`` events through the dispatcher, exactly like any other event.
 
 It is APScheduler 3 (``AsyncIOScheduler``) with its SQLAlchemy job store in the bot's own
-database (table ``scheduler_jobs``), so the schedule survives a restart. Two kinds of jobs:
-
-- **Cron jobs of the registry**, one per job name, fired once per active workspace. A skill
-  registers them when the app is built, from its ``services(app)`` function, with a cron
-  expression taken from its own settings::
-
-      from bot import scheduler
-
-      def services(app):
-          s = app.settings.section("kudos", KudosSettings)
-          scheduler.register_cron(app, "kudos.digest", s.digest_cron, timezone="UTC")
-          return {}
-
-      @routes.schedule("kudos.digest")
-      def digest(tick, ctx): ...   # tick.workspace is the workspace it runs for
-
-  ``register_cron`` checks the expression at once (a bad one stops the start with a clear
-  message). The tick's ``args`` hold ``{"spec": ...}``.
-
-- **Jobs of a provider**: ``register_provider(app, fn)`` where ``fn(db) -> Iterable[JobSpec]``
-  lists the jobs that should exist now (the coffee skill: one per programme, from its cadence).
-  The scheduler reconciles the job store with them at start, every ``sync_seconds`` and when a
-  handler calls ``request_sync()``: a new job is added, a job whose trigger changed is
-  rescheduled from now, a job no longer listed is removed, and an unchanged job keeps its next
-  run time — which is how a round missed while the worker was down is still known.
+database (table ``scheduler_jobs``), so the schedule survives a restart. The jobs are the
+registry's cron jobs and the providers' jobs (``bot.jobs``, re-exported here); the scheduler
+reconciles the job store with them at start, every ``sync_seconds`` and on ``request_sync()``.
 
 A job's next run time moves on only once its run has been handled (the handler returned and
 its work is committed). Until then the stored job stays due: if the process firing it dies
@@ -45,36 +23,44 @@ the leader, the others wait and try again every ``leader_poll_seconds`` (so one 
 the leader stops; a killed leader's connection closes and its lock goes with it). On SQLite run
 a single worker.
 
-Time comes from the app's Clock (not the wall clock), so tests move a FixedClock and call
-``run_due()``; in production the APScheduler timer wakes the scheduler up when the next job is
-due and at least every ``sync_seconds``.
+Time comes from the app's Clock (not the wall clock). Jobs fire on one path, production's and
+the tests' alike: the leader's timer task (``_timer``) wakes up when the next job is due, at least
+every ``sync_seconds``, and whenever it is woken (``request_sync``, a run that ended,
+``run_due``); each pass keeps the lock, reconciles when due, and starts the due runs. Tests move a
+FixedClock and ``await run_due()``, which wakes that task and waits for the runs its pass started.
+
+APScheduler is used through its public API only: the job store (``SQLAlchemyJobStore``) holds the
+jobs and their next run times, reached through a scheduler that stays paused (``start(paused=True)``,
+then ``add_job``, ``modify_job``, ``remove_job``, ``get_jobs``), and the cron triggers compute the
+run times (``get_next_fire_time``). APScheduler's own job processing never runs: it would move a
+job's next run time before the run, and a crash mid-run would then lose the run.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json
 import logging
 import time
-from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from dataclasses import dataclass
+from typing import Any, Mapping
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.schedulers.base import STATE_PAUSED
 from apscheduler.triggers.cron import CronTrigger
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 
-from bot.db import Database
 from bot.db.models import Installation, PersonRow
 from bot.db.scheduler import JOBS_TABLE
 from bot.events import ScheduledTick, Workspace
+from bot.jobs import (REGISTRY_SERVICE, CronJob, JobSpec, Registry, ScheduledJob, cron_trigger,  # skills use
+                      parse_timezone, register_cron, register_provider, registry, scheduled_job, spec_trigger)
+
+__all__ = ["REGISTRY_SERVICE", "CronJob", "JobSpec", "Registry", "ScheduledJob", "Scheduler", "SchedulerSettings",
+           "parse_timezone", "register_cron", "register_provider", "registry"]
 
 log = logging.getLogger("liaison.scheduler")
 
-REGISTRY_SERVICE = "scheduler.registry"
 # The advisory lock that elects the one process firing jobs ("LIAISON" in a 63-bit integer).
 DEFAULT_LOCK_KEY = 0x4C4941495341
 
@@ -88,50 +74,6 @@ class SchedulerSettings:
     leader_poll_seconds: float = 30.0
     misfire_grace_seconds: int = 3600
     lock_key: int = DEFAULT_LOCK_KEY
-
-
-@dataclass(frozen=True)
-class CronJob:
-    job: str
-    cron: str
-    timezone: str = "UTC"
-    grace_seconds: int | None = None
-
-
-@dataclass(frozen=True)
-class JobSpec:
-    """One job a provider wants to exist, for one workspace.
-
-    ``trigger`` holds CronTrigger fields (``day_of_week``, ``hour``, ``minute``, ``day``, …) and
-    ``timezone``; two specs with equal fields are the same schedule."""
-
-    id: str
-    job: str
-    workspace: str
-    trigger: Mapping[str, Any]
-    args: Mapping[str, Any] = field(default_factory=dict)
-    grace_seconds: int | None = None
-
-    @property
-    def spec(self) -> str:
-        return json.dumps(dict(self.trigger), sort_keys=True, default=str)
-
-
-@dataclass
-class Registry:
-    crons: dict[str, CronJob] = field(default_factory=dict)
-    providers: list[Callable[[Database], Iterable[JobSpec]]] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class ScheduledJob:
-    """A job as it is stored (for ``status`` and tests)."""
-
-    id: str
-    job: str
-    workspace: str | None
-    next_run_time: dt.datetime | None
-    spec: str
 
 
 @dataclass(frozen=True)
@@ -149,69 +91,11 @@ class _Fire:
     after: dt.datetime | None
 
 
-def registry(app: Any) -> Registry:
-    """The app's registry of scheduled jobs (created on first use, whatever the skill order)."""
-    if REGISTRY_SERVICE not in app.services:
-        app.services.provide(REGISTRY_SERVICE, Registry())
-    return app.services.get(REGISTRY_SERVICE)
-
-
-def parse_timezone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown time zone {name!r}; use an IANA name such as Europe/Zurich") from exc
-
-
-def register_cron(app: Any, job: str, cron: str, *, timezone: str = "UTC", grace_seconds: int | None = None) -> None:
-    """Fire ``job`` (a ``@routes.schedule(job)`` name) on the crontab ``cron`` (5 fields,
-    ``"0 9 1 * *"``), once per active workspace. Raises ValueError for a bad expression."""
-    try:
-        CronTrigger.from_crontab(cron, timezone=parse_timezone(timezone))
-    except ValueError as exc:
-        raise ValueError(f"the schedule of {job!r} is not a valid cron expression ({cron!r}): {exc}") from exc
-    registry(app).crons[job] = CronJob(job, cron, timezone, grace_seconds)
-
-
-def register_provider(app: Any, provider: Callable[[Database], Iterable[JobSpec]]) -> None:
-    """Add a function listing the per-workspace jobs that should exist (see module docstring)."""
-    registry(app).providers.append(provider)
-
-
-def scheduled_job(**_kwargs: Any) -> None:
-    """The callable stored with every job. The Scheduler fires jobs itself (as ScheduledTick),
-    so this is never called; it exists because APScheduler stores a reference to a function."""
-    raise RuntimeError("scheduled jobs are fired by bot.scheduler.Scheduler, not called directly")
-
-
-def _cron_trigger(spec: CronJob) -> CronTrigger:
-    return CronTrigger.from_crontab(spec.cron, timezone=parse_timezone(spec.timezone))
-
-
-def _spec_trigger(spec: JobSpec) -> CronTrigger:
-    fields = dict(spec.trigger)
-    tz = parse_timezone(str(fields.pop("timezone", "UTC")))
-    return CronTrigger(timezone=tz, **fields)
-
-
 class _SharedEngineJobStore(SQLAlchemyJobStore):
     """The job store on the app's engine, which it must not dispose of when the scheduler stops."""
 
     def shutdown(self) -> None:
         pass
-
-
-class _ClockedScheduler(AsyncIOScheduler):
-    """APScheduler's asyncio scheduler whose job processing is the owner's (on the app's clock)."""
-
-    def __init__(self, owner: "Scheduler", **options: Any) -> None:
-        super().__init__(**options)
-        self._owner = owner
-
-    def _process_jobs(self) -> float | None:  # noqa: D401 - APScheduler hook
-        if self.state == STATE_PAUSED or self._owner._aps is not self:
-            return None  # paused, or a wake-up queued just before this scheduler was stopped
-        return self._owner._on_wakeup()
 
 
 class Scheduler:
@@ -221,7 +105,11 @@ class Scheduler:
         self.app = app
         self.settings = settings
         self.is_leader = False
-        self._aps: _ClockedScheduler | None = None
+        self._aps: AsyncIOScheduler | None = None  # the job store's front: always paused
+        self._timer_task: asyncio.Task | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._woken = asyncio.Event()
+        self._waiters: list[asyncio.Future] = []  # run_due calls waiting for the next pass
         self._lock_conn: Any = None
         self._standby: asyncio.Task | None = None
         self._tasks: set[asyncio.Task] = set()
@@ -259,16 +147,17 @@ class Scheduler:
             return True
         if not await asyncio.to_thread(self._acquire_lock):
             return False
-        aps = _ClockedScheduler(self, timezone=dt.timezone.utc, job_defaults={"coalesce": True, "max_instances": 1})
+        aps = AsyncIOScheduler(timezone=dt.timezone.utc, job_defaults={"coalesce": True, "max_instances": 1})
         aps.add_jobstore(_SharedEngineJobStore(engine=self.app.db.engine, tablename=JOBS_TABLE), "default")
-        # Paused until the missed jobs have run, so the catch-up happens once, here, awaited.
+        # Paused for good: APScheduler keeps the jobs, the timer task below fires them.
         aps.start(paused=True)
         self._aps = aps
         self.is_leader = True
+        self._loop = asyncio.get_running_loop()
         log.info("this worker fires scheduled jobs (%s)", "advisory lock held" if self.app.db.dialect == "postgresql" else "SQLite: single worker")
-        self.sync()
-        await self.run_due(catching_up=True)
-        aps.resume()
+        self._last_sync = 0.0  # the first pass reconciles, then catches up what is due
+        self._timer_task = asyncio.create_task(self._timer(), name="scheduler-timer")
+        await self.run_due()  # the catch-up happens once, here, awaited
         return True
 
     async def _stand_by(self) -> None:
@@ -285,12 +174,18 @@ class Scheduler:
         jobs' next run times first; after a lost lock another leader may already fire them, so
         nothing more is written to the job store (the runs left due are run again there)."""
         aps = self._aps
+        timer, self._timer_task = self._timer_task, None
+        if timer is not None and timer is not asyncio.current_task():
+            timer.cancel()
+            await asyncio.gather(timer, return_exceptions=True)
         if aps is not None and not lock_lost:
-            if aps.running:
-                aps.pause()
             await self.idle()
         self._aps = None
         self.is_leader = False
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_result([])
+        self._waiters.clear()
         if aps is not None and aps.running:
             aps.shutdown(wait=False)
             await asyncio.sleep(0)  # AsyncIOScheduler shuts down on the next turn of the loop
@@ -353,8 +248,7 @@ class Scheduler:
         """Reconcile the jobs soon (a programme changed). Safe from any thread; a no-op in a
         process that is not the leader (the leader reconciles every ``sync_seconds``)."""
         self._sync_requested = True
-        if self._aps is not None and self._aps.running:
-            self._aps.wakeup()
+        self._wake()
 
     def sync(self) -> None:
         """Make the job store match the registry and the providers (see module docstring)."""
@@ -364,11 +258,11 @@ class Scheduler:
         now = self.app.clock.now()
         desired: dict[str, tuple[str, str | None, Mapping[str, Any], str, CronTrigger, int | None]] = {}
         for c in reg.crons.values():
-            desired[f"cron:{c.job}"] = (c.job, None, {}, f"crontab:{c.cron}@{c.timezone}", _cron_trigger(c), c.grace_seconds)
+            desired[f"cron:{c.job}"] = (c.job, None, {}, f"crontab:{c.cron}@{c.timezone}", cron_trigger(c), c.grace_seconds)
         for provider in reg.providers:
             for s in provider(self.app.db):
                 try:
-                    desired[s.id] = (s.job, s.workspace, dict(s.args), s.spec, _spec_trigger(s), s.grace_seconds)
+                    desired[s.id] = (s.job, s.workspace, dict(s.args), s.spec, spec_trigger(s), s.grace_seconds)
                 except ValueError as exc:
                     log.error("job %s has an invalid schedule and is not scheduled: %s", s.id, exc)
         existing = {j.id: j for j in self._aps.get_jobs()}
@@ -403,28 +297,32 @@ class Scheduler:
             for j in self._aps.get_jobs()
         ]
 
-    async def run_due(self, *, catching_up: bool = False) -> list[Any]:
-        """Fire every job due at the clock's time and wait for them; returns the dispatcher's
-        Outcomes (one per workspace a job ran for). Does nothing unless leader.
-        ``catching_up``: this leader has just started, so a due job is one that no worker ran
-        (or whose previous leader stopped mid-run); each is logged as caught up."""
-        if self._aps is None:
+    async def run_due(self) -> list[Any]:
+        """Wake the timer task, and wait for the runs its pass starts (every job due at the
+        clock's time) to be handled; returns the dispatcher's Outcomes (one per workspace a job
+        ran for). Does nothing unless leader."""
+        if self._aps is None or self._timer_task is None:
             return []
-        fires = self._collect_due(self.app.clock.now(), catching_up=catching_up)
+        pass_done: asyncio.Future = asyncio.get_running_loop().create_future()
+        self._waiters.append(pass_done)
+        self._wake()
+        started: list[asyncio.Task] = await pass_done
         outcomes: list[Any] = []
-        for f in fires:
-            outcomes.extend(await self._fire(f))
+        for result in await asyncio.gather(*started, return_exceptions=True):
+            if isinstance(result, BaseException):
+                raise result
+            outcomes.extend(result)
         return outcomes
 
-    def _collect_due(self, now: dt.datetime, *, catching_up: bool = False) -> list[_Fire]:
-        """The runs to fire now (at most one per job: missed runs are coalesced; one missed
-        beyond its grace period is skipped and its job advanced at once). A job being run is
-        not collected again; the others are advanced when their run has been handled."""
-        assert self._aps is not None
+    def _collect_due(self, jobs: list[Any], now: dt.datetime, *, catching_up: bool = False) -> list[_Fire]:
+        """The runs to fire now among the stored ``jobs`` (at most one per job: missed runs are
+        coalesced; one missed beyond its grace period is skipped and its job advanced at once).
+        A job being run is not collected again; the others are advanced when their run has
+        been handled. ``catching_up``: this leader has just started, so a due job is one that no
+        worker ran (or whose previous leader stopped mid-run); each is logged as caught up."""
         fires: list[_Fire] = []
-        store = self._aps._lookup_jobstore("default")  # noqa: SLF001 - the one store we added
-        for job in store.get_due_jobs(now):
-            if job.id in self._running:
+        for job in jobs:
+            if job.id in self._running or job.next_run_time is None or job.next_run_time > now:
                 continue
             times: list[dt.datetime] = []
             t = job.next_run_time
@@ -482,6 +380,21 @@ class Scheduler:
             self._finish(f, handled)
         return outcomes
 
+    async def _fire_in_order(self, fires: list[_Fire]) -> list[Any]:
+        """The runs one pass found due, one after another in the order they fell due (a
+        restarted leader resumes a round before the sweep looks at its groups); a job that
+        falls due meanwhile starts in a later pass, alongside. A run that raises leaves the
+        ones after it due, to fire again ``leader_poll_seconds`` later."""
+        outcomes: list[Any] = []
+        for i, f in enumerate(fires):
+            try:
+                outcomes.extend(await self._fire(f))
+            except BaseException:
+                for rest in fires[i + 1:]:
+                    self._finish(rest, False)
+                raise
+        return outcomes
+
     def _finish(self, f: _Fire, handled: bool) -> None:
         """After a run: advance its job, or (the database was away, the run was cancelled) leave
         it due and let it fire again ``leader_poll_seconds`` later."""
@@ -505,8 +418,10 @@ class Scheduler:
         asyncio.get_running_loop().call_later(self.settings.leader_poll_seconds, retry)
 
     def _wake(self) -> None:
-        if self._aps is not None and self._aps.running:
-            self._aps.wakeup()
+        """Wake the timer task up now (from any thread)."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._woken.set)
 
     def _workspaces(self) -> list[str]:
         """Workspaces a registry cron job runs for: installed ones and ones with people, minus
@@ -517,11 +432,34 @@ class Scheduler:
             found |= set(s.scalars(select(PersonRow.workspace).distinct()))
         return sorted(found - inactive)
 
-    # ---- the APScheduler timer --------------------------------------------------------------------
+    # ---- the timer: the one firing path ----------------------------------------------------------
 
-    def _on_wakeup(self) -> float:
-        """Runs on the event loop when APScheduler's timer fires: keep the lock, reconcile when
-        due, fire due jobs in the background; returns seconds until the next wake-up."""
+    async def _timer(self) -> None:
+        """The leader's loop: one pass, then sleep until the next job is due (at most
+        ``sync_seconds``) or until woken. The first pass, right after taking the lead, catches up."""
+        catching_up = True
+        while True:
+            self._woken.clear()
+            waiters, self._waiters = self._waiters, []
+            started: list[asyncio.Task] = []
+            try:
+                wait = self._pass(started, catching_up=catching_up)
+            finally:
+                for waiter in waiters:
+                    if not waiter.done():
+                        waiter.set_result(started)
+            catching_up = False
+            # Not asyncio.wait_for: before Python 3.12 it can swallow the cancellation that stops
+            # this task when the wake-up comes at the same moment.
+            alarm = asyncio.get_running_loop().call_later(wait, self._woken.set)
+            try:
+                await self._woken.wait()
+            finally:
+                alarm.cancel()
+
+    def _pass(self, started: list[asyncio.Task], *, catching_up: bool) -> float:
+        """Keep the lock, reconcile when due, start the due runs in the background (their task
+        appended to ``started``); returns seconds until the next pass."""
         try:
             if time.monotonic() - self._last_sync >= self.settings.sync_seconds or self._sync_requested:
                 if not self._lock_alive():
@@ -530,37 +468,26 @@ class Scheduler:
                     return self.settings.leader_poll_seconds
                 self.sync()
             now = self.app.clock.now()
-            for f in self._collect_due(now):
-                self._spawn(self._fire(f))
-            nxt = self._next_run_time()
+            jobs = self._aps.get_jobs() if self._aps is not None else []
+            fires = self._collect_due(jobs, now, catching_up=catching_up)
+            if fires:
+                started.append(self._spawn(self._fire_in_order(fires)))
+            waiting = [j.next_run_time for j in jobs if j.next_run_time is not None and j.id not in self._running]
             wait = self.settings.sync_seconds
-            if nxt is not None:
-                wait = min(wait, max(0.0, (nxt - now).total_seconds()))
+            if waiting:
+                wait = min(wait, max(0.0, (min(waiting) - now).total_seconds()))
             return wait
         except Exception:  # noqa: BLE001 - keep the timer alive; the database may be back soon
             log.exception("scheduler could not process jobs; retrying in %.0fs", self.settings.leader_poll_seconds)
             return self.settings.leader_poll_seconds
-
-    def _next_run_time(self) -> dt.datetime | None:
-        """The earliest next run time of the jobs not being run (a job being run stays due in
-        the store until it has been handled)."""
-        if self._aps is None:
-            return None
-        store = self._aps._lookup_jobstore("default")  # noqa: SLF001 - the one store we added
-        col = store.jobs_t.c
-        query = select(func.min(col.next_run_time)).where(col.next_run_time.is_not(None))
-        if self._running:
-            query = query.where(col.id.not_in(sorted(self._running)))
-        with store.engine.connect() as conn:
-            ts = conn.execute(query).scalar()
-        return None if ts is None else dt.datetime.fromtimestamp(ts, dt.timezone.utc)
 
     async def _lose_lead(self) -> None:
         await self._step_down(lock_lost=True)
         if not self._stopping:
             self._standby = asyncio.create_task(self._stand_by(), name="scheduler-standby")
 
-    def _spawn(self, coro: Any) -> None:
+    def _spawn(self, coro: Any) -> asyncio.Task:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task

@@ -9,34 +9,7 @@ from bot.dispatch import reply
 from bot.i18n import Catalog
 from bot.router import Routes
 
-TEXT = Catalog(
-    en={
-        "intro": "Hi, I'm {name}. I help you find and meet colleagues. Here is what you can ask me:",
-        "line_help": "• *help* — this list",
-        "line_privacy": "• *privacy* — what I keep about you, and how to see or erase it",
-        "privacy": (
-            "*What I keep.* I read only public channels I have been added to — never direct messages, "
-            "group messages or private channels. From those messages I keep topics and links to the "
-            "messages, not their text; of a thanks, who thanked whom and its topics, not its words. "
-            "You can see everything I hold about you, remove a topic, stop "
-            "me from indexing you, or have everything about you erased at once: say *what do you know about me?*, "
-            "*forget topic Kafka*, *stop indexing me* or *forget me*."
-        ),
-    },
-    fr={
-        "intro": "Bonjour, je suis {name}. Je vous aide à trouver et rencontrer vos collègues. Voici ce que vous pouvez me demander :",
-        "line_help": "• *aide* — cette liste",
-        "line_privacy": "• *vie privée* — ce que je garde sur vous, et comment le voir ou l'effacer",
-        "privacy": (
-            "*Ce que je garde.* Je ne lis que les canaux publics où l'on m'a ajouté — jamais les messages "
-            "directs, les messages de groupe ni les canaux privés. De ces messages je garde des sujets et "
-            "des liens, pas leur texte ; d'un remerciement, qui a remercié qui et ses sujets, pas ses mots. "
-            "Vous pouvez voir tout ce que je sais de vous, retirer un sujet, "
-            "me demander de ne plus vous indexer, ou tout faire effacer d'un coup : dites *que sais-tu de moi ?*, "
-            "*oublie le sujet Kafka*, *arrête de m'indexer* ou *oublie-moi*."
-        ),
-    },
-)
+TEXT = Catalog("help")
 
 routes = Routes(
     "help",

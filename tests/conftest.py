@@ -4,6 +4,11 @@ small builders for neutral events.
 PostgreSQL: LIAISON_TEST_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/test). Each
 test that asks for it gets a fresh database, dropped afterwards. Where no server answers, those
 tests are skipped — except under CI=true, where a missing PostgreSQL fails them.
+
+Speed, without changing what a test sees: the databases are made and migrated cheaply (see
+tests/databases.py), and an app whose NLP settings match an earlier test's gets that test's
+pipelines instead of loading spaCy's lookup tables again (seconds each time; the topics do not
+depend on what was analysed before, tests/unit/test_nlp.py).
 """
 
 from __future__ import annotations
@@ -18,14 +23,21 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bot.bootstrap import App, bootstrap
+from bot.app.bootstrap import App, bootstrap
 from bot.config import load_settings
 from bot.events import Conversation, MessageReceived, Person, Workspace
 from bot.ports import FixedClock
+from tests.databases import PgDatabases, SqliteTemplate, is_new_sqlite_file
+from tests.schedule import arrange, worker_count
 
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 T0 = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.timezone.utc)  # a Monday
 WS = Workspace("console", "acme")
+
+
+def pytest_collection_modifyitems(config, items) -> None:  # noqa: ANN001
+    """The slow tests first, spread over the xdist workers (tests/schedule.py)."""
+    items[:] = arrange(items, lambda item: item.nodeid, worker_count())
 
 
 def _pg_base_url() -> str:
@@ -51,20 +63,43 @@ def pg_server() -> str:
     return url
 
 
+# This process's PostgreSQL databases (tests/databases.py), once a test has asked for one.
+_PG: list[PgDatabases] = []
+
+
+@pytest.fixture(scope="session")
+def pg_databases(pg_server: str) -> Iterator[PgDatabases]:
+    databases = PgDatabases(pg_server)
+    _PG.append(databases)
+    yield databases
+    _PG.remove(databases)
+    databases.close()
+
+
 @pytest.fixture
-def pg_url(pg_server: str) -> Iterator[str]:
+def pg_url(pg_databases: PgDatabases) -> Iterator[str]:
     """A fresh, empty PostgreSQL database for one test."""
-    name = f"liaison_t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(pg_server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(pg_server).set(database=name).render_as_string(hide_password=False)
+    url = pg_databases.fresh()
     try:
         yield url
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        pg_databases.give_back(url)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> SqliteTemplate:  # noqa: ANN001
+    return SqliteTemplate(tmp_path_factory.mktemp("migrated"))
+
+
+def _migrated_copy(url: str, sqlite: SqliteTemplate) -> None:
+    """Put a migrated copy in place of ``url`` when it is still a new, empty database: what
+    migrating it would give, in a fraction of the time. Any other database is left alone (bootstrap
+    then migrates it, or finds it up to date)."""
+    path = is_new_sqlite_file(url)
+    if path is not None:
+        sqlite.copy_to(path)
+    for databases in _PG:
+        databases.migrated_copy(url)
 
 
 @pytest.fixture
@@ -96,23 +131,38 @@ def make_settings(sqlite_url: str) -> Callable[..., Any]:
     return make
 
 
+# The NLP service of earlier tests in this process, by its settings: loading the pipelines reads
+# spaCy's lookup tables (seconds), so apps with the same settings share them.
+_NLP_BY_SETTINGS: dict[str, Any] = {}
+
+
+def _nlp_key(app: App) -> str:
+    return repr((sorted(dict(app.settings.raw.get("nlp", {})).items()), app.settings.bot.default_language))
+
+
 @pytest.fixture
-def make_app(make_settings, clock) -> Iterator[Callable[..., App]]:  # noqa: ANN001
+def make_app(make_settings, clock, sqlite_template) -> Iterator[Callable[..., App]]:  # noqa: ANN001
     """Build the app with the real bootstrap: ``make_app(database_url=..., chats=..., **overrides)``."""
     built: list[App] = []
 
     def make(*, database_url: str | None = None, chats: dict | None = None, platforms=(), skills=None,
              env: dict[str, str] | None = None, clock_=None, **overrides: dict) -> App:  # noqa: ANN001
         settings = make_settings(database_url, env, **overrides)
+        _migrated_copy(settings.database_url, sqlite_template)
         kwargs: dict[str, Any] = {}
         if skills is not None:
             kwargs["skills"] = skills
         app = bootstrap(settings, clock=clock_ or clock, platforms=platforms, chats=chats or {}, migrate=True, **kwargs)
+        shared = _NLP_BY_SETTINGS.get(_nlp_key(app))
+        if shared is not None and "nlp" in app.services and not app.services.built("nlp"):
+            app.services.provide("nlp", shared)
         built.append(app)
         return app
 
     yield make
     for app in built:
+        if "nlp" in app.services and app.services.built("nlp"):
+            _NLP_BY_SETTINGS.setdefault(_nlp_key(app), app.services.get("nlp"))
         app.close()
 
 

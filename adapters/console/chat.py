@@ -51,6 +51,7 @@ class ConsoleChat:
         self.files_dir = files_dir  # where files sent with messages are written (default: a new temporary folder)
         self.sent: list[tuple[str, Outbound]] = []  # (conversation id, message), for the demo and tests
         self._n = 0
+        self.updated: list[tuple[Sent, str, tuple]] = []  # (message, new text, new buttons), for tests
 
     def name_of(self, user_id: str) -> str:
         p = self.people.get(user_id)
@@ -122,3 +123,10 @@ class ConsoleChat:
 
     async def permalink(self, workspace: Workspace, conversation_id: str, ts: str) -> str | None:
         return permalink_for(workspace, self.channel_names.get(conversation_id, conversation_id), ts)
+
+    async def update(self, workspace: Workspace, sent: Sent, text: str, buttons=()) -> None:  # noqa: ANN001
+        """Print the new version of a message sent earlier (the console cannot edit what it printed)."""
+        conv = sent.conversation_id
+        where = f"{self.name_of(conv[2:])} (DM)" if conv.startswith("D-") else conv
+        self._print(f"{where}, the message above edited", text, buttons)
+        self.updated.append((sent, text, tuple(buttons)))

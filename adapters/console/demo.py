@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import textwrap
-from typing import Callable, TextIO
+from typing import Any, Callable, TextIO
 
 from bot.config import Settings
 from bot.db import redact
@@ -14,10 +14,14 @@ from bot.db import redact
 from adapters.console.session import ConsoleSession
 
 
-async def run_demo(settings: Settings, *, progress: Callable[[str], Callable[[int, int], None]] | None = None,
-                   out: TextIO | None = None) -> int:
+async def run_demo(settings: Settings, *, build: Callable[..., Any],
+                   progress: Callable[[str], Callable[[int, int], None]] | None = None, out: TextIO | None = None) -> int:
+    """``build``: the composition root's ``bootstrap``."""
     out = out or sys.stdout
-    session = ConsoleSession.open(settings=settings, out=out)
+    # The demo runs at any hour: routed questions reach people whatever their working hours.
+    settings = settings.with_overrides(expertise={"route_work_hours": "00:00-23:59",
+                                                  "route_work_days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]})
+    session = ConsoleSession.open(build=build, settings=settings, out=out)
     try:
         sample = session.sample
         humans = [p for p in sample.people.values() if not p.is_bot]

@@ -1,7 +1,9 @@
 """A console session: the bot on the sample workspace, talked to from a terminal.
 
 ``liaison chat`` and ``liaison demo`` use it. Messages go through the same dispatcher, queue
-and worker as Slack and Teams messages; only the ChatPort differs (it prints)."""
+and worker as Slack and Teams messages; only the ChatPort differs (it prints). The app is built
+by the function the composition root passes in (``build``: its ``bootstrap``), since an adapter
+does not know the skills."""
 
 from __future__ import annotations
 
@@ -11,12 +13,11 @@ import re
 import sys
 import time
 from dataclasses import dataclass
-from typing import Callable, TextIO
+from typing import Any, Callable, TextIO
 
 from sqlalchemy import select
 
 from bot import people
-from bot.bootstrap import App, bootstrap
 from bot.config import Settings, load_settings
 from bot.db.models import Installation, PersonRow
 from bot.dispatch import Outcome
@@ -37,12 +38,13 @@ class UnknownPerson(LookupError):
 
 @dataclass
 class ConsoleSession:
-    app: App
+    app: Any  # the App the composition root built
     sample: SampleWorkspace
     chat: ConsoleChat
 
     @classmethod
-    def open(cls, *, settings: Settings | None = None, out: TextIO | None = None, clock: Clock | None = None) -> "ConsoleSession":
+    def open(cls, *, build: Callable[..., Any], settings: Settings | None = None, out: TextIO | None = None,
+             clock: Clock | None = None) -> "ConsoleSession":
         sample = load_sample()
         settings = settings or load_settings()
         # The sample company's HR admins run its coffee programme.
@@ -55,7 +57,7 @@ class ConsoleSession:
             out=out or sys.stdout,
             bot_name=settings.bot.name,
         )
-        app = bootstrap(settings, clock=clock, platforms=[], chats={"console": chat})
+        app = build(settings, clock=clock, platforms=[], chats={"console": chat})
         return cls(app, sample, chat)
 
     def is_loaded(self) -> bool:

@@ -49,26 +49,7 @@ from bot.ports import ChatError
 
 log = logging.getLogger("liaison.slack")
 
-HOME = Catalog(
-    en={
-        "title": "Hi, I'm {name}",
-        "intro": "I help you find colleagues who know about something, thank the people who helped you, "
-                 "and meet someone new over coffee. Talk to me in the *Messages* tab, mention me in a "
-                 "channel, or use the slash commands.",
-        "what": "*What you can ask me*",
-        "privacy": "I only read public channels I have been added to, and I keep topics and links, "
-                   "never the text of messages. Type `/liaison privacy` to see what I hold about you.",
-    },
-    fr={
-        "title": "Bonjour, je suis {name}",
-        "intro": "Je vous aide à trouver des collègues qui connaissent un sujet, à remercier ceux qui vous "
-                 "ont aidé et à rencontrer quelqu'un de nouveau autour d'un café. Écrivez-moi dans l'onglet "
-                 "*Messages*, mentionnez-moi dans un canal ou utilisez les commandes.",
-        "what": "*Ce que vous pouvez me demander*",
-        "privacy": "Je ne lis que les canaux publics où l'on m'a ajouté, et je garde des sujets et des liens, "
-                   "jamais le texte des messages. Tapez `/liaison privacy` pour voir ce que je sais de vous.",
-    },
-)
+HOME = Catalog("slack.home")
 
 
 @dataclass(frozen=True)

@@ -342,6 +342,17 @@ class SlackChat:
         except (SlackClientError, aiohttp.ClientError, asyncio.TimeoutError) as exc:
             raise ChatError(f"Slack {method} could not be reached: {type(exc).__name__}: {exc}", retryable=True) from None
 
+    # ---- editing a sent message --------------------------------------------------------------
+
+    async def update(self, workspace: Workspace, sent: Sent, text: str, buttons: Sequence[Button] = ()) -> None:
+        """chat.update of a message the bot posted: new text, and its buttons replaced (none:
+        the blocks go, so nobody can press the old ones)."""
+        if not sent.ts:
+            raise ChatError("Slack cannot update a message whose ts it did not answer")
+        async with self.pacer.turn(sent.conversation_id):
+            await self._call("chat.update", self.client.chat_update, channel=sent.conversation_id, ts=sent.ts,
+                             text=text, blocks=blocks_for(text, buttons) or [])
+
 
 def _next_cursor(response: Any) -> str | None:
     return (response.get("response_metadata") or {}).get("next_cursor") or None

@@ -1,6 +1,6 @@
 """Microsoft Teams: activities on POST /api/messages become neutral events; TeamsChat sends.
 
-``build(app)`` is called by bot.bootstrap when Teams is configured (MICROSOFT_APP_ID, or
+``build(app)`` is called by bot.app.bootstrap when Teams is configured (MICROSOFT_APP_ID, or
 LIAISON_TEAMS_NO_AUTH=1 for local trials). Every botbuilder import of the project is inside this
 package: botbuilder-python is archived by Microsoft (its successor is the Microsoft 365 Agents
 SDK), and replacing it must not touch the core or the skills.

@@ -22,35 +22,25 @@ import asyncio
 import logging
 import re
 from typing import Any, Iterable, Mapping, Sequence
+from urllib.parse import quote
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from adapters.teams import translate
 from adapters.teams.cards import button_card, image_attachment
-from adapters.teams.connector import ConnectorClient, ConnectorError
+from adapters.teams.connector import ConnectorClient, ConnectorError, conversation_path
 from adapters.teams.render import render
 from bot import people
 from bot.db import Database
 from bot.db.models import ConversationRef, PersonRow
 from bot.events import Attachment, Button, DirectMessage, GroupMessage, Outbound, Person, Reply, Sent, Workspace
-from bot.i18n import Catalog, normalise_locale
+from bot.i18n import Catalog, join_names, normalise_locale
 from bot.ports import ChatError
 
 log = logging.getLogger("liaison.teams")
 
-TEXT = Catalog(
-    en={
-        "group_intro": "A message for you and {others}:",
-        "and": "and",
-        "general": "General",
-    },
-    fr={
-        "group_intro": "Un message pour vous et {others} :",
-        "and": "et",
-        "general": "Général",
-    },
-)
+TEXT = Catalog("teams.chat")
 
 
 class ReferenceStore:
@@ -235,8 +225,7 @@ class TeamsChat:
             lang = langs.get(user_id, self.default_language)
             text = message.text
             if others:
-                names = ", ".join(f"<@{u}>" for u in others[:-1])
-                names = f"{names} {TEXT.get(lang, 'and')} <@{others[-1]}>" if names else f"<@{others[-1]}>"
+                names = join_names(lang, [f"<@{u}>" for u in others])
                 text = TEXT.get(lang, "group_intro", others=names) + "\n" + message.text
             try:
                 sent = await self._direct(ws, user_id, text, message.buttons)
@@ -403,6 +392,23 @@ class TeamsChat:
         if not conversation_id.startswith("19:") or not ts:
             return None
         return translate.message_link(channel_id=conversation_id, message_id=ts, tenant_id=workspace.id)
+
+    # ---- editing a sent message --------------------------------------------------------------
+
+    async def update(self, workspace: Workspace, sent: Sent, text: str, buttons: Sequence[Button] = ()) -> None:
+        """Replace an activity the bot sent (PUT v3/conversations/{id}/activities/{activityId}):
+        new text, and its card replaced (none: the buttons go)."""
+        if not sent.ts:
+            raise ChatError("Teams cannot update an activity whose id it did not answer")
+        ref = await asyncio.to_thread(self.refs.get, workspace.key, f"conversation:{sent.conversation_id}")
+        if ref is None:
+            raise ChatError(f"I have no conversation reference for {sent.conversation_id} in {workspace.key}")
+        activity = await self._activity(workspace, ref, sent.conversation_id, text, buttons)
+        activity["id"] = sent.ts
+        if not buttons:
+            activity["attachments"] = []
+        path = f"{conversation_path(sent.conversation_id)}/activities/{quote(sent.ts, safe='')}"
+        await self.connector.call("PUT", ref["serviceUrl"], path, body=activity, pace=sent.conversation_id)
 
 
 def _mentioned(text: str) -> list[str]:

@@ -49,25 +49,7 @@ RAW_KEY = "liaison.activity"
 MAX_DEPTH = 64
 INLINE_BYTES = 64 * 1024
 
-TEXT = Catalog(
-    en={
-        "welcome": (
-            "Hi, I'm {name}! I help colleagues find and meet each other: ask me *who knows* a topic, "
-            "*thank* someone for their help, or join a random *coffee*. Mention me with *help* "
-            "(or write *help* to me in a chat) to see everything I can do."
-        ),
-        "card_done": "Got it, thanks!",
-    },
-    fr={
-        "welcome": (
-            "Bonjour, je suis {name} ! J'aide les collègues à se trouver et à se rencontrer : "
-            "demandez-moi *qui connaît* un sujet, *remerciez* quelqu'un pour son aide, ou participez "
-            "à un *café* au hasard. Mentionnez-moi avec *aide* (ou écrivez-moi *aide* en privé) pour "
-            "tout voir."
-        ),
-        "card_done": "C'est noté, merci !",
-    },
-)
+TEXT = Catalog("teams.handler")
 
 
 class LiaisonActivityHandler(ActivityHandler):

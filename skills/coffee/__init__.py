@@ -27,8 +27,8 @@ A round (scheduled, or ``run now``):
 4. halfway through the period the sweep job asks each group "did you meet?" with buttons
    (``coffee.met`` / ``coffee.not_met``); answers feed ``coffee stats``.
 
-Scheduling lives in ``bot.scheduler``: this package provides the ``scheduler`` service, lists
-one job per programme (``coffee.round``) and registers the ``coffee.sweep`` cron job.
+Scheduling lives in ``bot.scheduler`` (the composition root builds the scheduler): this package
+lists one job per programme (``coffee.round``) and registers the ``coffee.sweep`` cron job.
 
 The package, in the order a command or a round goes through it:
 - ``chat.py``: the ``coffee`` command, typed or said in a channel; ``commands.py`` reads its
@@ -82,10 +82,9 @@ routes.demo_step("Rebecca", "coffee stats", "Admins see aggregates per round —
 
 
 def services(app: Any) -> dict[str, Any]:
-    """The scheduler (started by the worker), the sweep cron and one job per programme."""
+    """The sweep cron and one job per programme (the scheduler itself is the app's)."""
     cfg = app.settings.section("coffee", CoffeeSettings)
     check_settings(cfg)
-    sched_cfg = app.settings.section("scheduler", scheduler.SchedulerSettings)
     scheduler.register_cron(app, SWEEP_JOB, cfg.sweep_cron, grace_seconds=6 * 3600)
     scheduler.register_provider(app, lambda db: programme_jobs(db, cfg))
-    return {"scheduler": lambda: scheduler.Scheduler(app, settings=sched_cfg)}
+    return {}

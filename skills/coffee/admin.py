@@ -138,10 +138,11 @@ def stats(ctx: SkillContext, p: CoffeeProgramme, cmd: Command, cfg: CoffeeSettin
         return reply(ctx, ctx.t(T, "stats_none", channel=programme_name(p)), private=True)
     lines = [ctx.t(T, "stats_title", channel=programme_name(p))]
     for r in rows:
-        met_part = (ctx.t(T, "met_part", rate=f"{100 * r.met / r.answered:.0f} %", met=r.met, answered=r.answered)
+        met_part = (ctx.t(T, "met_part", rate=f"{100 * r.met / r.answered:.0f} %", met=r.met, count=r.answered)
                     if r.answered else ctx.t(T, "no_rate"))
         lines.append(ctx.t(T, "stats_line", period=r.period, participants=r.participants, eligible=r.eligible,
-                           groups=r.groups, met_part=met_part, new_ties=r.new_ties))
+                           groups=ctx.t(T, "n_groups", count=r.groups), met_part=met_part,
+                           new_ties=ctx.t(T, "n_ties", count=r.new_ties)))
     files: tuple = ()
     if "insights.coffee_chart" in ctx.services:  # the network-health skill draws the rounds' chart
         files = (ctx.service("insights.coffee_chart")(programme_name(p), rows[::-1], ctx.lang),)
@@ -160,9 +161,10 @@ def run_now(ctx: SkillContext, p: CoffeeProgramme, cmd: Command, cfg: CoffeeSett
         return reply(ctx, ctx.t(T, "run_exists", period=existing.period, date=fmt_when(ctx.lang, utc(existing.started_at), p.tz),
                                 next=next_text(ctx, p)), private=True)
     if isinstance(outcome, int):
-        return reply(ctx, ctx.t(T, "too_few", n=outcome, channel=programme_name(p), min=max(2, cfg.min_participants)), private=True)
+        return reply(ctx, ctx.t(T, "too_few", count=outcome, channel=programme_name(p), min=max(2, cfg.min_participants)), private=True)
     rnd = outcome.round
     sent, failed = send_intros(ctx, rnd, cfg)
-    failed_text = ctx.t(T, "run_failed_part", n=failed) if failed else ""
+    failed_text = ctx.t(T, "run_failed_part", count=failed) if failed else ""
     return reply(ctx, ctx.t(T, "run_done", period=rnd.period, channel=programme_name(p), participants=rnd.participants,
-                            groups=rnd.groups, sent=sent, failed=failed_text))
+                            groups=ctx.t(T, "n_groups", count=rnd.groups), sent=ctx.t(T, "n_intros", count=sent),
+                            failed=failed_text))

@@ -13,7 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.db.coffee import CoffeeProgramme, CoffeeRound
-from skills.coffee.text import MONTHS, WEEKDAYS, T
+from bot.i18n import format_date, weekday_name
+from skills.coffee.text import T
 
 
 CRON_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -99,11 +100,8 @@ def next_round_at(session: Session, p: CoffeeProgramme, after: dt.datetime) -> d
 def fmt_when(lang: str, at: dt.datetime | None, tz: str) -> str:
     if at is None:
         return T.get(lang, "next_never")
-    local = at.astimezone(ZoneInfo(tz))
-    return T.get(lang, "date_fmt", weekday=WEEKDAYS.get(lang, WEEKDAYS["en"])[local.weekday()], day=local.day,
-                 month=MONTHS.get(lang, MONTHS["en"])[local.month - 1], time=f"{local:%H:%M}")
+    return format_date(lang, at.astimezone(ZoneInfo(tz)), "EEEE d MMM, HH:mm")  # Monday 7 Dec, 09:00
 
 
 def schedule_text(lang: str, p: CoffeeProgramme) -> str:
-    days = WEEKDAYS.get(lang, WEEKDAYS["en"])
-    return T.get(lang, p.cadence, weekday=days[p.weekday], time=f"{p.hour:02d}:{p.minute:02d}", tz=p.tz)
+    return T.get(lang, p.cadence, weekday=weekday_name(lang, p.weekday), time=f"{p.hour:02d}:{p.minute:02d}", tz=p.tz)

@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from typing import Mapping, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.i18n import strip_accents
+from bot.i18n import strip_accents, weekday_name
 from bot.text import quote
-from skills.coffee.text import WEEKDAYS
 
 
 # Keywords, compared without accents and in lower case. The value says which sub-command and,
@@ -59,11 +58,12 @@ CADENCE_PHRASES: Mapping[tuple[str, ...], tuple[str, str | None]] = {
     ("tous", "les", "mois"): ("monthly", "fr"), ("chaque", "mois"): ("monthly", "fr"),
     ("une", "fois", "par", "mois"): ("monthly", "fr"),
 }
+_EN_DAYS = [weekday_name("en", i).lower() for i in range(7)]
 DAY_WORDS = {
-    **{d.lower(): i for i, d in enumerate(WEEKDAYS["en"])},
-    **{d: i for i, d in enumerate(WEEKDAYS["fr"])},
-    **{d[:3].lower(): i for i, d in enumerate(WEEKDAYS["en"])},
-    **{d + "s": i for i, d in enumerate(("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"))},
+    **{d: i for i, d in enumerate(_EN_DAYS)},
+    **{weekday_name("fr", i).lower(): i for i in range(7)},
+    **{d[:3]: i for i, d in enumerate(_EN_DAYS)},
+    **{d + "s": i for i, d in enumerate(_EN_DAYS)},
 }
 FILLERS = frozenset({"on", "le", "les", "at", "a", "every", "chaque", "tous", "in", "dans", "the"})
 _TIME = re.compile(r"^(\d{1,2})(?:[:h](\d{2})?)?$")

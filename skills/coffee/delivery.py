@@ -29,7 +29,7 @@ from bot.context import SkillContext
 from bot.db.coffee import CoffeeGroup, CoffeeGroupMember, CoffeeProgramme, CoffeeRound
 from bot.db.models import PersonRow
 from bot.events import Button, GroupMessage, Sent
-from bot.i18n import normalise_locale
+from bot.i18n import join_names, normalise_locale
 from bot.ports import ChatError
 from skills.coffee.calendar import utc
 from skills.coffee.programmes import programme_name
@@ -44,10 +44,7 @@ def _group_langs(rows: Sequence[PersonRow], default: str) -> list[str]:
 
 
 def _names(lang: str, ids: Sequence[str]) -> str:
-    mentions = [f"<@{u}>" for u in ids]
-    if len(mentions) == 1:
-        return mentions[0]
-    return f"{', '.join(mentions[:-1])} {T.get(lang, 'and')} {mentions[-1]}"
+    return join_names(lang, [f"<@{u}>" for u in ids])
 
 
 def intro_text(group: CoffeeGroup, ids: Sequence[str], langs: Sequence[str], channel: str, seed: int) -> str:

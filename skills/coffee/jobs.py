@@ -75,7 +75,7 @@ def scheduled_round(tick: ScheduledTick, ctx: SkillContext) -> list:
         return []
     lang = ctx.settings.bot.default_language
     return [Reply(Conversation(p.channel_id, "channel", p.channel_name),
-                  T.get(lang, "announce", participants=rnd.participants, groups=rnd.groups))]
+                  T.get(lang, "announce", participants=rnd.participants, groups=T.get(lang, "n_groups", count=rnd.groups)))]
 
 
 def sweep(tick: ScheduledTick, ctx: SkillContext) -> None:

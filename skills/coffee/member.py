@@ -108,6 +108,7 @@ def status(ctx: SkillContext, p: CoffeeProgramme, cmd: Command, cfg: CoffeeSetti
             followups = ctx.db.scalar(select(func.count()).select_from(CoffeeGroup).where(
                 CoffeeGroup.round_id == last.id, CoffeeGroup.followup_sent_at.is_not(None))) or 0
             lines.append(ctx.t(T, "status_admin", period=last.period, participants=last.participants, groups=last.groups,
+                               n_groups=ctx.t(T, "n_groups", count=last.groups),
                                sent=sent, followups=followups))
     return reply(ctx, "\n".join(lines), private=True)
 

@@ -16,10 +16,11 @@ from bot.db.expertise import ExpertiseMessage, ExpertiseScore, ExpertiseTopic
 from bot.db.models import IngestItem
 from skills.expertise.evidence import known_keys, record_evidence, thread_topics
 from skills.expertise.model import EvidenceRef, ExpertiseSettings
+from skills.expertise.topics import Topic
 
 __all__ = [
-    "Answer", "EvidenceRef", "ExpertiseSettings", "ThreadPresence", "answers_between", "author_of", "known_keys", "record_evidence", "shared_topics",
-    "thread_presence_before", "thread_topics",
+    "Answer", "EvidenceRef", "ExpertiseSettings", "ThreadPresence", "answers_between", "author_of", "known_keys",
+    "record_answered", "record_evidence", "shared_topics", "thread_presence_before", "thread_topics",
 ]
 
 # A topic shared by more than this share of the indexed people ("team", "meeting") starts no
@@ -77,6 +78,15 @@ def shared_topics(session: Session, groups: Sequence[Sequence[str]], *, max_shar
             best = max(rare, key=lambda k: min(scores[u][k] for u in groups[i]))
             out[i] = topics[best][0]
     return out
+
+
+def record_answered(session: Session, *, user_id: str, topics: Sequence[Sequence[str]], at: dt.datetime,
+                    weight: float, ref: EvidenceRef, settings: ExpertiseSettings | None = None) -> None:
+    """Record that ``user_id`` answered a question on ``topics`` (``(key, display, lang)``
+    triples, as a who-knows answer found them): "answered" evidence of ``weight``. Recording the
+    same reference again replaces the earlier record (a repeated click counts once)."""
+    record_evidence(session, user_id=user_id, topics=[Topic(k, d, lang) for k, d, lang in topics], kind="answered",
+                    at=at, weight=weight, ref=ref, settings=settings)
 
 
 # ---- for the network report (skills/insights): who wrote in which public thread, no text ----

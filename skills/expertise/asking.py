@@ -89,10 +89,10 @@ def answer(ctx: SkillContext, question: str) -> Any:
     if not matched:
         fixed = _spelling_fixed(ctx, question, topics)
         if fixed is not None:
-            _, again = service.ask(ctx.db, text=fixed, asker=asker, now=ctx.clock.now(), lang=ctx.lang,
-                                   limit=4 * service.settings.max_experts)
+            fixed_topics, again = service.ask(ctx.db, text=fixed, asker=asker, now=ctx.clock.now(), lang=ctx.lang,
+                                              limit=4 * service.settings.max_experts)
             if any(e.matched for e in again):
-                experts, matched = again, [e for e in again if e.matched]
+                topics, experts, matched = fixed_topics, again, [e for e in again if e.matched]
                 asked = topic_label
                 topic_label = quote(_without_article(fixed), directory_names(ctx.db))
                 lines.append(ctx.t(TEXT, "did_you_mean", asked=asked, topic=topic_label))
@@ -106,9 +106,23 @@ def answer(ctx: SkillContext, question: str) -> Any:
             lines.append(ctx.t(TEXT, "fallback_intro"))
         lines += [expert_line(ctx, i, e) for i, e in enumerate(helpers, 1)]
         return reply(ctx, "\n".join(lines))
+    routing = ctx.service("routing") if "routing" in ctx.services else None
+    shown = _routed_order(ctx, routing, asker, topics, matched)[: service.settings.max_experts]
     lines.append(ctx.t(TEXT, "intro", topic=topic_label))
-    lines += [expert_line(ctx, i, e) for i, e in enumerate(matched[: service.settings.max_experts], 1)]
-    return reply(ctx, "\n".join(lines))
+    lines += [expert_line(ctx, i, e) for i, e in enumerate(shown, 1)]
+    buttons = routing.buttons(ctx, question=question, topics=topics, experts=[e.user_id for e in shown]) if routing else ()
+    return reply(ctx, "\n".join(lines), buttons=buttons)
+
+
+def _routed_order(ctx: SkillContext, routing: Any, asker: str | None, topics: Sequence[Any],
+                  matched: Sequence[Expert]) -> list[Expert]:
+    """The routing skill, when enabled (the service "routing": neither skill imports the other),
+    ranks lower the people who said "Not me" to this asker on these topics; it also offers "Ask
+    them for me" under the answer."""
+    if routing is None:
+        return list(matched)
+    lower = routing.penalised(ctx, asker=asker, topics=[t.key for t in topics])
+    return [e for e in matched if e.user_id not in lower] + [e for e in matched if e.user_id in lower]
 
 
 # A word as written in a question.

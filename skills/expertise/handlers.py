@@ -73,15 +73,22 @@ def about_me(event: Any, ctx: SkillContext) -> Any:
     user = ctx.sender.user_id if ctx.sender is not None else event.sender.id
     held = _held(ctx, user, 15)
     opted_out = ctx.sender is not None and ctx.sender.indexing_opt_out
+    # Routed questions received, accepted and asked, when the routing skill is enabled.
+    routed = ctx.service("routing").about_me(ctx, user) if "routing" in ctx.services else []
     if not held:
-        text = ctx.t(TEXT, "me_empty")
+        text = "\n".join([ctx.t(TEXT, "me_empty"), *routed])
         return reply(ctx, text + ("\n" + ctx.t(TEXT, "me_opted_out") if opted_out else ""), private=True)
     topics, rows = count_held(ctx.db, user_id=user)
-    lines = [ctx.t(TEXT, "me_intro", topics=topics, rows=rows)]
+    lines = [_intro(ctx, topics, rows)]
     for h in held:
         lines.append(_held_line(ctx, h))
+    lines += routed
     lines.append(ctx.t(TEXT, "me_opted_out") if opted_out else ctx.t(TEXT, "me_more"))
     return reply(ctx, "\n".join(lines), private=True)
+
+
+def _intro(ctx: SkillContext, topics: int, rows: int) -> str:
+    return ctx.t(TEXT, "me_intro", count=topics, rows=ctx.t(TEXT, "n_evidence", count=rows))
 
 
 @routes.home()
@@ -94,7 +101,7 @@ def home_section(event: Any, ctx: SkillContext) -> str:
         lines = [ctx.t(TEXT, "me_empty")]
     else:
         topics, rows = count_held(ctx.db, user_id=user)
-        lines = [ctx.t(TEXT, "me_intro", topics=topics, rows=rows), *(_held_line(ctx, h) for h in held)]
+        lines = [_intro(ctx, topics, rows), *(_held_line(ctx, h) for h in held)]
     lines.append(ctx.t(TEXT, "me_opted_out") if opted_out else ctx.t(TEXT, "me_more"))
     return "\n".join(lines)
 
@@ -141,7 +148,7 @@ def forget_topic_message(event: Any, ctx: SkillContext) -> Any:
     if not wanted:
         return reply(ctx, ctx.t(TEXT, "no_such_topic", topic=quote(phrase, directory_names(ctx.db))), private=True)
     n = forget_topic(ctx.db, user_id=user, keys=wanted, settings=service.settings)
-    return reply(ctx, ctx.t(TEXT, "forgot_topic", topic=quote(phrase, directory_names(ctx.db)), n=n), private=True)
+    return reply(ctx, ctx.t(TEXT, "forgot_topic", topic=quote(phrase, directory_names(ctx.db)), count=n), private=True)
 
 
 @routes.message(
@@ -158,7 +165,7 @@ def stop_indexing(event: Any, ctx: SkillContext) -> Any:
         return reply(ctx, ctx.t(TEXT, "already_stopped"), private=True)
     row.indexing_opt_out = True
     n = forget_all_evidence(ctx.db, user_id=row.user_id, settings=service_of(ctx).settings)
-    return reply(ctx, ctx.t(TEXT, "stopped", n=n), private=True)
+    return reply(ctx, ctx.t(TEXT, "stopped", count=n), private=True)
 
 
 @routes.message(
@@ -195,7 +202,8 @@ def forget_me(event: Any, ctx: SkillContext) -> Any:
     ctx.db.expunge_all()
     ctx.sender = None
     ctx.lang = lang
-    return reply(ctx, ctx.t(TEXT, "forgot_me", n=sum(counts.values()), tables=len(counts)), private=True)
+    return reply(ctx, ctx.t(TEXT, "forgot_me", count=sum(counts.values()),
+                                 tables=ctx.t(TEXT, "n_tables", count=len(counts))), private=True)
 
 
 # ---- declarations -------------------------------------------------------------------------------

@@ -37,6 +37,15 @@ class ExpertiseSettings:
     min_experts: int = 3
     links_per_person: int = 2
     candidates_per_topic: int = 300
+    # "Ask them for me" (skills/routing): who is asked, how often, when.
+    route_to: int = 3
+    route_weekly_cap: int = 3
+    not_me_days: int = 90
+    route_timeout_hours: float = 24.0
+    route_work_hours: str = "09:00-18:00"
+    route_work_days: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri")
+    route_answered_weight: float = 4.5
+    route_thanks_after_hours: float = 24.0
 
     def weight(self, kind: str) -> float:
         return float(getattr(self, f"weight_{kind}"))

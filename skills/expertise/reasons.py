@@ -15,7 +15,7 @@ def describe(e: "Expert", *, lang: str, now: dt.datetime) -> str:
     others often or lately; then where and when last."""
     t = lambda key, **v: REASONS.get(lang, key, **v)  # noqa: E731
     general = {
-        "threads": lambda: t("helper", count=e.answers, questions=t("question_one" if e.answers == 1 else "question_many")),
+        "threads": lambda: t("helper", count=e.answers),
         "recent": lambda: t("lately_lead"),
         "pair": lambda: t("pair", times=_times(t, e.pair)),
     }
@@ -29,10 +29,10 @@ def describe(e: "Expert", *, lang: str, now: dt.datetime) -> str:
     if kind == "answered":
         n = e.questions if e.questions else c["answered"]
         text = t("answered" if e.questions is None or e.questions_all else "answered_at_least",
-                 count=n, questions=t("question_one" if n == 1 else "question_many"), topic=topic)
+                 count=n, topic=topic)
     elif kind == "wrote":
         n = c["wrote"]
-        text = t("wrote", count=n, times=t("time_one" if n == 1 else "time_many"), topic=topic)
+        text = t("wrote", count=n, topic=topic)
     elif kind == "thanked":
         text = t("thanked_alone", count=_times(t, thanked), topic=topic)
     else:

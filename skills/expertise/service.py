@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from bot.context import SkillContext
 from bot.db.expertise import ExpertiseTopic
 
-from skills.expertise.nlp import LANGS, Nlp, NlpSettings
+from skills.expertise.nlp import LANGS, NlpSettings
 from skills.expertise.topics import Topic
 from skills.expertise.ranker import Model
 from skills.expertise.ranker_fit import FitSettings
@@ -144,26 +144,17 @@ def resolve_pipelines(settings: NlpSettings) -> dict[str, str]:
 
 
 def services(app: Any) -> Mapping[str, Any]:
-    """The skill's shared services: the NLP pipelines ("nlp"), the index ("expertise") and the
-    vocabulary a misspelt question is corrected against; and its daily fit job."""
+    """The vocabulary a misspelt question is corrected against, and the daily fit job; the
+    composition root builds the shared ``nlp`` and ``expertise`` services this skill's handlers use."""
     nlp_settings = app.settings.section("nlp", NlpSettings)
     settings = app.settings.section("expertise", ExpertiseSettings)
     skill_log.info("expertise: pipelines %s (loaded on first use)",
              ", ".join(f"{k}: {v}" for k, v in resolve_pipelines(nlp_settings).items()))
 
-    def make_nlp() -> Nlp:
-        nlp = Nlp(nlp_settings, default_language=app.settings.bot.default_language).load_all()
-        skill_log.info("nlp loaded: %s", nlp.description)
-        return nlp
-
     from bot import scheduler
 
     scheduler.register_cron(app, "expertise.fit", settings.fit_cron, timezone="UTC")
-    return {
-        "nlp": make_nlp,
-        "expertise": lambda: ExpertiseService(settings=settings, nlp=app.services.get("nlp"), db=app.db),
-        "expertise_vocabulary": TopicVocabulary,
-    }
+    return {"expertise_vocabulary": TopicVocabulary}
 
 
 class TopicVocabulary:

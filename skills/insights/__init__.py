@@ -100,16 +100,16 @@ def summary(report: Report, lang: str, *, title: str = "title", quiet_rounds: in
     if not report.shown:
         return "\n".join([*lines, T.get(lang, "too_small", min=n)])
     if fig.coffee_shown:
-        lines.append(T.get(lang, "coffee", participants=fig.participants, groups=fig.groups, met=fig.met,
-                           rate=_rate(fig, lang)))
-        lines.append(T.get(lang, "ties", ties=fig.new_ties))
+        lines.append(T.get(lang, "coffee", participants=fig.participants, groups=fig.groups,
+                           meetings=T.get(lang, "meetings", count=fig.met), rate=_rate(fig, lang)))
+        lines.append(T.get(lang, "ties", count=fig.new_ties))
         if fig.quiet is not None:
-            lines.append(T.get(lang, "quiet", quiet=fig.quiet, rounds=quiet_rounds))
+            lines.append(T.get(lang, "quiet", count=fig.quiet, rounds=quiet_rounds))
     else:
         lines.append(T.get(lang, "coffee_small" if fig.rounds else "coffee_none", min=n))
-    lines.append(T.get(lang, "thanks", thanks=fig.thanks, cross=fig.thanks_cross_team))
-    lines.append(T.get(lang, "answers", answers=fig.answers, cross=fig.answers_cross_team))
-    lines.append(T.get(lang, "questions", asked=fig.questions_asked, answered=fig.questions_answered))
+    lines.append(T.get(lang, "thanks", count=fig.thanks, cross=fig.thanks_cross_team))
+    lines.append(T.get(lang, "answers", count=fig.answers, cross=fig.answers_cross_team))
+    lines.append(T.get(lang, "questions", count=fig.questions_asked, answered=fig.questions_answered))
     if report.merged_teams:
         note = T.get(lang, "merged", n=report.merged_teams, min=n)
         if report.other_hidden:
@@ -141,7 +141,7 @@ def admin_page(event: Any, ctx: SkillContext) -> list[Outbound]:
     grant = access.new_link_grant(ctx.workspace.key, event.sender.id, ctx.lang, ctx.clock.now(), cfg.link_minutes)
     token = ctx.service("insights.signer").sign(access.LINK, grant)
     url = f"{public_url(ctx.settings)}/admin/open?t={token}"
-    dm = DirectMessage(event.sender.id, ctx.t(T, "link", url=url, minutes=cfg.link_minutes))
+    dm = DirectMessage(event.sender.id, ctx.t(T, "link", url=url, count=cfg.link_minutes))
     if event.conversation.kind == "dm":
         return [dm]
     return [dm, reply(ctx, ctx.t(T, "link_channel"), private=True)]

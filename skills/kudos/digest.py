@@ -67,6 +67,6 @@ def digest_text(received: Iterable[KudosRow], month: str, lang: str) -> str:
     n = len(received)
     topics = collections.Counter(name for r in received for name in (r.topic_names or []))
     names = [name for name, _ in topics.most_common(3)]
-    times = TEXT.get(lang, "once") if n == 1 else TEXT.get(lang, "times", n=n)
+    times = TEXT.get(lang, "times", count=n)
     on = TEXT.get(lang, "digest_topics", topics=join(names, lang)) if names else ""
     return TEXT.get(lang, "digest", times=times, month=month_name(month, lang), topics=on)

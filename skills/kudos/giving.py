@@ -79,7 +79,7 @@ def give_thanks(ctx: SkillContext, *, tokens: Sequence[str], reason: str, source
         return []
     fresh, over = within_cap(ctx.db, fresh, giver=giver, at=at, settings=settings)
     if over:
-        refusals.append(ctx.t(TEXT, "cap", cap=settings.daily_cap, who=join([mention(r.user_id) for r in over], ctx.lang)))
+        refusals.append(ctx.t(TEXT, "cap", count=settings.daily_cap, who=join([mention(r.user_id) for r in over], ctx.lang)))
     topics = _topics_for(ctx, reason, source) if fresh else []
     shown = shown_topics(ctx, topics)  # before recording: afterwards every topic is "known"
     out: list[Outbound] = []

@@ -60,8 +60,9 @@ def my_thanks(event: Any, ctx: SkillContext) -> Reply:
     for key in sorted(months, reverse=True)[:12]:
         m = months[key]
         topics = f" ({', '.join(_top(m['topics'], 3))})" if m["topics"] else ""
-        lines.append(ctx.t(TEXT, "mine_month", month=month_name(key, ctx.lang), received=m["received"],
-                           topics=topics, given=m["given"]))
+        lines.append(ctx.t(TEXT, "mine_month", month=month_name(key, ctx.lang), topics=topics,
+                           received=ctx.t(TEXT, "n_received", count=m["received"]),
+                           given=ctx.t(TEXT, "n_given", count=m["given"])))
     got = collections.Counter(name for r in received for name in (r.topic_names or []))
     gave = collections.Counter(name for r in given for name in (r.topic_names or []))
     if got:

@@ -9,6 +9,7 @@ batch while "forget me" is handled by the real dispatcher on another thread.
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
 from collections import Counter
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy import JSON, String, Text, cast, func, select
 
-from bot.bootstrap import SKILLS
+from bot.app.bootstrap import SKILLS
 from bot.db import Base
 from bot.db.coffee import CoffeeTie
 from bot.db.expertise import ExpertiseEvidence, ExpertiseMessage, ExpertiseScore, ExpertiseTopic
@@ -138,7 +139,8 @@ def run_workload(app: Any, ws: Workspace) -> dict[str, set[str]]:
 def app(request, make_app, database_url):  # noqa: ANN001, ANN201
     """The checkpoint runs before the index's handler (the batch is read, nothing written yet) or
     after it (the batch's evidence is written, not committed)."""
-    skills = (__name__, *SKILLS) if request.param == "checkpoint first" else (*SKILLS, __name__)
+    this = sys.modules[__name__]
+    skills = (this, *SKILLS) if request.param == "checkpoint first" else (*SKILLS, this)
     return make_app(database_url=database_url, skills=skills, ingest={"batch_size": 16})
 
 

@@ -1,6 +1,6 @@
 """Real worker processes for the fail-over tests, and what they need around them.
 
-``python -m tests.db.workers`` is `liaison worker` (``bot.runtime.work``: the scheduler and the
+``python -m tests.db.workers`` is `liaison worker` (``bot.app.runtime.work``: the scheduler and the
 ingestion worker, built by the real bootstrap from the environment) with the coffee skill alone,
 so a process starts in a second or two instead of loading the language pipelines first.
 ``Worker`` runs one, reads its log as it comes, and can kill it with SIGKILL at a chosen moment;
@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from bot.db.coffee import CoffeeGroup, CoffeeRound
 from bot.events import CommandInvoked, Conversation, Person, Workspace
 from bot.ports import FixedClock
+from skills import coffee
 from tests.http.fake_slack import SIGNING_SECRET, TEAM_ID, FakeSlack, slack_user
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,7 +68,7 @@ async def coffee_setup(make_app: Callable[..., Any], database_url: str, fake: Fa
     now = dt.datetime.now(dt.timezone.utc)
     due = now.replace(second=0, microsecond=0) - dt.timedelta(minutes=1)
     before = FixedClock(due - dt.timedelta(seconds=30))
-    app = make_app(database_url=database_url, platforms=["slack"], skills=("skills.coffee",), clock_=before,
+    app = make_app(database_url=database_url, platforms=["slack"], skills=(coffee,), clock_=before,
                    env={"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": fake.api_url},
                    bot={"hr_admins": [ADMIN.id]}, slack={"min_seconds_between_messages": 0.0})
     day = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")[due.weekday()]
@@ -169,13 +170,13 @@ class Worker:
 
 
 def main() -> None:
-    from bot.bootstrap import bootstrap
-    from bot.cli import setup_logging
+    from bot.app.bootstrap import bootstrap
+    from bot.app.cli import setup_logging
+    from bot.app.runtime import work
     from bot.config import load_settings
-    from bot.runtime import work
 
     setup_logging("INFO")
-    app = bootstrap(load_settings(), skills=("skills.coffee",))
+    app = bootstrap(load_settings(), skills=(coffee,))
     try:
         asyncio.run(work(app))
     finally:

@@ -98,6 +98,7 @@ class FakeConnector:
         app.router.add_get(p + "/v3/conversations/{conv}/pagedmembers", self._paged)
         app.router.add_get(p + "/v3/teams/{team}", self._team)
         app.router.add_get(p + "/v3/teams/{team}/conversations", self._team_channels)
+        app.router.add_put(p + "/v3/conversations/{conv}/activities/{activity}", self._update)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -192,6 +193,20 @@ class FakeConnector:
 
 
 # ---- inbound activities ---------------------------------------------------------------------------
+
+    # ---- editing an activity (PUT v3/conversations/{id}/activities/{activityId}) ----------------
+
+    async def _update(self, request: web.Request) -> web.Response:
+        rec, failed = await self._record(request)
+        if failed:
+            return failed
+        rec.reply_to = request.match_info.get("activity")  # the activity replaced
+        rec.status = 200
+        return web.json_response({"id": rec.reply_to}, status=200)
+
+    def updates(self) -> list[Recorded]:
+        """Activities the bot replaced (``reply_to`` holds the replaced activity's id)."""
+        return [r for r in self.requests if r.method == "PUT" and r.status < 300]
 
 
 def member(user_id: str, name: str, *, email: str | None = None, **extra: Any) -> dict[str, Any]:

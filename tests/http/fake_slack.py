@@ -364,6 +364,10 @@ class FakeSlack:
             pumping.cancel()
         return ws
 
+    def _m_chat_update(self, body: dict[str, Any]) -> dict[str, Any]:  # calls_ keeps the new text and blocks
+        known = any(m["ts"] == body.get("ts") for m in self.history.get(str(body.get("channel") or ""), []))
+        return {"ok": True, "channel": body.get("channel"), "ts": body.get("ts")} if known else {"ok": False, "error": "message_not_found"}
+
 
 # ---- the bot under test, served on loopback -------------------------------------------------------
 

@@ -55,7 +55,7 @@ class ServeProcess:
     def start(self) -> "ServeProcess":
         environ = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MICROSOFT_", "LIAISON_"))}
         environ.update({"PYTHONPATH": str(ROOT), **self.env})
-        self.proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", *self.args],
+        self.proc = subprocess.Popen([sys.executable, "-m", "bot.app.cli", "serve", "--host", "127.0.0.1", *self.args],
                                      cwd=self.workdir, env=environ, stdout=self._log, stderr=subprocess.STDOUT, text=True)
         return self
 
@@ -98,7 +98,7 @@ class ServeProcess:
 async def run_cli(args: list[str], env: dict[str, str], workdir: Path) -> tuple[int, str]:
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MICROSOFT_", "LIAISON_"))}
     environ.update({"PYTHONPATH": str(ROOT), **env})
-    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot.cli", *args, cwd=workdir, env=environ,
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot.app.cli", *args, cwd=workdir, env=environ,
                                                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     out, _ = await proc.communicate()
     return proc.returncode or 0, out.decode("utf-8", "replace")

@@ -19,7 +19,7 @@ async def test_healthz_answers_while_every_shared_thread_is_busy(make_app, sqlit
     busy = min(32, (os.cpu_count() or 1) + 4) + 1
     users = [slack_user(f"U0S{i:02d}", f"Slow {i}") for i in range(busy)]
     async with running_bot(make_app, FakeSlack(users=users, page_size=100), database_url=sqlite_url,
-                           skills=("tests.http.test_slack_ack",)) as bot:
+                           skills=(skill,)) as bot:
         try:
             for i, user in enumerate(users):
                 # One conversation each, so the handlers run side by side and hold every thread.

@@ -26,7 +26,7 @@ def _free_port() -> int:
 def _start(args: list[str], tmp_path: Path, **env: str) -> subprocess.Popen:
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MICROSOFT_", "LIAISON_"))}
     environ.update({"DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}", "PYTHONPATH": str(ROOT), **env})
-    return subprocess.Popen([sys.executable, "-m", "bot.cli", *args], cwd=tmp_path, env=environ,
+    return subprocess.Popen([sys.executable, "-m", "bot.app.cli", *args], cwd=tmp_path, env=environ,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
@@ -88,7 +88,7 @@ def test_a_postgres_database_that_is_behind_stops_the_start(tmp_path, pg_url) ->
 
 
 def test_tokens_never_reach_the_log(capsys) -> None:  # noqa: ANN001
-    from bot.cli import setup_logging
+    from bot.app.cli import setup_logging
 
     setup_logging("INFO")
     try:

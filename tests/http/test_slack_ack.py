@@ -29,14 +29,14 @@ def slow_message(event, ctx: SkillContext):  # noqa: ANN001
 
 
 async def test_commands_and_events_are_acknowledged_before_the_handler_finishes(make_app, sqlite_url) -> None:  # noqa: ANN001
-    # The skill is imported by name through bootstrap; use that module's events (pytest may
+    # The skill is this module under its package name; use that module's events (pytest may
     # have imported this file under another name).
     skill = importlib.import_module("tests.http.test_slack_ack")
     gate, finished = skill.GATE, skill.FINISHED
     gate.clear()
     finished.clear()
     fake = FakeSlack(users=[slack_user("U0CAM", "Camille Durand")])
-    async with running_bot(make_app, fake, database_url=sqlite_url, skills=("tests.http.test_slack_ack",)) as bot:
+    async with running_bot(make_app, fake, database_url=sqlite_url, skills=(skill,)) as bot:
         command = await bot.command("/slow", "", user="U0CAM", trigger="21")
         event = await bot.event(channel_message("U0CAM", "slow please", "1762071000.000100", channel="D0CAM",
                                                 channel_type="im"), event_id="EvA1")

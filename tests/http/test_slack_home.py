@@ -4,9 +4,11 @@ rendered by the Slack adapter as Block Kit. This module is also the small skill 
 from __future__ import annotations
 
 import json
+import sys
 
 from bot.context import SkillContext
 from bot.router import Routes
+from skills import help as help_skill
 from tests.http.fake_slack import FakeSlack, running_bot, slack_user
 
 routes = Routes("homecheck")
@@ -21,7 +23,7 @@ def my_status(event, ctx: SkillContext) -> list[str]:  # noqa: ANN001
 async def test_home_sections_of_the_skills_are_rendered_for_the_person(make_app, database_url) -> None:  # noqa: ANN001
     fake = FakeSlack(users=[slack_user("U0BOB", "Bob Martin", locale="fr-FR")])
     async with running_bot(make_app, fake, database_url=database_url,
-                           skills=("skills.help", "tests.http.test_slack_home")) as bot:
+                           skills=(help_skill, sys.modules[__name__])) as bot:
         await bot.event({"type": "app_home_opened", "user": "U0BOB", "channel": "D0BOB", "tab": "home",
                          "event_ts": "1762070412.000100"}, event_id="EvH1")
         # A redelivery publishes nothing more.

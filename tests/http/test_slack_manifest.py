@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from bot.bootstrap import build_router
+from bot.app.bootstrap import build_router
 
 MANIFEST = Path(__file__).resolve().parents[2] / "config" / "slack-manifest.yml"
 LISTENERS = Path(__file__).resolve().parents[2] / "adapters" / "slack" / "listeners.py"

@@ -21,6 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from skills import help as help_skill
 from tests.http.fake_botframework import APP_ID, FakeBotFramework
 from tests.http.fake_connector import Activities, FakeConnector, served
 
@@ -98,7 +99,7 @@ def running(request, make_app, sqlite_url) -> Iterator[Running]:  # noqa: ANN001
         env = {"LIAISON_TEAMS_NO_AUTH": "1"} if request.param == "no auth" else {
             "MICROSOFT_APP_ID": APP_ID, "MICROSOFT_APP_PASSWORD": "not-a-real-secret"}
         app = make_app(database_url=sqlite_url, platforms=["teams"], env=env, teams=teams,
-                       skills=("skills.help",), server={"host": "127.0.0.1"})
+                       skills=(help_skill,), server={"host": "127.0.0.1"})
         with Running(app, bf) as bot:
             yield bot
             assert bot.healthy()

@@ -33,7 +33,8 @@ IGNORED = shutil.ignore_patterns(".git", ".venv", "__pycache__", "*.egg-info", "
 SHIPPED = ["config/default.toml", "config/example.env", "config/slack-manifest.yml", "config/teams-manifest/manifest.json",
            "config/teams-manifest/color.png", "config/teams-manifest/outline.png", "config/pages/privacy.fr.txt",
            "config/pages/terms.en.txt", "bot/sample/workspace.json", "bot/db/migrations/env.py",
-           "bot/db/migrations/script.py.mako", "bot/db/migrations/versions/0001_core.py"]
+           "bot/db/migrations/script.py.mako", "bot/db/migrations/versions/0001_core.py",
+           "bot/locale/en/LC_MESSAGES/liaison.po", "bot/locale/fr/LC_MESSAGES/liaison.po"]
 
 pytestmark = pytest.mark.packaging
 

@@ -436,7 +436,7 @@ async def test_too_few_people_pair_nobody(make_app, database_url) -> None:  # no
     await say(app, ANNA, "leave")
     before = snapshot(app)
     _, text = await say(app, HR, "run now")
-    assert "Only 1 people can take part" in text
+    assert "Only 1 person can take part" in text
     assert snapshot(app) == before
 
 

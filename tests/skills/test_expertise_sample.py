@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from bot.cli import main
+from bot.app.cli import main
 
 
 @pytest.fixture(scope="module")

@@ -41,7 +41,7 @@ async def test_an_admin_gets_the_report_with_two_charts(make_app, database_url, 
     [(_, sent)] = chat.sent
     assert isinstance(sent, Reply) and sent.conversation.kind == "dm"
     assert sent.text.splitlines()[0].startswith("📈 *Network report* — Nov 2026")
-    assert "10 people took part in 5 groups; 1 meetings reported, answer rate 40 %" in sent.text
+    assert "10 people took part in 5 groups; 1 meeting reported, answer rate 40 %" in sent.text
     assert "New cross-team ties: 2 pairs" in sent.text and "5 people have not met anyone in the last 3 rounds" in sent.text
     assert "Thanks: 4 given, 2 of them between teams" in sent.text
     assert [f.name for f in sent.files] == ["network-activity-2026-11.png", "network-thanks-2026-11.png"]

@@ -79,8 +79,8 @@ async def test_the_counts_are_in_the_report_the_table_and_the_monthly_report(mak
         report = build_report(s, sample.NOW, months=3, min_group=5)
     sep, oct_, nov = report.months
     assert [(m.questions_asked, m.questions_answered) for m in (sep, oct_, nov)] == [(0, 0), (2, 1), (1, 1)]
-    assert "❓ Who knows: 1 questions asked, 1 of them answered with at least one person who knows." in summary(report, "en")
-    assert "❓ Qui connaît : 1 questions posées, dont 1 avec au moins une personne qui sait." in summary(report, "fr")
+    assert "❓ Who knows: 1 question asked, 1 of them answered with at least one person who knows." in summary(report, "en")
+    assert "❓ Qui connaît : 1 question posée, dont 1 avec au moins une personne qui sait." in summary(report, "fr")
     head, body = rows(report, "en", 3)
     table = {row[0]: dict(zip(head, row)) for row in body}
     assert (table["Oct 2026"]["Who-knows questions"], table["Oct 2026"]["Answered with someone"]) == ("2", "1")
@@ -94,4 +94,4 @@ async def test_the_counts_are_in_the_report_the_table_and_the_monthly_report(mak
     clock.set(dt.datetime(2026, 12, 1, 9, tzinfo=dt.timezone.utc))
     monthly = await app.dispatcher.handle(ScheduledTick(WS, "insights.monthly", clock.now()))
     [to_admin] = monthly.outbound
-    assert "❓ Who knows: 1 questions asked, 1 of them answered" in to_admin.text
+    assert "❓ Who knows: 1 question asked, 1 of them answered" in to_admin.text

@@ -534,8 +534,8 @@ async def test_my_thanks_received_and_given_by_month_and_topic(app, clock) -> No
         "*Vos remerciements*",
         "Reçus : 2 · donnés : 1",
         "Par mois :",
-        "• décembre 2026 : 1 reçus (Terraform), 1 donnés",
-        "• novembre 2026 : 1 reçus (Kafka), 0 donnés",
+        "• décembre 2026 : 1 reçu (Terraform), 1 donné",
+        "• novembre 2026 : 1 reçu (Kafka), 0 donné",
         "Remercié pour : Kafka, Terraform",
         "Vous avez remercié pour : Airflow",
     ]

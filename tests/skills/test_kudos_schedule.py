@@ -3,6 +3,7 @@ skill's settings, due on the first of the month at 09:00 UTC, sent once."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import io
 
@@ -67,3 +68,27 @@ async def test_the_scheduler_sends_the_digest_once_on_the_first_of_the_month(mak
     # A second fire of the same month (a restart that replays the job) sends nothing.
     replay = await app.dispatcher.handle(ScheduledTick(workspace=WS, job="kudos.digest", fire_time=outcome_time))
     assert replay.outbound == []
+
+
+async def test_the_digest_fires_with_coffee_disabled(make_app, database_url, chat, clock) -> None:  # noqa: ANN001
+    """The scheduler is the app's, not the coffee skill's: a bot without coffee (here, without
+    expertise either) still sends the digest, from the scheduler the worker starts."""
+    from bot.app.runtime import start_worker, stop_worker
+    from skills import help as help_skill
+    from skills import kudos
+
+    app = make_app(database_url=database_url, chats={"console": chat}, skills=(help_skill, kudos))
+    assert set(registry(app).crons) == {"kudos.digest"} and not registry(app).providers  # no coffee job
+    await app.dispatcher.handle(message(ALICE, "thanks <@U0BRUNO> for the Kafka fix"))
+    stop = asyncio.Event()
+    tasks = await start_worker(app, stop)
+    try:
+        assert app.scheduler is app.services.get("scheduler") and app.scheduler.is_leader
+        clock.set(dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.timezone.utc))
+        [outcome] = digests(await app.scheduler.run_due())
+    finally:
+        stop.set()
+        await stop_worker(app, tasks)
+    [dm] = [m for m in outcome.outbound if isinstance(m, DirectMessage)]
+    assert dm.user_id == BRUNO.id
+    assert dm.text.startswith("🙏 Votre aide a été remerciée une fois en novembre 2026")

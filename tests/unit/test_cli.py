@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from bot.app.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 APP_ID = "eac5e5c6-ab14-4f50-80cb-49213fe51b1a"
@@ -53,7 +53,7 @@ def _python(code: str, cwd: Path, **env: str) -> subprocess.CompletedProcess:
 
 
 def test_ask_prints_no_warning(tmp_path: Path) -> None:
-    done = _python("-m\0bot.cli\0ask\0who knows kafka?\0--as\0U1", tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'a.db'}")
+    done = _python("-m\0bot.app.cli\0ask\0who knows kafka?\0--as\0U1", tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'a.db'}")
     assert done.returncode == 2
     assert done.stderr.splitlines() == ["liaison ask: the database holds no workspace yet; import one first "
                                         "(liaison import slack-export PATH)"]
@@ -61,7 +61,7 @@ def test_ask_prints_no_warning(tmp_path: Path) -> None:
 
 def test_spacy_start_up_lines_are_not_printed_twice(tmp_path: Path) -> None:
     code = ("import logging, spacy\n"
-            "from bot.cli import setup_logging\n"
+            "from bot.app.cli import setup_logging\n"
             "setup_logging('INFO')\n"
             "nlp = spacy.blank('en'); nlp.add_pipe('lemmatizer', config={'mode': 'lookup'}); nlp.initialize()\n"
             "logging.getLogger('spacy').warning('a warning of spacy')\n")
@@ -73,7 +73,7 @@ def test_spacy_start_up_lines_are_not_printed_twice(tmp_path: Path) -> None:
 
 def _a_real_workspace(url: str) -> None:
     from bot import people
-    from bot.bootstrap import bootstrap
+    from bot.app.bootstrap import bootstrap
     from bot.config import load_settings
     from bot.events import Person
 

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def liaison(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MICROSOFT_", "LIAISON_", "DATABASE_", "PORT"))}
     environ.update({"PYTHONPATH": str(ROOT), "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", **env})
-    return subprocess.run([sys.executable, "-m", "bot.cli", *args], cwd=tmp_path, env=environ, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "bot.app.cli", *args], cwd=tmp_path, env=environ, capture_output=True,
                           text=True, timeout=120)
 
 

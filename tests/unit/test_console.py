@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from bot.cli import main
+from bot.app.cli import main
 
 
 @pytest.fixture
@@ -57,12 +59,35 @@ def test_the_sample_is_loaded_once(workdir, capsys) -> None:  # noqa: ANN001
     assert seen > 400  # every sample message went through the dispatcher once, not twice
 
 
+# A demo step as printed: "Priya Raman (Data Platform, DM to Liaison): who knows Terraform?"
+DEMO_STEP = re.compile(r"^[^\s—].* \([^()]+, (?:DM to Liaison|#[\w-]+)\): \S.*$")
+
+
 def test_demo_walks_through_every_skill(workdir, capsys) -> None:  # noqa: ANN001
     assert main(["demo", "--database", str(workdir / "demo.db")]) == 0
     out = capsys.readouterr().out
     assert "Liaison demo — Alderbrook Freight" in out
-    assert out.count("Liaison →") >= 1
-    assert "Try it yourself: liaison chat --as" in out
+    exchanges: list[list[str]] = []  # each step's line, then the lines printed until the next one
+    for line in out.splitlines():
+        if DEMO_STEP.match(line):
+            exchanges.append([line])
+        elif exchanges:
+            exchanges[-1].append(line)
+    (said,) = re.findall(r"That was (\d+) exchanges\. Try it yourself: liaison chat --as \w+", out)
+    assert len(exchanges) == int(said) >= 5
+    # Every step gets an answer from the bot, before the next step is said.
+    unanswered = [lines[0] for lines in exchanges if not any(line.startswith("  Liaison → ") for line in lines[1:])]
+    assert unanswered == []
+    # And every skill has its turn: help, who knows, thanks, coffee, the network report.
+    replies = "\n".join(line for lines in exchanges for line in lines[1:])
+    for skill, answer in {"help": "Bonjour, je suis Liaison", "expertise": "People who know about *Terraform*",
+                          "kudos": "thanked you for: _the Kafka consumer lag fix_", "coffee": "Coffee in #coffee is set",
+                          "insights": "*Network report*"}.items():
+        assert answer in replies, skill
+    # One routed question, from the offer to the thanks.
+    assert "[ Ask them for me ]" in out and "[ I can help ]  [ Not me ]  [ Not now ]" in out
+    assert "Liaison → group chat with Priya Raman, Élodie Gagnon: 🤝" in out
+    assert "Liaison → Élodie Gagnon (DM): 🙏 @Priya Raman" in out
 
 
 def test_two_messages_in_the_same_second_are_both_answered(workdir, capsys) -> None:  # noqa: ANN001

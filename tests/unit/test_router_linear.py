@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.bootstrap import build_router
+from bot.app.bootstrap import build_router
 from bot.router import MAX_MATCH_CHARS, Routes, normalise
 
 BOUND = 0.5  # seconds; generous, see the module's docstring

@@ -167,7 +167,7 @@ def test_import_twice_changes_nothing(tmp_path: Path, make_app, database_url: st
 def test_cli_import_and_ask(tmp_path: Path) -> None:
     folder = write_export(tmp_path / "acme")
     env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "PATH": "/usr/bin:/bin"}
-    cli = [sys.executable, "-m", "bot.cli"]
+    cli = [sys.executable, "-m", "bot.app.cli"]
     done = subprocess.run([*cli, "import", "slack-export", str(folder)], env=env, cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert "3 new messages queued, 3 indexed" in done.stdout

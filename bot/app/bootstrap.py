@@ -1,17 +1,20 @@
 """The composition root: builds the whole bot from Settings. Production (`liaison serve`,
 `liaison worker`), the console, the demo and the tests all call ``bootstrap``.
 
-This is the only module that knows both the skills and the adapters: skills are included in the
-router here, and each platform adapter is built here when its settings are present.
+This is the only module that names both the skills and the adapters, each by an import of its
+module: the skills are included in the router here, the shared services (the scheduler, the
+language pipelines, the expertise index) are built here, and each platform adapter is built here
+when its settings are present.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any, Callable, Iterable, Mapping, Protocol
 
+from bot import scheduler
 from bot.config import Settings, load_settings
 from bot.db import Database, redact
 from bot.db.migrate import pending, upgrade
@@ -19,12 +22,30 @@ from bot.dispatch import Dispatcher
 from bot.ports import ChatPort, Clock, SystemClock
 from bot.router import Router
 from bot.services import Services
+from skills import coffee, expertise, insights, kudos, routing
+from skills import help as help_skill
 
 log = logging.getLogger("liaison")
 
 # The skills, in the order their help appears. Each module exposes ``routes`` (a Routes) and may
 # expose ``services(app) -> {name: factory}`` (shared services, built on first use).
-SKILLS: tuple[str, ...] = ("skills.help", "skills.expertise", "skills.kudos", "skills.coffee", "skills.insights")
+SKILLS: tuple[ModuleType, ...] = (help_skill, expertise, kudos, coffee, insights, routing)
+
+
+def _slack(app: "App") -> "PlatformAdapter":
+    from adapters import slack  # imported when wanted: the Slack SDKs load only for a Slack bot
+
+    return slack.build(app)
+
+
+def _teams(app: "App") -> "PlatformAdapter":
+    from adapters import teams  # likewise botbuilder, only for a Teams bot
+
+    return teams.build(app)
+
+
+# The platform adapters, by the name ``platforms=`` and the settings use.
+PLATFORMS: dict[str, Callable[["App"], "PlatformAdapter"]] = {"slack": _slack, "teams": _teams}
 
 
 class PlatformAdapter(Protocol):
@@ -63,11 +84,37 @@ class App:
         self.db.dispose()
 
 
-def build_router(skills: Iterable[str] = SKILLS) -> Router:
+def build_router(skills: Iterable[ModuleType] = SKILLS) -> Router:
     router = Router()
-    for name in skills:
-        router.include(importlib.import_module(name).routes)
+    for module in skills:
+        router.include(module.routes)
     return router
+
+
+def shared_services(app: "App", skills: Iterable[ModuleType]) -> None:
+    """The services the core and several skills use, built here rather than by one skill, so a
+    skill works whichever others are enabled: the scheduler always (it fires every skill's jobs:
+    the kudos digest needs no coffee), the language pipelines and the expertise index with the
+    expertise skill (without it, thanks go out without topics, as before)."""
+    sched_cfg = app.settings.section("scheduler", scheduler.SchedulerSettings)
+    app.services.register("scheduler", lambda: scheduler.Scheduler(app, settings=sched_cfg))
+    if expertise not in skills:
+        return
+    from skills.expertise.model import ExpertiseSettings
+    from skills.expertise.nlp import Nlp, NlpSettings
+    from skills.expertise.service import ExpertiseService
+
+    nlp_settings = app.settings.section("nlp", NlpSettings)
+    expertise_settings = app.settings.section("expertise", ExpertiseSettings)
+
+    def make_nlp() -> Nlp:
+        nlp = Nlp(nlp_settings, default_language=app.settings.bot.default_language).load_all()
+        log.info("nlp loaded: %s", nlp.description)
+        return nlp
+
+    app.services.register("nlp", make_nlp)
+    app.services.register(
+        "expertise", lambda: ExpertiseService(settings=expertise_settings, nlp=app.services.get("nlp"), db=app.db))
 
 
 def wanted_platforms(settings: Settings) -> list[str]:
@@ -89,12 +136,13 @@ def bootstrap(
     clock: Clock | None = None,
     platforms: Iterable[str] | None = None,
     chats: Mapping[str, ChatPort] | None = None,
-    skills: Iterable[str] = SKILLS,
+    skills: Iterable[ModuleType] = SKILLS,
     migrate: bool | None = None,
 ) -> App:
     """Build the bot.
 
-    ``platforms``: adapters to build (default: those whose secrets are set).
+    ``skills``: the skill modules to include (default: every skill, ``SKILLS``).
+    ``platforms``: adapters to build, by name (default: those whose secrets are set).
     ``chats``: extra ChatPorts by platform (the console, or a test's).
     ``migrate``: run migrations now (default: for SQLite when database.auto_migrate_sqlite);
     otherwise a database that is behind stops the start with a clear message.
@@ -110,18 +158,21 @@ def bootstrap(
             f"the database {redact(db.url)} is not at the newest schema; run `liaison db upgrade` first"
         )
     clock = clock or SystemClock()
+    skills = tuple(skills)
     router = build_router(skills)
     services = Services()
     dispatcher = Dispatcher(router=router, db=db, chats=dict(chats or {}), clock=clock, settings=settings, services=services)
     app = App(settings=settings, db=db, router=router, dispatcher=dispatcher, clock=clock, services=services)
-    for name in skills:
-        module = importlib.import_module(name)
+    shared_services(app, skills)
+    for module in skills:
         declare: Callable[[App], Mapping[str, Callable[[], Any]]] | None = getattr(module, "services", None)
         if declare is not None:
             for service_name, factory in declare(app).items():
                 services.register(service_name, factory)
     for platform in (wanted_platforms(settings) if platforms is None else platforms):
-        adapter = importlib.import_module(f"adapters.{platform}").build(app)
+        if platform not in PLATFORMS:
+            raise ValueError(f"no platform adapter {platform!r} (known: {', '.join(PLATFORMS)})")
+        adapter = PLATFORMS[platform](app)
         app.adapters[platform] = adapter
         app.add_chat(platform, adapter.chat)
     log.info(

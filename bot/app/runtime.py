@@ -45,13 +45,11 @@ def warm_up(app: Any) -> None:
 
 
 async def start_worker(app: Any, stop: asyncio.Event) -> list[asyncio.Task]:
-    """Start ingestion and, when the coffee skill is there, the scheduler."""
+    """Start ingestion and the scheduler (which fires every enabled skill's jobs)."""
     app.worker = IngestWorker(app)
     tasks = [asyncio.create_task(app.worker.run_forever(stop), name="ingest")]
-    starter = app.services.get("scheduler") if "scheduler" in app.services else None
-    if starter is not None:
-        app.scheduler = starter
-        await starter.start()
+    app.scheduler = app.services.get("scheduler")
+    await app.scheduler.start()
     return tasks
 
 

@@ -1,4 +1,4 @@
-"""The `liaison` command.
+"""The `liaison` command (the console script of pyproject.toml).
 
   liaison demo                     load the sample company into a fresh SQLite file and walk through every skill
   liaison chat --as NAME [--say]   talk to the bot in a terminal, as someone of the sample company
@@ -27,10 +27,12 @@ from pathlib import Path
 from typing import Sequence
 
 from bot.config import ConfigError, load_settings
+from bot.i18n import Catalog
 
 log = logging.getLogger("liaison")
 
 DEMO_DB = "liaison-demo.db"
+CLI = Catalog("cli")  # the command line speaks English; its counted nouns come from the catalogue
 
 
 class _SecretFilter(logging.Filter):
@@ -100,6 +102,7 @@ def _real_workspaces_in(path: Path) -> list[str]:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from adapters.console.demo import run_demo
+    from bot.app.bootstrap import bootstrap
 
     path = Path(args.database or DEMO_DB)
     if path.exists() and (real := _real_workspaces_in(path)):
@@ -110,15 +113,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
         Path(str(path) + suffix).unlink(missing_ok=True)
     env = dict(os.environ, DATABASE_URL=f"sqlite:///{path}")
     settings = load_settings(env)
-    return asyncio.run(run_demo(settings, progress=_progress))
+    return asyncio.run(run_demo(settings, build=bootstrap, progress=_progress))
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
     from adapters.console.session import ConsoleSession, UnknownPerson
+    from bot.app.bootstrap import bootstrap
 
     from bot.db import redact
 
-    session = ConsoleSession.open(settings=load_settings())
+    session = ConsoleSession.open(build=bootstrap, settings=load_settings())
     database = redact(session.app.db.url)
 
     async def main() -> int:
@@ -160,8 +164,8 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from bot.bootstrap import bootstrap
-    from bot.runtime import serve
+    from bot.app.bootstrap import bootstrap
+    from bot.app.runtime import serve
 
     settings = load_settings()
     app = bootstrap(settings)
@@ -178,8 +182,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from bot.bootstrap import bootstrap
-    from bot.runtime import work
+    from bot.app.bootstrap import bootstrap
+    from bot.app.runtime import work
 
     app = bootstrap(load_settings())
     try:
@@ -205,7 +209,7 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from bot.bootstrap import bootstrap
+    from bot.app.bootstrap import bootstrap
     from adapters.slack.export import ExportError, import_export, read_export
 
     print(f"Reading and checking {args.path}…", file=sys.stderr, flush=True)
@@ -214,8 +218,10 @@ def cmd_import(args: argparse.Namespace) -> int:
     except ExportError as exc:
         print(f"liaison import: {exc}", file=sys.stderr)
         return 2
-    print(f"Importing {export.workspace.key}: {len(export.people)} people, {len(export.channels)} public channels, "
-          f"{len(export.messages)} messages ({export.skipped} left out: bots, joins{', unknown users' if args.skip_unknown_users else ''})",
+    counted = {key: CLI.get("en", key, count=n) for key, n in (
+        ("n_people", len(export.people)), ("n_channels", len(export.channels)), ("n_messages", len(export.messages)))}
+    print(f"Importing {export.workspace.key}: {counted['n_people']}, {counted['n_channels']}, {counted['n_messages']} "
+          f"({export.skipped} left out: bots, joins{', unknown users' if args.skip_unknown_users else ''})",
           file=sys.stderr)
     app = bootstrap(load_settings(), platforms=())
     try:
@@ -299,7 +305,7 @@ def _print_answer(answer: dict, *, as_json: bool) -> None:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from bot.bootstrap import bootstrap
+    from bot.app.bootstrap import bootstrap
 
     if (args.question is None) == (args.batch is None):
         print("liaison ask: give a question, or --batch FILE (or - for standard input)", file=sys.stderr)
@@ -429,8 +435,8 @@ def user_problem(exc: BaseException) -> str | None:
     None for anything else."""
     from sqlalchemy.exc import OperationalError
 
-    from bot.bootstrap import SchemaNotReady
-    from bot.runtime import CannotListen
+    from bot.app.bootstrap import SchemaNotReady
+    from bot.app.runtime import CannotListen
 
     if isinstance(exc, ConfigError):
         return f"configuration error: {exc}"
