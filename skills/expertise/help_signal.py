@@ -12,6 +12,14 @@ Not help:
 Help: code (backticks or a code block), a link, or enough distinct content words; after a leading
 acknowledgement ("Exact. Et on devrait…") twice as many. A reply that opens with thanks thanks. Nothing here knows a
 platform, a channel or a person; the rule has no weights learned from data.
+
+What follows, when it is known (``followed``): the asker's next message in the thread after the
+reply. When the asker thanks or says it worked ("Works, thanks!", "C'était les requests, merci !")
+or reacts to the reply, a short reply or a clarifying question before it was help ("Did you
+restart the kernel?" → "That was it, thanks"); chatter stays chatter (the thanks is for someone
+else). When the asker asks again without thanking ("still failing, any other idea?"), a reply
+that was help by a few words only (fewer than twice the minimum) was not enough; code and links
+stay help. When the asker says nothing more (stops asking), the reply's own verdict stands.
 """
 
 from __future__ import annotations
@@ -66,6 +74,12 @@ that's it's what's there's here's we'll i'll you'll they'll we've you've don't d
 c'est j'ai j'en n'est qu'il qu'on s'il d'un d'une l'on
 """.split())
 _THANKS = re.compile(r"^(?:thanks?|thx|ty|cheers|merci)\b", re.IGNORECASE)
+# What an asker says when a reply solved it, anywhere in their message.
+_SOLVED = re.compile(
+    r"\b(?:thanks?|thank you|thx|ty|cheers|merci|works|worked|working now|that did it|did the trick|that was it|"
+    r"fixed it|solved|found it|got it working|(?:it'?s|it is|now) (?:running|working)|"
+    r"ça marche|ça tourne|ca marche|ça fonctionne|ça a marché|c'était ça|c’était ça|"
+    r"c'était (?:les?|la|le|l'|un|une)\b|résolu|trouvé)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -74,6 +88,7 @@ class Verdict:
 
     help: bool
     why: str
+    words: int = 0  # distinct content words, when they decided it
 
     def __bool__(self) -> bool:
         return self.help
@@ -110,11 +125,35 @@ def judge(text: str) -> Verdict:
     if len(words) < MIN_CONTENT_WORDS * (2 if opened else 1):
         # After "agreed," or "+1," a reply needs twice as much to be more than agreement.
         return Verdict(False, "chatter" if opened else "short")
-    return Verdict(True, "content")
+    return Verdict(True, "content", len(words))
 
 
 def is_help(text: str) -> bool:
     return judge(text).help
+
+
+def follow_up(text: str) -> str:
+    """What the asker's next message in their thread says of the replies before it: "thanks"
+    (thanks, or it worked; a thanks with a new question is still a thanks), "question" (asks
+    again), or "other"."""
+    text = (text or "").strip()
+    bare = _EMOJI.sub(" ", _MENTION.sub(" ", text)).strip()
+    if _SOLVED.search(bare):
+        return "thanks"
+    if bare.endswith("?") or bare.endswith("？") or _QUESTION_START.match(bare):
+        return "question"
+    return "other"
+
+
+def followed(verdict: Verdict, after: str | None) -> Verdict:
+    """A reply's verdict given what the asker did next (``follow_up``'s answer, "reaction" for
+    a reaction of theirs to the reply, None when they said nothing more): see the module
+    docstring."""
+    if after in ("thanks", "reaction") and verdict.why in ("short", "question"):
+        return Verdict(True, "thanked after")
+    if after == "question" and verdict.why == "content" and verdict.words < 2 * MIN_CONTENT_WORDS:
+        return Verdict(False, "asked again")
+    return verdict
 
 
 _QUESTION_START = re.compile(

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from bot.db.expertise import ExpertiseEvidence, ExpertiseMessage
 
-from skills.expertise.help_signal import is_help, is_question
+from skills.expertise.help_signal import follow_up, followed, is_question, judge
 from skills.expertise.topics import Topic
 from skills.expertise.model import ExpertiseSettings, aware, chunks, ts_time, workspace_of
 from skills.expertise.bulk import EVIDENCE_COLS, MESSAGE_COLS, bulk, where_in
@@ -62,6 +62,7 @@ def index_messages(session: Session, messages: Sequence[Any], *, nlp: Any, setti
     message_rows: list[tuple[Any, ...]] = []
     evidence_rows: list[tuple[Any, ...]] = []
     helped = _threads_helped(session, upserts)
+    verdicts = _verdicts(upserts, roots)
     for m, own in zip(upserts, analysed):
         at = aware(m.message_time) if m.message_time else (ts_time(m.ts) or aware(now))
         in_thread = bool(m.thread_ts) and m.thread_ts != m.ts
@@ -69,7 +70,8 @@ def index_messages(session: Session, messages: Sequence[Any], *, nlp: Any, setti
         root_author = m.parent_user_id or (root[0] if root else None)
         # An answer is help (not "+1" or "thanks") in someone else's thread, once per thread.
         answer = (in_thread and root_author is not None and root_author != m.user_id
-                  and (m.conversation_id, m.thread_ts, m.user_id) not in helped and is_help(m.text))
+                  and (m.conversation_id, m.thread_ts, m.user_id) not in helped
+                  and verdicts.get((m.conversation_id, m.ts), False))
         if answer:
             helped.add((m.conversation_id, m.thread_ts, m.user_id))
         message_rows.append((ws, m.conversation_id, m.conversation_name, m.ts, m.thread_ts,
@@ -129,6 +131,39 @@ def _add_evidence(writer: Writer, rows: list[tuple[Any, ...]], m: Any, own: Sequ
         done.add(key)
         rows.append((writer.ws, user, key, kind, weight, at, m.conversation_id, m.ts, m.permalink, m.conversation_name))
         writer.gain(user, key, topic.display, topic.lang, k, weight * g, at)
+
+
+def _verdicts(upserts: Sequence[Any], roots: Mapping[tuple[str, str], tuple[str, list[Topic]]]
+              ) -> dict[tuple[str, str], bool]:
+    """Whether each reply of the batch is help (``help_signal``), judged with what follows it
+    when the batch holds it: the asker's next message in the thread (their thanks, or their
+    question again). A reply whose asker answers in a later batch is judged on its own."""
+    authors = {(m.conversation_id, m.ts): m.user_id for m in upserts if not m.thread_ts or m.thread_ts == m.ts}
+    out: dict[tuple[str, str], bool] = {}
+    waiting: dict[tuple[str, str], list[tuple[Any, Any]]] = defaultdict(list)
+    for m in sorted(upserts, key=lambda m: float(m.ts) if _is_number(m.ts) else 0.0):
+        if not m.thread_ts or m.thread_ts == m.ts:
+            continue
+        thread = (m.conversation_id, m.thread_ts)
+        asker = m.parent_user_id or authors.get(thread) or (roots[thread][0] if thread in roots else None)
+        if asker is not None and m.user_id == asker:
+            after = follow_up(m.text)
+            for key, verdict in waiting.pop(thread, ()):
+                out[key] = followed(verdict, after).help
+            continue
+        waiting[thread].append(((m.conversation_id, m.ts), judge(m.text)))
+    for replies in waiting.values():
+        for key, verdict in replies:
+            out[key] = verdict.help
+    return out
+
+
+def _is_number(ts: str) -> bool:
+    try:
+        float(ts)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def _threads_helped(session: Session, upserts: Sequence[Any]) -> set[tuple[str, str, str]]:

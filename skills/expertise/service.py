@@ -20,6 +20,7 @@ from bot.db.expertise import ExpertiseTopic
 from skills.expertise.nlp import LANGS, NlpSettings
 from skills.expertise.topics import Topic
 from skills.expertise.ranker import Model
+from skills.expertise.ranker_fit import FitSettings
 from skills.expertise.model import Expert, ExpertiseSettings
 from skills.expertise.evidence import record_evidence
 from skills.expertise.index import index_messages
@@ -54,14 +55,17 @@ class ExpertiseService:
         """Learn the session's workspace's ranking from its answered threads and store it (in
         the worker: on a schedule and after an import); its questions use it from their next
         snapshot."""
-        from skills.expertise.ranker_fit import FitSettings, fit_workspace
+        from skills.expertise.ranker_fit import fit_workspace
 
-        s = self.settings
-        model = fit_workspace(session, now=now, settings=FitSettings(
-            max_examples=s.fit_max_examples, min_examples=s.fit_min_examples, c=s.fit_c, half_life_days=s.half_life_days,
-            drop=tuple(s.fit_drop)))
+        model = fit_workspace(session, now=now, settings=self.fit_settings())
         self._expire(session.info.get("workspace"))
         return model
+
+    def fit_settings(self) -> FitSettings:
+        """The fit's settings, from the [expertise] section."""
+        s = self.settings
+        return FitSettings(max_examples=s.fit_max_examples, min_examples=s.fit_min_examples, c=s.fit_c,
+                           half_life_days=s.half_life_days, drop=tuple(s.fit_drop))
 
     def snapshot(self, session: Session, *, now: dt.datetime) -> IndexSnapshot:
         """``index_snapshot`` of the session's workspace, read again after

@@ -374,3 +374,20 @@ def test_an_expired_snapshot_is_read_again_without_a_question_waiting(db: Databa
                 break
         assert time.monotonic() < deadline, "the snapshot was never read again"
         time.sleep(0.05)
+
+
+def test_what_the_asker_says_next_decides_a_borderline_reply(db: Database, service: ExpertiseService) -> None:
+    # A short reply the asker thanks is an answer; a few words the asker asks again after are
+    # not; a short reply the asker never answers stays what it was alone (not help).
+    ingest(db, service,
+           msg("UA", "Terraform plan wants to recreate the bucket?", ts="720.1"),
+           msg("UB", "Pin the terraform provider.", ts="720.2", thread="720.1"),
+           msg("UA", "Works, thanks!", ts="720.3", thread="720.1"),
+           msg("UA2", "Terraform state lock stuck again?", ts="721.1"),
+           msg("UC", "Restart the terraform runner on the CI box.", ts="721.2", thread="721.1"),
+           msg("UA2", "Still stuck after a restart, any other idea?", ts="721.3", thread="721.1"),
+           msg("UA3", "Terraform import for the DNS zone?", ts="722.1"),
+           msg("UD", "Import the terraform zone.", ts="722.2", thread="722.1"))
+    with db.session(WS) as s:
+        answers = dict(s.execute(select(ExpertisePerson.user_id, ExpertisePerson.answers_n)).all())
+    assert (answers.get("UB"), answers.get("UC"), answers.get("UD")) == (1, 0, 0)

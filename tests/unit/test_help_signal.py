@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from skills.expertise.help_signal import is_question, judge
+from skills.expertise.help_signal import follow_up, followed, is_question, judge
 
 CHATTER = [
     ("+1", "chatter"),
@@ -57,3 +57,51 @@ def test_thread_openers_that_ask_are_questions() -> None:
     assert is_question("Terraform plan wants to destroy the RDS instance. Help")
     assert not is_question("Kubernetes 1.31 upgrade on the prod clusters next Tuesday.")
     assert not is_question("Lunch & learn on Thursday: Kubernetes for non-engineers")
+
+
+ASKER_NEXT = [
+    ("Works, thanks!", "thanks"),
+    ("Found it, thanks!", "thanks"),
+    ("C'était les requests, merci !", "thanks"),
+    ("Merci, je savais pour la règle mais pas pour `labeldrop` côté scrape.", "thanks"),
+    ("Thanks! And how do I do the same for the staging cluster?", "thanks"),
+    ("`OOMKilled`. The limit was 256Mi, bumped to 512Mi and it's running.", "thanks"),
+    ("Still the same error after the upgrade, any other idea?", "question"),
+    ("Toujours la même erreur, une autre idée ?", "question"),
+    ("Fair, I'll set expectations with them.", "other"),
+]
+
+
+@pytest.mark.parametrize(("text", "kind"), ASKER_NEXT)
+def test_what_the_asker_says_next(text: str, kind: str) -> None:
+    assert follow_up(text) == kind
+
+
+def test_a_short_reply_or_a_clarifying_question_the_asker_thanks_was_help() -> None:
+    short = judge("Bump the module to 16.")
+    assert not short and short.why == "short"
+    assert followed(short, "thanks") and followed(short, "thanks").why == "thanked after"
+    assert followed(short, "reaction")
+    clarifying = judge("Did you restart the kernel?")
+    assert not clarifying and followed(clarifying, "thanks")
+    assert followed(judge("Tu as vidé le cache ?"), follow_up("C'était ça, merci !"))
+
+
+def test_chatter_stays_chatter_whatever_follows() -> None:
+    for text in ("+1", "Agreed, staging only to start.", "Thanks Nicolas, that's exactly the guardrail we needed.",
+                 "Je serai là aussi."):
+        assert not followed(judge(text), "thanks")
+
+
+def test_a_few_words_the_asker_asks_again_after_were_not_enough() -> None:
+    few = judge("Try a bigger instance type for the CI runner.")
+    assert few and few.why == "content"
+    after = followed(few, follow_up("Still the same error after the upgrade, any other idea?"))
+    assert not after and after.why == "asked again"
+    assert not followed(judge("Essaie de vider le cache du navigateur."), follow_up("Toujours pareil, une autre idée ?"))
+    # Code, a link, or a long explanation stays help; so does a reply the asker never answers.
+    assert followed(judge("Try `kubectl describe pod` to see the events."), "question")
+    assert followed(judge("See <https://wiki.example.com/runbooks/kafka|the runbook>"), "question")
+    long = judge("Your pods don't have CPU requests set, so the HPA can't compute utilisation. Add requests and it'll work.")
+    assert followed(long, "question")
+    assert followed(few, None) == few and followed(judge("Bump the module to 16."), None).why == "short"
