@@ -74,7 +74,7 @@ class App:
     clock: Clock
     services: Services
     adapters: dict[str, PlatformAdapter] = field(default_factory=dict)
-    worker: Any = None  # set by bot.worker when the worker runs in this process
+    worker: Any = None  # set by bot.app.runtime when the worker runs in this process
     scheduler: Any = None
 
     def add_chat(self, platform: str, chat: ChatPort) -> None:

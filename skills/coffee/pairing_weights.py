@@ -145,7 +145,7 @@ def participants_weight(
 Weight = Callable[[int, int], float]
 
 
-# Longer than 60 lines: the tables and the closure that reads them are one unit, tuned for the hot loop.
+# long: the tables and the closure that reads them are one unit, tuned for the hot loop.
 def weight_function(
     people: list[Participant],
     history: Mapping[frozenset[str], int] | None,
