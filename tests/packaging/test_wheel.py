@@ -68,7 +68,10 @@ def _venv(tmp: Path, wheel: Path) -> Path:
                      cwd=tmp).stdout.strip())
     shared = dict.fromkeys([sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]])
     (site / "shared-dependencies.pth").write_text("\n".join(shared) + "\n", encoding="utf-8")
+    # --ignore-installed: the shared site holds the checkout's editable install of the same
+    # version, which pip would otherwise take as already installed (and the venv has no bot).
     _run([sys.executable, "-m", "pip", "--python", venv / "bin" / "python", "install", "--quiet", "--no-deps", "--no-index",
+          "--ignore-installed",
           wheel], cwd=tmp)
     return venv
 
