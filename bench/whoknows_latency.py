@@ -2,6 +2,7 @@
 worth of evidence, written directly in bulk (no NLP), on SQLite and on PostgreSQL.
 
     .venv/bin/python bench/whoknows_latency.py [--people 10000] [--messages 1000000] [--questions 400] [--passes 3]
+                                               [--keep-sqlite FILE] [--keep-postgres NAME]
 
 Before the questions, the workspace's ranking is fitted as the worker does
 (``bench/fit_ranker.py``, in a process of its own: its time and peak memory are printed), and
@@ -10,13 +11,20 @@ the questions are ranked with it. Each question goes through the same call as th
 each pass over the same questions and the median of the passes.
 PostgreSQL: LIAISON_BENCH_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/test); the
 bench creates its own database and drops it afterwards.
+
+Building the index takes minutes at full size: ``--keep-sqlite FILE`` / ``--keep-postgres NAME``
+keep the loaded (and fitted) database and, when it is already there, ask the questions of it
+again, migrated to the current schema first (so an index or table a migration adds is in place
+as a deployed database would have it). Delete the file, or drop the database, to build it anew.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import dataclasses
 import gc
+import json
 import os
 import random
 import statistics
@@ -123,6 +131,13 @@ def load(db: Database, data) -> dict[str, int]:  # noqa: ANN001
         rows = [dict(workspace=WS, user_id=u, topic_key=k, **v) for (u, k), v in scores.items()]
         for i in range(0, len(rows), 50_000):
             s.execute(insert(ExpertiseScore), rows[i : i + 50_000])
+    try:  # (here, and tolerated: this file is run against older code too, to compare answers)
+        from skills.expertise.writer import count_again
+    except ImportError:  # code from before expertise_counts
+        count_again = None
+    if count_again is not None:
+        with db.session(WS) as s:
+            count_again(s)  # what the index's writer keeps as it adds people
     cols = ("workspace", "conversation_id", "conversation_name", "ts", "thread_ts", "parent_user_id", "user_id", "answer",
             "question", "at")
     bulk(db, "expertise_messages", cols, messages)
@@ -152,20 +167,46 @@ def bulk(db: Database, table: str, cols: tuple[str, ...], rows: list[tuple]) -> 
         raw.close()
 
 
-def measure(db: Database, service: ExpertiseService, people: list[str], n_topics: int, n_questions: int) -> list[float]:
+def questions(people: list[str], n_topics: int, n: int) -> list[tuple[str, str]]:
+    """(question, asker), the same in every run."""
     rnd = random.Random(11)
     weights = [1.0 / (r + 1) ** 1.05 for r in range(n_topics)]
-    times = []
-    for i in range(n_questions + 20):
+    out = []
+    for _ in range(n):
         topics = rnd.choices(range(n_topics), weights=weights, k=rnd.randint(1, 3))
-        question = "who knows " + " and ".join(word(t) for t in topics) + "?"
-        asker = rnd.choice(people)
+        out.append(("who knows " + " and ".join(word(t) for t in topics) + "?", rnd.choice(people)))
+    return out
+
+
+def measure(db: Database, service: ExpertiseService, people: list[str], n_topics: int, n_questions: int) -> list[float]:
+    times = []
+    for i, (question, asker) in enumerate(questions(people, n_topics, n_questions + 20)):
         started = time.perf_counter()
         with db.session(WS) as s:
             service.ask(s, text=question, asker=asker, now=NOW, limit=20)
         if i >= 20:  # the first questions warm caches
             times.append((time.perf_counter() - started) * 1000)
     return times
+
+
+def answers(db: Database, service: ExpertiseService, people: list[str], n_topics: int, n_questions: int, path: Path) -> None:
+    """Write what each question shows (the first 5 people, everything about each: scores,
+    reasons, counts, links) to ``path`` as JSON lines; when ``path`` is there already (written by another version
+    of the code on the same index), compare instead and print how many answers differ."""
+    shown = []
+    for question, asker in questions(people, n_topics, n_questions):
+        with db.session(WS) as s:
+            _, experts = service.ask(s, text=question, asker=asker, now=NOW, limit=5)
+        shown.append(json.dumps({"q": question, "asker": asker, "experts": [dataclasses.asdict(e) for e in experts]},
+                                sort_keys=True, default=str))
+    if not path.exists():
+        path.write_text("\n".join(shown) + "\n", encoding="utf-8")
+        print(f"answers to {len(shown)} questions written to {path}")
+        return
+    before = path.read_text(encoding="utf-8").splitlines()
+    differ = [i for i, (a, b) in enumerate(zip(before, shown)) if a != b]
+    print(f"answers compared with {path}: {len(shown) - len(differ)} of {len(shown)} identical"
+          + (f"; first different: {before[differ[0]]} / {shown[differ[0]]}" if differ else ""))
 
 
 def pct(values: list[float], p: float) -> float:
@@ -183,47 +224,59 @@ def main() -> int:
                         "between passes shows how steady the machine is)")
     parser.add_argument("--only", choices=("sqlite", "postgresql"))
     parser.add_argument("--no-fit", action="store_true", help="skip fitting the ranking before the questions")
+    parser.add_argument("--answers", metavar="FILE", help="instead of timing: write the answers shown to FILE, or "
+                        "compare with FILE when it exists (run once per version of the code, on a kept index)")
+    parser.add_argument("--keep-sqlite", metavar="FILE", help="build the SQLite index in FILE and keep it; reuse it when there")
+    parser.add_argument("--keep-postgres", metavar="NAME", help="build the PostgreSQL index in database NAME and keep it; "
+                        "reuse it when there")
     args = parser.parse_args()
     print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
-    t0 = time.perf_counter()
-    data = synthesise(args.people, args.messages, args.topics)
-    print(f"synthesised in {time.perf_counter() - t0:.0f}s")
     nlp = Nlp().load_all()
     service = ExpertiseService(settings=ExpertiseSettings(), nlp=nlp)
-    targets = []
+    people = [f"U{i:06d}" for i in range(args.people)]  # as synthesise names them
+    data = None
     with tempfile.TemporaryDirectory() as tmp:
-        if args.only in (None, "sqlite"):
-            targets.append(("sqlite", f"sqlite:///{tmp}/bench.db", None))
-        if args.only in (None, "postgresql"):
-            base = normalise_url(os.environ.get("LIAISON_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"))
-            name = f"liaison_bench_{uuid.uuid4().hex[:8]}"
-            targets.append(("postgresql", make_url(base).set(database=name).render_as_string(hide_password=False), (base, name)))
-        for label, url, pg in targets:
+        targets = _targets(args, tmp)
+        for label, url, pg, keep in targets:
             admin = None
             if pg is not None:
                 admin = create_engine(pg[0], isolation_level="AUTOCOMMIT")
                 with admin.connect() as conn:
-                    conn.execute(text(f'CREATE DATABASE "{pg[1]}"'))
+                    there = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": pg[1]}).first()
+                    if not there:
+                        conn.execute(text(f'CREATE DATABASE "{pg[1]}"'))
             db = Database(url)
             try:
                 upgrade(db)
-                t0 = time.perf_counter()
-                sizes = load(db, data)
-                print(f"{label}: loaded {', '.join(f'{v:,} {k}' for k, v in sizes.items())} in {time.perf_counter() - t0:.0f}s")
-                if not args.no_fit:
+                with db.engine.connect() as conn:
+                    loaded = conn.execute(text("SELECT count(*) FROM expertise_people WHERE workspace = :ws"), {"ws": WS}).scalar()
+                if loaded:
+                    print(f"{label}: reusing the index kept in {pg[1] if pg else url} ({loaded:,} people)")
+                else:
+                    if data is None:
+                        t0 = time.perf_counter()
+                        data = synthesise(args.people, args.messages, args.topics)
+                        print(f"synthesised in {time.perf_counter() - t0:.0f}s")
+                    t0 = time.perf_counter()
+                    sizes = load(db, data)
+                    print(f"{label}: loaded {', '.join(f'{v:,} {k}' for k, v in sizes.items())} in {time.perf_counter() - t0:.0f}s")
+                if not args.no_fit and not loaded:
                     # The worker's fit, in a process of its own (its peak memory is the fit's),
                     # while questions are not asked: they read the stored weights only.
                     t0 = time.perf_counter()
                     out = subprocess.run([sys.executable, str(ROOT / "bench" / "fit_ranker.py"), url, WS],
                                          capture_output=True, text=True, check=True).stdout
                     print(f"{label}: {out.strip()} ({time.perf_counter() - t0:.0f}s with start-up)")
+                if args.answers:
+                    answers(db, service, people, args.topics, args.questions, Path(f"{args.answers}.{label}"))
+                    continue
                 # As `liaison serve` does after start-up (bot.app.runtime.warm_up): long-lived objects
                 # out of the garbage collector's full passes.
                 gc.collect()
                 gc.freeze()
                 passes = []
                 for i in range(max(1, args.passes)):
-                    times = measure(db, service, data[0], data[5], args.questions)
+                    times = measure(db, service, people, args.topics, args.questions)
                     passes.append((pct(times, 50), pct(times, 99)))
                     print(f"{label}: who knows, pass {i + 1}, {len(times)} questions: p50 {pct(times, 50):.1f} ms, "
                           f"p99 {pct(times, 99):.1f} ms, max {max(times):.1f} ms, mean {statistics.mean(times):.1f} ms; "
@@ -234,10 +287,25 @@ def main() -> int:
             finally:
                 db.dispose()
                 if admin is not None:
-                    with admin.connect() as conn:
-                        conn.execute(text(f'DROP DATABASE IF EXISTS "{pg[1]}" WITH (FORCE)'))
+                    if not keep:
+                        with admin.connect() as conn:
+                            conn.execute(text(f'DROP DATABASE IF EXISTS "{pg[1]}" WITH (FORCE)'))
                     admin.dispose()
     return 0
+
+
+def _targets(args: argparse.Namespace, tmp: str) -> list[tuple[str, str, tuple[str, str] | None, bool]]:
+    """(label, URL, (server URL, database name) on PostgreSQL, whether to keep it) per database."""
+    targets: list[tuple[str, str, tuple[str, str] | None, bool]] = []
+    if args.only in (None, "sqlite"):
+        path = args.keep_sqlite or f"{tmp}/bench.db"
+        targets.append(("sqlite", f"sqlite:///{path}", None, bool(args.keep_sqlite)))
+    if args.only in (None, "postgresql"):
+        base = normalise_url(os.environ.get("LIAISON_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"))
+        name = args.keep_postgres or f"liaison_bench_{uuid.uuid4().hex[:8]}"
+        targets.append(("postgresql", make_url(base).set(database=name).render_as_string(hide_password=False), (base, name),
+                        bool(args.keep_postgres)))
+    return targets
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@
 - ``expertise_models``: per workspace, the ranking learned from its answered threads (weights
   as JSON, no code);
 - ``expertise_topics``: per topic, its display form and how many people have evidence for it
-  (the document frequency that makes rare topics count more than common ones).
+  (the document frequency that makes rare topics count more than common ones);
+- ``expertise_counts``: per workspace, how many people the index holds and its latest activity.
 
 Time-weighted sums are stored as ``Σ weight · 2^((t − EPOCH) / half_life)``; dividing by
 ``2^((now − EPOCH) / half_life)`` at query time gives the decayed value without rewriting rows.
@@ -66,7 +67,9 @@ class ExpertiseEvidence(_Scoped, Base):
     __tablename__ = "expertise_evidence"
     __table_args__ = (
         UniqueConstraint("workspace", "user_id", "topic_key", "kind", "conversation_id", "ts", name="uq_expertise_evidence"),
-        Index("ix_expertise_evidence_message", "workspace", "conversation_id", "ts"),
+        # A message's evidence: its topics (the thread roots a batch's replies are in) read from
+        # the index alone, and the rows an edit or a deletion takes back.
+        Index("ix_expertise_evidence_message_topic", "workspace", "conversation_id", "ts", "kind", "topic_key"),
         # The latest evidence of one person on one topic, for the links of an answer.
         Index("ix_expertise_evidence_person_topic", "workspace", "user_id", "topic_key", "at"),
     )
@@ -149,3 +152,17 @@ class ExpertiseModel(_Scoped, Base):
     fitted_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     examples: Mapped[int] = mapped_column(Integer, default=0)  # answered questions it learned from
     model: Mapped[str] = mapped_column(Text)
+
+
+class ExpertiseCounts(_Scoped, Base):
+    """Per workspace, what every question weighs topics by and measures time up to: how many
+    people the index holds (rows of ``expertise_people``) and the latest of their ``last_at``.
+    Kept by the index's writer as it adds people, and counted again where people are removed,
+    so a question reads one row instead of counting the workspace's people. Names no person."""
+
+    __tablename__ = "expertise_counts"
+    __table_args__ = (UniqueConstraint("workspace", name="uq_expertise_counts"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    people_n: Mapped[int] = mapped_column(Integer, default=0)
+    last_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -7,14 +7,14 @@ import datetime as dt
 from collections import defaultdict
 from typing import Any, Iterable, Mapping, Sequence
 
-from sqlalchemy import delete, select
+from sqlalchemy import Integer, delete, select, text
 from sqlalchemy.orm import Session
 
 from bot.db.expertise import ExpertiseEvidence, ExpertiseMessage, ExpertiseTopic
 
 from skills.expertise.topics import Topic
 from skills.expertise.model import KINDS, EvidenceRef, ExpertiseSettings, aware, chunks
-from skills.expertise.bulk import EVIDENCE_COLS, bulk, where_in
+from skills.expertise.bulk import EVIDENCE_COLS, bulk, per_message, where_in
 from skills.expertise.writer import OWN_KINDS, Writer
 
 def merge_topics(*groups: Iterable[tuple[Topic, float]]) -> dict[str, tuple[Topic, float]]:
@@ -87,35 +87,38 @@ def remove_evidence_rows(writer: Writer, rows: Sequence[Any]) -> None:
 def remove_messages(writer: Writer, keys: Iterable[tuple[str, str]], *, kinds: Sequence[str] | None) -> int:
     """Delete the index rows of some messages, (conversation, ts) pairs, taking them out of the
     aggregates: evidence of ``kinds`` (None: of every kind) and the messages themselves. One
-    DELETE … RETURNING per conversation for the messages, and one for their evidence only
-    when there is some to delete. Returns rows deleted."""
+    DELETE … RETURNING per 500 messages, whatever their conversations, and one for their
+    evidence only when there is some to delete. Returns rows deleted."""
     conn = writer.s.connection()
     E, M = ExpertiseEvidence.__table__, ExpertiseMessage.__table__
-    by_conv: dict[str, set[str]] = defaultdict(set)
-    for conv, ts in keys:
-        by_conv[conv].add(ts)
     removed = 0
-    for conv, tss in by_conv.items():
-        for chunk in chunks(sorted(tss), 500):
-            stmt = delete(M).where(M.c.workspace == writer.ws, M.c.conversation_id == conv, where_in(writer.pg, M.c.ts, chunk))
-            indexed = []
-            for user_id, answer, at, ts in conn.execute(stmt.returning(M.c.user_id, M.c.answer, M.c.at, M.c.ts)).all():
-                writer.message(user_id, answer=bool(answer), at=aware(at), sign=-1)
-                indexed.append(ts)
-                removed += 1
-            if kinds is not None:
-                # A message's own evidence is written with its message row: messages not
-                # indexed yet (the usual case) have none, and the big table is not touched.
-                chunk = indexed
-                if not chunk:
-                    continue
-            stmt = delete(E).where(E.c.workspace == writer.ws, E.c.conversation_id == conv, where_in(writer.pg, E.c.ts, chunk))
-            if kinds is not None:
-                stmt = stmt.where(where_in(writer.pg, E.c.kind, kinds))
-            for user_id, key, kind, weight, at in conn.execute(stmt.returning(E.c.user_id, E.c.topic_key, E.c.kind, E.c.weight, E.c.at)).all():
-                writer.add(user_id, Topic(key, key, "en"), kind, weight, aware(at), -1)
-                removed += 1
+    for chunk in chunks(sorted(set(keys)), 500):
+        stmt = delete(M).where(M.c.id.in_(_ids_of(writer, M, chunk)))
+        indexed = []
+        for user_id, answer, at, conv, ts in conn.execute(
+                stmt.returning(M.c.user_id, M.c.answer, M.c.at, M.c.conversation_id, M.c.ts)).all():
+            writer.message(user_id, answer=bool(answer), at=aware(at), sign=-1)
+            indexed.append((conv, ts))
+            removed += 1
+        if kinds is not None:
+            # A message's own evidence is written with its message row: messages not indexed
+            # yet (the usual case) have none, and the big table is not touched.
+            chunk = sorted(indexed)
+            if not chunk:
+                continue
+        stmt = delete(E).where(E.c.id.in_(_ids_of(writer, E, chunk, kinds)))
+        for user_id, key, kind, weight, at in conn.execute(stmt.returning(E.c.user_id, E.c.topic_key, E.c.kind, E.c.weight, E.c.at)).all():
+            writer.add(user_id, Topic(key, key, "en"), kind, weight, aware(at), -1)
+            removed += 1
     return removed
+
+
+def _ids_of(writer: Writer, table: Any, keys: Sequence[tuple[str, str]], kinds: Sequence[str] | None = None) -> Any:
+    """The ids of ``table``'s rows of some messages, (conversation, ts) pairs, as a subquery:
+    one seek per message."""
+    where = " AND t.kind IN (" + ", ".join(f"'{k}'" for k in kinds) + ")" if kinds else ""
+    found, params = per_message(writer.pg, keys, table.name, "t.id", where=where)
+    return text(found).bindparams(ws=writer.ws, **params).columns(id=Integer)
 
 
 def thread_topics(session: Session, *, conversation_id: str, thread_ts: str) -> list[Topic]:
@@ -126,20 +129,28 @@ def thread_topics(session: Session, *, conversation_id: str, thread_ts: str) -> 
 def root_topics(session: Session, conversation_id: str, tss: Sequence[str]) -> dict[str, list[Topic]]:
     """The topics of some messages of one conversation (wrote/answered evidence), in the
     order they were recorded, by ts."""
-    E, T = ExpertiseEvidence.__table__, ExpertiseTopic.__table__
+    found = messages_topics(session, [(conversation_id, ts) for ts in tss])
+    return {ts: topics for (_, ts), topics in found.items()}
+
+
+def messages_topics(session: Session, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], list[Topic]]:
+    """The topics of some messages, (conversation, ts) pairs, as ``root_topics`` reads them:
+    one statement per 500 messages whatever the conversations, one seek per message in
+    (workspace, conversation, ts, kind, topic)."""
     ws = session.info.get("workspace")
     pg = session.get_bind().dialect.name == "postgresql"
-    out: dict[str, dict[str, Topic]] = defaultdict(dict)
-    for chunk in chunks(sorted(set(tss)), 500):
-        q = (
-            select(E.c.ts, E.c.topic_key, T.c.display, T.c.lang)
-            .join(T, (T.c.key == E.c.topic_key) & (T.c.workspace == E.c.workspace))
-            .where(E.c.workspace == ws, E.c.conversation_id == conversation_id, where_in(pg, E.c.ts, chunk), E.c.kind.in_(OWN_KINDS))
-            .order_by(E.c.id)
-        )
-        for ts, key, display, lang in session.connection().execute(q):
-            out[ts].setdefault(key, Topic(key, display, lang))
-    return {ts: list(topics.values()) for ts, topics in out.items()}
+    E, T = ExpertiseEvidence.__tablename__, ExpertiseTopic.__tablename__
+    rows: list[Any] = []
+    own = " AND t.kind IN (" + ", ".join(f"'{k}'" for k in OWN_KINDS) + ")"
+    for chunk in chunks(sorted(set(keys)), 500):
+        found, params = per_message(pg, chunk, E, "t.id, t.conversation_id, t.ts, t.topic_key", where=own)
+        rows += session.connection().execute(text(
+            f"SELECT e.id, e.conversation_id, e.ts, e.topic_key, k.display, k.lang FROM ({found}) AS e "
+            f"JOIN {T} k ON k.workspace = :ws AND k.key = e.topic_key"), params | {"ws": ws}).all()
+    out: dict[tuple[str, str], dict[str, Topic]] = defaultdict(dict)
+    for _, conv, ts, key, display, lang in sorted(rows, key=lambda r: r[0]):  # in the order recorded
+        out[(conv, ts)].setdefault(key, Topic(key, display, lang))
+    return {k: list(topics.values()) for k, topics in out.items()}
 
 
 def known_keys(session: Session, keys: Sequence[str]) -> list[str]:

@@ -20,6 +20,7 @@ from skills.expertise.asking import ASK_EN, ASK_FR, answer, link_text, when
 from skills.expertise.model import HeldTopic
 from skills.expertise.nlp import LANGS
 from skills.expertise.personal import count_held, forget_all_evidence, forget_topic, held_about, take_back_evidence
+from skills.expertise.writer import count_again
 from skills.expertise.service import service_of
 from skills.expertise.text import REASONS, TEXT
 
@@ -199,6 +200,7 @@ def forget_me(event: Any, ctx: SkillContext) -> Any:
         return {"expertise_evidence": take_back_evidence(session, user_id=user_id, settings=settings)}
 
     counts = forget_person(ctx.db, user, at=ctx.clock.now(), take_back=[evidence])
+    count_again(ctx.db)  # the index holds one person fewer
     ctx.db.expunge_all()
     ctx.sender = None
     ctx.lang = lang

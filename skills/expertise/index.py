@@ -4,11 +4,10 @@ reply is help in someone else's thread, and the evidence rows, written set-based
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from bot.db.expertise import ExpertiseEvidence, ExpertiseMessage
@@ -16,9 +15,9 @@ from bot.db.expertise import ExpertiseEvidence, ExpertiseMessage
 from skills.expertise.help_signal import follow_up, followed, is_question, judge
 from skills.expertise.topics import Topic
 from skills.expertise.model import ExpertiseSettings, aware, chunks, ts_time, workspace_of
-from skills.expertise.bulk import EVIDENCE_COLS, MESSAGE_COLS, bulk, where_in
+from skills.expertise.bulk import EVIDENCE_COLS, MESSAGE_COLS, bulk, per_message
 from skills.expertise.writer import KIND_INDEX, OWN_KINDS, Writer
-from skills.expertise.evidence import merge_topics, remove_messages, root_topics
+from skills.expertise.evidence import merge_topics, messages_topics, remove_messages
 
 
 @dataclass(frozen=True)
@@ -42,9 +41,10 @@ def index_messages(session: Session, messages: Sequence[Any], *, nlp: Any, setti
     """Apply a batch of queued messages (upserts, edits, deletions) to the index. Idempotent:
     a message already indexed is taken out before it is indexed again. Returns messages indexed.
 
-    Set-based: a batch costs a handful of statements whatever its size — one DELETE … RETURNING
-    per conversation for earlier versions, one SELECT per conversation for thread roots, then
-    bulk inserts and the aggregate upserts of ``Writer.finish``."""
+    Set-based: a batch costs a handful of statements whatever its size and its conversations —
+    one DELETE … RETURNING per 500 messages for earlier versions, one SELECT per 500 thread
+    roots for their authors, topics and earlier answers, then bulk inserts and the aggregate
+    upserts of ``Writer.finish``."""
     writer = Writer(session, settings)
     ws = writer.ws
     # The last version of each message wins within a batch.
@@ -92,21 +92,18 @@ def index_messages(session: Session, messages: Sequence[Any], *, nlp: Any, setti
 def _indexed_roots(session: Session, writer: Writer, upserts: Sequence[Any], latest: Mapping[tuple[str, str], Any]
                    ) -> dict[tuple[str, str], tuple[str, list[Topic]]]:
     """(conversation, ts) -> (author, topics) of the thread roots the batch's replies are in and
-    that are not in the batch itself, as the index holds them."""
+    that are not in the batch itself, as the index holds them: one statement per 500 roots for
+    their authors and one for their topics, whatever the conversations."""
+    wanted = sorted({(m.conversation_id, m.thread_ts) for m in upserts
+                     if m.thread_ts and m.thread_ts != m.ts and (m.conversation_id, m.thread_ts) not in latest})
     roots: dict[tuple[str, str], tuple[str, list[Topic]]] = {}
-    wanted: dict[str, set[str]] = defaultdict(set)
-    for m in upserts:
-        if m.thread_ts and m.thread_ts != m.ts and (m.conversation_id, m.thread_ts) not in latest:
-            wanted[m.conversation_id].add(m.thread_ts)
-    M = ExpertiseMessage.__table__
     conn = session.connection()
-    for conv, tss in wanted.items():
-        for chunk in chunks(sorted(tss), 500):
-            for user, ts in conn.execute(select(M.c.user_id, M.c.ts).where(
-                    M.c.workspace == writer.ws, M.c.conversation_id == conv, where_in(writer.pg, M.c.ts, chunk))):
-                roots[(conv, ts)] = (user, [])
-        for ts, topics in root_topics(session, conv, [ts for c, ts in roots if c == conv]).items():
-            roots[(conv, ts)][1].extend(topics)
+    for chunk in chunks(wanted, 500):
+        found, params = per_message(writer.pg, chunk, ExpertiseMessage.__tablename__, "t.conversation_id, t.ts, t.user_id")
+        for conv, ts, user in conn.execute(text(found), params | {"ws": writer.ws}):
+            roots[(conv, ts)] = (user, [])
+    for key, topics in messages_topics(session, list(roots)).items():
+        roots[key][1].extend(topics)
     return roots
 
 
@@ -168,16 +165,13 @@ def _is_number(ts: str) -> bool:
 
 def _threads_helped(session: Session, upserts: Sequence[Any]) -> set[tuple[str, str, str]]:
     """(conversation, thread, person) of the answers already indexed in the threads the batch's
-    replies are in: a person's later help in the same thread is not another answer."""
-    M = ExpertiseMessage.__table__
+    replies are in: a person's later help in the same thread is not another answer. One
+    statement per 500 threads, one seek each in (workspace, conversation, thread)."""
     ws, pg = workspace_of(session), session.get_bind().dialect.name == "postgresql"
-    threads: dict[str, set[str]] = defaultdict(set)
-    for m in upserts:
-        if m.thread_ts and m.thread_ts != m.ts:
-            threads[m.conversation_id].add(m.thread_ts)
+    threads = sorted({(m.conversation_id, m.thread_ts) for m in upserts if m.thread_ts and m.thread_ts != m.ts})
     out: set[tuple[str, str, str]] = set()
-    for conv, tss in threads.items():
-        for chunk in chunks(sorted(tss), 500):
-            out.update(session.connection().execute(select(M.c.conversation_id, M.c.thread_ts, M.c.user_id).where(
-                M.c.workspace == ws, M.c.conversation_id == conv, where_in(pg, M.c.thread_ts, chunk), M.c.answer.is_(True))).all())
-    return {tuple(r) for r in out}
+    for chunk in chunks(threads, 500):
+        found, params = per_message(pg, chunk, ExpertiseMessage.__tablename__, "t.conversation_id, t.thread_ts, t.user_id",
+                                    ts="thread_ts", where=" AND t.answer")
+        out.update((c, t, u) for c, t, u in session.connection().execute(text(found), params | {"ws": ws}))
+    return out

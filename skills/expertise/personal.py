@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from bot.db.expertise import ExpertiseEvidence, ExpertiseMessage, ExpertisePerson, ExpertiseScore, ExpertiseTopic
 
 from skills.expertise.model import KINDS, ExpertiseSettings, HeldTopic, topic_weight
-from skills.expertise.writer import Writer
+from skills.expertise.writer import Writer, count_again
 from skills.expertise.evidence import remove_evidence_rows
 from skills.expertise.reads import evidence_details
 
@@ -84,4 +84,5 @@ def forget_all_evidence(session: Session, *, user_id: str, settings: ExpertiseSe
     session.execute(delete(ExpertisePerson).where(ExpertisePerson.user_id == user_id))
     session.execute(delete(ExpertiseMessage).where(ExpertiseMessage.user_id == user_id))
     session.flush()
+    count_again(session)
     return n

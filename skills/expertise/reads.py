@@ -13,7 +13,7 @@ from typing import Any, Sequence
 from sqlalchemy import Boolean, DateTime, Integer, String, case, func, select, text
 from sqlalchemy.orm import Session
 
-from bot.db.expertise import ExpertiseEvidence, ExpertiseMessage, ExpertisePerson, ExpertiseScore
+from bot.db.expertise import ExpertiseCounts, ExpertiseEvidence, ExpertiseMessage, ExpertisePerson, ExpertiseScore
 from bot.db.models import PersonRow
 
 from skills.expertise.ranker import RECENT_DAYS
@@ -162,9 +162,13 @@ def candidate_rows(session: Session, keys: Sequence[str], per_topic: int, pg: bo
 
 def index_size(session: Session, now: dt.datetime) -> tuple[dt.datetime, int]:
     """The time a question is asked at (the index's latest message, in an imported archive) and
-    the people indexed: both read from the (workspace, last_at) index alone."""
-    PT = ExpertisePerson.__table__
-    latest, people = scoped_select(session, select(func.max(PT.c.last_at), func.count()).select_from(PT), PT).one()
+    the people indexed: one row the writer keeps (``expertise_counts``), or counted from
+    ``expertise_people`` for an index written before that row was kept."""
+    CT, PT = ExpertiseCounts.__table__, ExpertisePerson.__table__
+    row = scoped_select(session, select(CT.c.last_at, CT.c.people_n), CT).first()
+    if row is None:
+        row = scoped_select(session, select(func.max(PT.c.last_at), func.count()).select_from(PT), PT).one()
+    latest, people = row
     at = min(aware(now), aware(latest)) if latest is not None else aware(now)
     return at, people or 0
 

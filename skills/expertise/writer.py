@@ -7,10 +7,10 @@ import datetime as dt
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from bot.db.expertise import ExpertisePerson, ExpertiseScore, ExpertiseTopic
+from bot.db.expertise import ExpertiseCounts, ExpertisePerson, ExpertiseScore, ExpertiseTopic
 
 from skills.expertise.topics import Topic
 from skills.expertise.model import KINDS, ExpertiseSettings, chunks, growth
@@ -167,11 +167,18 @@ class Writer:
                                  [(d, ws, k) for k, d in changed])
 
     def _write_people(self, conn: Any) -> None:
-        """Upsert the per-person deltas (messages, answers, time-weighted answers, latest at)."""
+        """Upsert the per-person deltas (messages, answers, time-weighted answers, latest at),
+        and move the workspace's count of people and latest activity (``expertise_counts``)."""
         ws = self.ws
         P = ExpertisePerson.__table__
         prow = [(ws, u, p[0], p[1], p[2], p[3]) for u, p in sorted(self.people.items()) if p[0] or p[1] or p[2] or p[3] is not None]
         if prow:
+            users = [r[1] for r in prow]
+            known = 0
+            for chunk in chunks(users, 500):
+                known += conn.execute(select(func.count()).select_from(P).where(
+                    P.c.workspace == ws, where_in(self.pg, P.c.user_id, chunk))).scalar() or 0
+            latest = max((r[5] for r in prow if r[5] is not None), default=None)
             t = P.name
             greatest = "GREATEST" if self.pg else "max"
             bulk(conn, P, PERSON_COLS, prow, conflict=(
@@ -180,3 +187,24 @@ class Writer:
                             for c, zero in (("messages_n", "0"), ("answers_n", "0"), ("answers_s", "0.0")))
                 + f", last_at = {_later_sql(t)}"
             ))
+            add_counts(conn, ws, len(users) - known, latest)
+
+
+def add_counts(conn: Any, ws: str, people: int, latest: dt.datetime | None) -> None:
+    """Add ``people`` to the workspace's count of people and move its latest activity to
+    ``latest`` when later (``expertise_counts``), in one upsert."""
+    C = ExpertiseCounts.__table__
+    bulk(conn, C, ("workspace", "people_n", "last_at"), [(ws, people, latest)], conflict=(
+        f"ON CONFLICT (workspace) DO UPDATE SET people_n = {C.name}.people_n + EXCLUDED.people_n, "
+        f"last_at = {_later_sql(C.name)}"))
+
+
+def count_again(session: Session) -> None:
+    """Count the session's workspace's people and latest activity again from ``expertise_people``
+    (after people are removed from the index: an opt-out, an erasure)."""
+    ws = session.info.get("workspace")
+    C, P = ExpertiseCounts.__table__, ExpertisePerson.__table__
+    conn = session.connection()
+    people, latest = conn.execute(select(func.count(), func.max(P.c.last_at)).where(P.c.workspace == ws)).one()
+    conn.execute(delete(C).where(C.c.workspace == ws))
+    conn.execute(C.insert().values(workspace=ws, people_n=people or 0, last_at=latest))

@@ -321,3 +321,46 @@ def test_the_migrations_give_the_expertise_tables_the_indexes_of_their_models(db
         # Every index starts with the workspace: none on the workspace alone.
         indexes = [ix["column_names"] for ix in insp.get_indexes(table)]
         assert all(cols[0] == "workspace" and cols != ["workspace"] for cols in indexes), table
+
+
+def test_the_workspace_counts_follow_its_people_through_ingestion_opt_out_and_erasure(db: Database, nlp: Nlp) -> None:
+    # A question weighs topics by how many people the index holds and measures time up to its
+    # latest activity; both are kept in one row (expertise_counts) instead of counted per
+    # question, and must equal what counting expertise_people gives at every step.
+    from bot.db.expertise import ExpertiseCounts
+    from skills.expertise.model import aware
+    from skills.expertise.reads import index_size
+    from skills.expertise.writer import count_again
+
+    service = ExpertiseService(settings=ExpertiseSettings(), nlp=nlp)
+    ws = "slack:T1"
+
+    def kept_and_counted() -> tuple[tuple, tuple]:
+        with db.session(ws) as s:
+            kept = s.execute(select(ExpertiseCounts.people_n, ExpertiseCounts.last_at)).one()
+            counted = s.execute(select(func.count(), func.max(ExpertisePerson.last_at)).select_from(ExpertisePerson)).one()
+            assert index_size(s, NOW + dt.timedelta(days=9)) == (aware(counted[1]), counted[0])
+        return tuple(kept), tuple(counted)
+
+    late = IncomingMessage("upsert", "C1", "dev", "9.4", None, None, "UD", "Terraform state locking", None, NOW)
+    steps = [
+        [m("UA", "How do Helm charts work?", "9.1"), m("UB", "Helm charts are templates with values", "9.2", "9.1")],
+        [m("UB", "Helm charts are templates with values files", "9.2", "9.1"), m("UC", "Kafka partitions", "9.3")],
+        [late, m("UA", "Helm values again", "9.5")],
+        [IncomingMessage("delete", "C1", "dev", "9.3", None, None, "UC", "", None, None)],
+    ]
+    for batch in steps:
+        with db.session(ws) as s:
+            service.ingest(s, batch, now=NOW)
+        kept, counted = kept_and_counted()
+        assert kept == counted
+    assert kept[0] == 4 and kept[1] is not None
+    with db.session(ws) as s:
+        forget_all_evidence(s, user_id="UD")  # opting out: the latest person goes
+    kept, counted = kept_and_counted()
+    assert kept == counted and kept[0] == 3
+    with db.session(ws) as s:
+        forget_person(s, "UB")
+        count_again(s)  # as the "forget me" handler does after the eraser
+    kept, counted = kept_and_counted()
+    assert kept == counted and kept[0] == 2
