@@ -11,9 +11,12 @@ from typing import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.db.coffee import CoffeeGroupMember, CoffeeRound
+from bot.context import SkillContext
+from bot.db.coffee import CoffeeGroupMember, CoffeeMember, CoffeeProgramme, CoffeeRound
+from bot.ports import ChatError
+from bot.privacy import forgotten
 
-__all__ = ["Grouped", "RoundRow", "grouped_in", "rounds_before"]
+__all__ = ["Grouped", "RoundRow", "grouped_in", "in_a_programme", "rounds_before"]
 
 
 def utc(at: dt.datetime) -> dt.datetime:
@@ -60,3 +63,24 @@ def grouped_in(s: Session, round_ids: Iterable[int]) -> list[Grouped]:
     return out
 
 
+def in_a_programme(ctx: SkillContext, user_ids: Iterable[str]) -> set[str]:
+    """Who of ``user_ids`` takes part in a coffee programme of the workspace: a member of its
+    channel or someone who joined it, who has not left it nor said "forget me" since (as a round
+    counts them; snoozing still counts as taking part). A channel whose members the platform
+    cannot list counts only those who joined."""
+    wanted = set(user_ids)
+    out: set[str] = set()
+    for p in ctx.db.scalars(select(CoffeeProgramme)).all():
+        choices = ctx.db.scalars(select(CoffeeMember).where(
+            CoffeeMember.programme_id == p.id, CoffeeMember.user_id.in_(sorted(wanted)))).all()
+        left = {c.user_id for c in choices if c.status == "left"}
+        joined = {c.user_id for c in choices if c.status == "joined"}
+        members: set[str] = set()
+        if ctx.chat is not None:
+            try:
+                members = set(ctx.chat.list_members(p.channel_id)) & wanted
+            except ChatError:
+                members = set()
+        left |= forgotten(ctx.db, members - joined)
+        out |= (members | joined) - left
+    return out

@@ -23,6 +23,7 @@ from bot.config import ConfigError
 from bot.context import SkillContext
 from bot.db.routing import RoutedQuestion, RoutingOffer
 from bot.events import Button, DirectMessage, GroupMessage, Outbound, ScheduledTick
+from skills.coffee.api import in_a_programme
 from skills.routing import store
 from skills.routing.delivery import deliver_due, edit, lang_of
 from skills.routing.handlers import coffee_proposal, offer_buttons
@@ -109,9 +110,12 @@ def _coffee_expert(ctx: SkillContext, q: RoutedQuestion) -> str | None:
     outside = [u for u in outside if u not in store.opted_out(ctx.db, outside)]
     if not outside:
         return None
+    # Someone who has accepted routed questions, or who takes part in a coffee programme: people
+    # who said yes to meeting colleagues; the strongest of them first.
     helped = set(ctx.db.scalars(select(RoutingOffer.expert_id).where(RoutingOffer.expert_id.in_(outside),
                                                                       RoutingOffer.state == "accepted")))
-    return next((u for u in outside if u in helped), outside[0])
+    willing = helped | in_a_programme(ctx, set(outside) - helped)
+    return next((u for u in outside if u in willing), None)
 
 
 class Hooks:

@@ -17,6 +17,7 @@ from adapters.console.chat import ConsoleChat
 from bot import people
 from bot.db.expertise import ExpertiseEvidence, ExpertisePerson
 from bot.db.models import PersonRow
+from bot.db.coffee import CoffeeProgramme
 from bot.db.routing import RoutedQuestion, RoutingNotMe, RoutingOffer
 from bot.events import ActionInvoked, Conversation, DirectMessage, GroupMessage, Person, Reply, ScheduledTick
 from skills.expertise.evidence import record_evidence
@@ -183,6 +184,11 @@ async def test_not_me_and_not_now_pass_to_the_next_person(app, chat) -> None:  #
 
 
 async def test_timeout_proposes_a_coffee_with_an_expert_from_another_team(app, chat, clock) -> None:  # noqa: ANN001
+    # Carl (Data) is in the #coffee programme; Ada and Béatrice, stronger, are in none and never
+    # accepted a routed question: the coffee goes to Carl.
+    with app.db.session(WS.key) as s:
+        s.add(CoffeeProgramme(channel_id="C0COFFEE", channel_name="coffee"))
+    chat.channels["C0COFFEE"] = [CARL.id, ASKER.id]
     await route(app, chat)
     clock.advance(dt.timedelta(hours=20))
     assert (await sweep(app, clock)).outbound == []  # 24 working hours are not over
@@ -193,9 +199,19 @@ async def test_timeout_proposes_a_coffee_with_an_expert_from_another_team(app, c
     assert sum("closed now" in text or "est close" in text for _, text, _ in chat.updated) == 3  # Béatrice reads French
     coffee = await press(app, ASKER, "routing.coffee", told.buttons[0].value)
     (intro,) = [m for m in coffee.outbound if isinstance(m, GroupMessage)]
-    assert ASKER.id in intro.user_ids and intro.text.startswith("☕ <@U0PRIYA>, meet")
+    assert set(intro.user_ids) == {ASKER.id, CARL.id} and intro.text.startswith("☕ <@U0PRIYA>, meet <@U0CARL>")
     again = await press(app, ASKER, "routing.coffee", told.buttons[0].value)
     assert not any(isinstance(m, GroupMessage) for m in again.outbound)  # once
+
+
+async def test_no_coffee_with_someone_who_never_agreed_to_meet(app, chat, clock) -> None:  # noqa: ANN001
+    # Nobody from another team is in a coffee programme or has accepted a routed question.
+    await route(app, chat)
+    clock.advance(dt.timedelta(days=3))
+    (told,) = (await sweep(app, clock)).outbound
+    coffee = await press(app, ASKER, "routing.coffee", told.buttons[0].value)
+    assert not any(isinstance(m, GroupMessage) for m in coffee.outbound)
+    assert [m.user_id for m in coffee.outbound] == [ASKER.id] and "Terraform" in coffee.outbound[0].text
 
 
 async def test_quiet_hours_queue_offers_to_the_next_morning(make_app, database_url, chat, clock) -> None:  # noqa: ANN001
