@@ -26,6 +26,8 @@ import types
 from dataclasses import dataclass, field
 from typing import Any, Coroutine, Mapping
 
+from yarl import URL
+
 from adapters.common import installations
 from adapters.common.pacing import Pacer
 from adapters.common.periodic import Periodic
@@ -62,6 +64,7 @@ class TeamsSettings:
     allowed_service_hosts: tuple[str, ...] = DEFAULT_SERVICE_HOSTS
     openid_metadata_url: str = "https://login.botframework.com/v1/.well-known/openidconfiguration"
     token_issuer: str = "https://api.botframework.com"
+    login_url: str = "https://login.microsoftonline.com/"
 
     def __post_init__(self) -> None:
         if self.max_messages_per_second < 1:
@@ -73,6 +76,12 @@ class TeamsSettings:
         if self.retry_base_seconds < 0 or self.retry_max_seconds < 0 or self.request_timeout_seconds <= 0:
             raise ConfigError("teams.retry_base_seconds, retry_max_seconds and request_timeout_seconds must be positive")
         require_https(self.openid_metadata_url, "teams.openid_metadata_url")
+        try:
+            login_host = URL(self.login_url).host if self.login_url.startswith("https://") else None
+        except ValueError:
+            login_host = None
+        if not login_host:
+            raise ConfigError(f"teams.login_url must be an https URL (MSAL accepts no other), not {self.login_url!r}")
         ServiceUrlPolicy(self.allowed_service_hosts)  # says which entry is wrong
 
 
@@ -101,7 +110,7 @@ class TeamsAdapter:
             keys = SigningKeys(settings.openid_metadata_url, timeout=settings.request_timeout_seconds)
             self.tokens = TokenValidator(app_id=self.app_id or "", issuer=settings.token_issuer, keys=keys)
         self.connector = ConnectorClient(
-            tokens=TokenSource(credentials, timeout=settings.request_timeout_seconds),
+            tokens=TokenSource(credentials, timeout=settings.request_timeout_seconds, login_url=settings.login_url),
             pacer=Pacer.per_second(settings.max_messages_per_second),
             service_urls=self.service_urls,
             max_attempts=settings.max_attempts,

@@ -12,9 +12,9 @@ them to back off on 429 (and on 412, 502, 504), so sending is done here on aioht
   known Bot Connector host, no credentials. A stored reference from before those rules, or one
   that slipped in any other way, is refused here, before anything is sent.
 
-The bearer token for outbound calls comes from Microsoft's login service through MSAL (with a
-timeout), only when an app id is set: with no app id (local trials and tests) calls carry no
-token.
+The bearer token for outbound calls comes from Microsoft's login service (``[teams] login_url``)
+through MSAL (with a timeout), only when an app id is set: with no app id (local trials) calls
+carry no token.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from typing import Any, Awaitable, Callable, Mapping
 from urllib.parse import quote
 
 import aiohttp
+from yarl import URL
 
 from adapters.common import paging
 from adapters.common.pacing import Pacer
@@ -73,9 +74,11 @@ class TokenSource:
     login service that does not answer must not hold a worker thread forever. MSAL caches the
     token; it is synchronous, so it runs in a thread. Any failure is a one-line ConnectorError."""
 
-    def __init__(self, credentials: Credentials | None, *, timeout: float = 15.0) -> None:
+    def __init__(self, credentials: Credentials | None, *, timeout: float = 15.0,
+                 login_url: str = "https://login.microsoftonline.com/") -> None:
         self._credentials = credentials
         self._timeout = timeout
+        self._login_url = login_url.rstrip("/") + "/"
         self._app: Any = None
 
     @property
@@ -89,9 +92,11 @@ class TokenSource:
         c = self._credentials
         assert c is not None
         if self._app is None:
-            authority = Auth.TO_CHANNEL_FROM_BOT_LOGIN_URL_PREFIX + (c.tenant_id or Auth.DEFAULT_CHANNEL_AUTH_TENANT)
+            authority = self._login_url + (c.tenant_id or Auth.DEFAULT_CHANNEL_AUTH_TENANT)
+            # No instance discovery: the login service is the one configured (MSAL skips it
+            # anyway for Microsoft's own hosts, the default included).
             self._app = msal.ConfidentialClientApplication(c.app_id, client_credential=c.password, authority=authority,
-                                                           timeout=self._timeout)
+                                                           timeout=self._timeout, instance_discovery=False)
         answer = self._app.acquire_token_for_client(scopes=[Auth.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE + "/.default"])
         if "access_token" not in answer:
             raise PermissionError(f"{answer.get('error', 'refused')}: {answer.get('error_description', '')}".strip())
@@ -111,7 +116,7 @@ class TokenSource:
             self._app = None  # e.g. the authority's metadata could not be read: build it again next time
             first = str(exc).splitlines()[0][:300] if str(exc) else ""
             raise ConnectorError(
-                f"could not get a token for the Bot Connector from login.microsoftonline.com: {type(exc).__name__}"
+                f"could not get a token for the Bot Connector from {URL(self._login_url).host}: {type(exc).__name__}"
                 f"{': ' + first if first else ''}. Check outbound HTTPS from this host", status=0, retryable=True,
             ) from None
 

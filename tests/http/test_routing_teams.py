@@ -1,10 +1,11 @@
-""""Ask them for me" on Teams' wire: activities posted to POST /api/messages as Teams posts them
-(with the bot's no-auth loopback setting the other wire tests use), and a fake Bot Connector
+""""Ask them for me" on Teams' wire: activities posted to POST /api/messages as Teams posts them,
+each with a Bot Framework token the bot checks (it has an app id: authentication is on; the keys
+and the login service of its own tokens are a fake Bot Framework's), and a fake Bot Connector
 receiving what the bot sends — the offer card under an answer, the private offers in each
 expert's 1:1 chat, the accepted question's messages to the asker and the helper, the other offers
 replaced with PUT …/activities/{id} ("taken", without their card), "Not me", "Not now", the
 timeout with the coffee-with-an-expert proposal, the weekly cap, quiet hours and "don't send me
-questions", in English and French."""
+questions", in English and French. A press without a genuine token gets 401 and accepts nothing."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from sqlalchemy import func, select
 
 from bot.db.models import PersonRow
 from bot.events import ScheduledTick
+from tests.http.fake_botframework import FakeBotFramework, authenticated, new_key
 from tests.http.fake_connector import Activities, FakeConnector, post, served
 from tests.http.test_teams_wire import WS, teams_app
 from tests.skills.test_routing import seed_index
@@ -39,17 +41,18 @@ def card_actions(body: dict) -> list[dict]:
 
 
 class Teams:
-    """The app served on loopback, the fake connector, and what people do."""
+    """The app served on loopback, the fake connector, and what people do (each request signed
+    by the fake Bot Framework, for the connector's serviceUrl)."""
 
-    def __init__(self, app: Any, connector: FakeConnector, url: str, french: tuple = ()) -> None:
-        self.app, self.connector, self.url = app, connector, url
+    def __init__(self, app: Any, connector: FakeConnector, url: str, bf: FakeBotFramework, french: tuple = ()) -> None:
+        self.app, self.connector, self.url, self.bf = app, connector, url, bf
         self.acts = Activities(connector.service_url)
         self.french = {who[0] for who in french}  # their Teams client says fr-FR
 
     async def send(self, activity: dict) -> None:
         if activity["from"]["id"] in self.french:
             activity["locale"] = "fr-FR"
-        status, _ = await post(self.url + "/api/messages", activity)
+        status, _ = await post(self.url + "/api/messages", activity, headers=self.bf.bearer(self.connector.service_url))
         assert status == 200
         await self.app.adapters["teams"].wait_idle()
 
@@ -77,9 +80,14 @@ class Teams:
         await self.app.adapters["teams"].wait_idle()
 
 
-async def started(app: Any, connector: FakeConnector, url: str, *, french: tuple = ()) -> Teams:
+def auth_app(make_app, database_url, bf: FakeBotFramework, **overrides):  # noqa: ANN001, ANN003, ANN201
+    """The Teams app with an app id: it checks each request's token and gets its own from ``bf``."""
+    return teams_app(make_app, database_url, env=bf.env, teams=bf.teams_settings(), **overrides)
+
+
+async def started(app: Any, connector: FakeConnector, url: str, bf: FakeBotFramework, *, french: tuple = ()) -> Teams:
     """Everyone has the bot in a 1:1 chat (so the bot may write to them) and is in the index."""
-    t = Teams(app, connector, url, french)
+    t = Teams(app, connector, url, bf, french)
     for who in EVERYONE:
         await t.send(t.acts.personal_message(who, "hello"))
     with app.db.session(WS.key) as s:
@@ -89,10 +97,16 @@ async def started(app: Any, connector: FakeConnector, url: str, *, french: tuple
     return t
 
 
-async def test_offer_card_private_offers_one_accepts_the_others_see_taken(make_app, database_url) -> None:  # noqa: ANN001
-    app = teams_app(make_app, database_url)
+async def test_offer_card_private_offers_one_accepts_the_others_see_taken(make_app, database_url,
+                                                                          monkeypatch) -> None:  # noqa: ANN001
+    with authenticated(monkeypatch) as bf:
+        app = auth_app(make_app, database_url, bf)
+        await _offer_one_accepts_the_others_see_taken(app, bf)
+
+
+async def _offer_one_accepts_the_others_see_taken(app: Any, bf: FakeBotFramework) -> None:
     async with FakeConnector() as connector, served(app) as url:
-        t = await started(app, connector, url, french=(BEA,))
+        t = await started(app, connector, url, bf, french=(BEA,))
         answer = await t.say(PRIYA, "who knows Terraform?")
         (offer,) = card_actions(answer)
         assert offer["title"] == "Ask them for me" and offer["data"]["liaison_action"] == "routing.offer"
@@ -114,12 +128,21 @@ async def test_offer_card_private_offers_one_accepts_the_others_see_taken(make_a
         assert "is already helping" in updated[chat_of(ADA)]["text"] and updated[chat_of(ADA)]["attachments"] == []
         assert updated[chat_of(BEA)]["text"].startswith("✅ Merci d'aider")
         assert all(r.reply_to.startswith("1:fake-activity-") for r in connector.updates())
+        # Every call to the Bot Connector carried the token the login service gave (MSAL keeps it).
+        assert bf.issued == ["fake-connector-token-1"]
+        assert {r.headers.get("Authorization") for r in connector.requests} == {"Bearer fake-connector-token-1"}
 
 
-async def test_not_me_not_now_timeout_cap_and_opt_out_in_french(make_app, database_url, clock) -> None:  # noqa: ANN001
-    app = teams_app(make_app, database_url, expertise={"route_weekly_cap": 1})
+async def test_not_me_not_now_timeout_cap_and_opt_out_in_french(make_app, database_url, clock,
+                                                                monkeypatch) -> None:  # noqa: ANN001
+    with authenticated(monkeypatch) as bf:
+        app = auth_app(make_app, database_url, bf, expertise={"route_weekly_cap": 1})
+        await _not_me_not_now_timeout_cap_and_opt_out(app, bf, clock)
+
+
+async def _not_me_not_now_timeout_cap_and_opt_out(app: Any, bf: FakeBotFramework, clock: Any) -> None:
     async with FakeConnector() as connector, served(app) as url:
-        t = await started(app, connector, url, french=(OMAR,))
+        t = await started(app, connector, url, bf, french=(OMAR,))
         said = await t.say(DAN, "ne m'envoie plus de questions")
         assert said["text"].startswith("C'est fait")
         answer = await t.say(OMAR, "qui connaît Terraform ?")
@@ -146,18 +169,42 @@ async def test_not_me_not_now_timeout_cap_and_opt_out_in_french(make_app, databa
         assert "est close" in t.updated()[chat_of(BEA)]["text"] or "closed now" in t.updated()[chat_of(BEA)]["text"]
 
 
-async def test_quiet_hours_hold_the_offer_until_the_morning(make_app, database_url, clock) -> None:  # noqa: ANN001
+async def test_quiet_hours_hold_the_offer_until_the_morning(make_app, database_url, clock,
+                                                            monkeypatch) -> None:  # noqa: ANN001
     clock.set(dt.datetime(2026, 11, 2, 21, 0, tzinfo=dt.timezone.utc))
-    app = teams_app(make_app, database_url)
-    async with FakeConnector() as connector, served(app) as url:
-        t = await started(app, connector, url)
-        answer = await t.say(PRIYA, "who knows Terraform?")
-        await t.press(PRIYA, card_actions(answer)[0])
-        assert "at the start of their working day" in t.to(PRIYA)[-1]["text"]
-        assert all(t.to(who) == [] for who in EXPERTS)
-        clock.set(dt.datetime(2026, 11, 3, 9, 0, tzinfo=dt.timezone.utc))  # Teams gave no time zone: UTC
-        await t.sweep(clock)
-        assert [len(t.to(who)) for who in EXPERTS] == [1, 1, 1, 0]
+    with authenticated(monkeypatch) as bf:
+        app = auth_app(make_app, database_url, bf)
+        async with FakeConnector() as connector, served(app) as url:
+            t = await started(app, connector, url, bf)
+            answer = await t.say(PRIYA, "who knows Terraform?")
+            await t.press(PRIYA, card_actions(answer)[0])
+            assert "at the start of their working day" in t.to(PRIYA)[-1]["text"]
+            assert all(t.to(who) == [] for who in EXPERTS)
+            clock.set(dt.datetime(2026, 11, 3, 9, 0, tzinfo=dt.timezone.utc))  # Teams gave no time zone: UTC
+            await t.sweep(clock)
+            assert [len(t.to(who)) for who in EXPERTS] == [1, 1, 1, 0]
+
+
+async def test_a_press_without_a_genuine_token_is_401_and_accepts_nothing(make_app, database_url,
+                                                                          monkeypatch) -> None:  # noqa: ANN001
+    with authenticated(monkeypatch) as bf:
+        app = auth_app(make_app, database_url, bf)
+        async with FakeConnector() as connector, served(app) as url:
+            t = await started(app, connector, url, bf)
+            answer = await t.say(PRIYA, "who knows Terraform?")
+            await t.press(PRIYA, card_actions(answer)[0])
+            accept, ada_accepts = card_actions(t.offer_to(BEA))[0]["data"], card_actions(t.offer_to(ADA))[0]
+            press = t.acts.card_submit(BEA, accept["liaison_action"], accept["liaison_value"], reply_to="1:card")
+            forged = {"Authorization": f"Bearer {bf.token(service_url=connector.service_url, key=new_key())}"}
+            connector.requests.clear()
+            statuses = [(await post(url + "/api/messages", press, headers=h))[0] for h in (forged, {})]
+            await app.adapters["teams"].wait_idle()
+            assert statuses == [401, 401]
+            assert connector.requests == []  # no introduction, no offer replaced
+            # The question is still open: Ada's genuine press takes it, and Béatrice's offer says so.
+            await t.press(ADA, ada_accepts)
+            assert len([b for b in t.to(PRIYA) if "meet <at>Ada Lovelace</at>" in b["text"]]) == 1
+            assert "is already helping" in t.updated()[chat_of(BEA)]["text"]
 
 
 @pytest.fixture(autouse=True)

@@ -22,13 +22,12 @@ from sqlalchemy import func, select
 
 from bot.db.models import ConversationRef, EventSeen, IngestItem, PersonRow
 from bot.events import Workspace
-from tests.http.fake_botframework import APP_ID, ISSUER, KID, FakeBotFramework, new_key
+from tests.http.fake_botframework import APP_ID, AUTH, ISSUER, KID, FakeBotFramework, new_key
 from tests.http.fake_connector import CHANNEL_ID, TENANT, Activities, FakeConnector, post, served
 
 WS = Workspace("teams", TENANT)
 ALICE = ("29:1alice-Qx_aliceaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "Alice Martin")
 BOB = ("29:1bob-Zy_bobbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", "Bob Durand")
-AUTH = {"MICROSOFT_APP_ID": APP_ID, "MICROSOFT_APP_PASSWORD": "not-a-real-secret"}
 
 
 def auth_app(make_app, database_url, bf: FakeBotFramework, **teams):  # noqa: ANN001, ANN003, ANN201

@@ -94,6 +94,12 @@ def test_the_key_url_must_be_https(make_app) -> None:  # noqa: ANN001
         make_app(platforms=["teams"], env=NO_AUTH, teams={"openid_metadata_url": "http://login.botframework.com/x"})
 
 
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8443/", "login.microsoftonline.us", "https://"])
+def test_the_login_url_must_be_https(make_app, url) -> None:  # noqa: ANN001
+    with pytest.raises(ConfigError, match="login_url must be an https URL"):
+        make_app(platforms=["teams"], env=NO_AUTH, teams={"login_url": url})
+
+
 def test_loopback_addresses() -> None:
     from adapters.teams.trust import is_loopback
 
