@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from bot.db.coffee import CoffeeProgramme
 from bot.events import ScheduledTick, Workspace
 from tests.http.fake_slack import TEAM_ID, FakeSlack, channel_message, running_bot, slack_user
 from tests.skills.test_routing import seed_index
@@ -116,9 +117,13 @@ async def test_offer_three_private_offers_one_accepts_the_others_see_taken(make_
 
 
 async def test_not_me_not_now_and_the_timeout_in_french(make_app, database_url, clock) -> None:  # noqa: ANN001
-    fake = FakeSlack(users=directory())
+    # Béatrice is in the #coffee programme: the coffee with an expert goes to her, the one expert
+    # from another team who agreed to meet colleagues.
+    fake = FakeSlack(users=directory(), members={"C0COFFEE": ["U0BEA", "U0OMAR"]})
     async with running_bot(make_app, fake, database_url=database_url) as bot:
         seed_index(bot.app, WS, EXPERTS)
+        with bot.app.db.session(WS.key) as s:
+            s.add(CoffeeProgramme(channel_id="C0COFFEE", channel_name="coffee"))
         answer = await ask(bot, "U0OMAR", "qui connaît Terraform ?")
         (offer_button,) = buttons(answer)
         assert offer_button["text"]["text"] == "Demande-leur pour moi"
@@ -146,7 +151,8 @@ async def test_not_me_not_now_and_the_timeout_in_french(make_app, database_url, 
         assert {c["channel"] for c in closed} == {"D-U0BEA", "D-U0DAN"}
         await click(bot, "U0OMAR", "routing.coffee", coffee["value"], "D-U0OMAR")
         intro = fake.calls("chat.postMessage")[-2]
-        assert intro["channel"].startswith("G-") and "U0OMAR" in intro["channel"] and "☕ <@U0OMAR>, voici" in intro["text"]
+        assert intro["channel"].startswith("G-") and "U0OMAR" in intro["channel"] and "U0BEA" in intro["channel"]
+        assert intro["text"].startswith("☕ <@U0OMAR>, voici <@U0BEA>")
 
 
 async def test_weekly_cap_quiet_hours_and_dont_send_me_questions(make_app, database_url) -> None:  # noqa: ANN001
