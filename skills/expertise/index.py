@@ -4,6 +4,7 @@ reply is help in someone else's thread, and the evidence rows, written set-based
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
