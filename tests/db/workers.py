@@ -5,7 +5,9 @@ ingestion worker, built by the real bootstrap from the environment) with the cof
 so a process starts in a second or two instead of loading the language pipelines first.
 ``Worker`` runs one, reads its log as it comes, and can kill it with SIGKILL at a chosen moment;
 ``coffee_setup`` makes a Slack workspace with a coffee programme whose round is due now, on the
-fake Slack those processes talk to.
+fake Slack those processes talk to. A worker's clock is the system clock, except while the test
+holds it (``HeldClock``: the file ``worker_env`` names exists and says the time): so a test can
+have a worker arrive at a chosen moment of another worker's claim, whatever the machine's load.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ PEOPLE = [("U0ADA", "Ada Lovelace", "Platform"), ("U0BOB", "Bob Martin", "Sales"
           ("U0DAN", "Dan Brown", "Platform"), ("U0EVE", "Eve Adams", "Sales"), ("U0FOX", "Fox Mulder", "People"),
           ("U0GIL", "Gil Scott", "Legal"), ("U0HAL", "Hal Jordan", "Legal")]
 COFFEE = Conversation("C0COFFEE", "channel", "coffee")
-CLAIM_SECONDS = 8.0  # longer than a worker takes to start, so the restarted one finds the cut-off claim running
+CLAIM_SECONDS = 8.0  # how long a killed worker's claim outlives its last renewal
 WORKER_CONFIG = f"""
 [bot]
 hr_admins = ["U0ADA"]
@@ -51,14 +53,46 @@ def fake_slack() -> FakeSlack:
     return FakeSlack(users=users, members={"C0COFFEE": [uid for uid, _, _ in PEOPLE]})
 
 
+CLOCK_FILE = "LIAISON_TEST_CLOCK_FILE"  # environment: the file that holds the workers' clock
+
+
+class HeldClock:
+    """The system clock, except while the file ``path`` exists: then the time written in it
+    (ISO 8601), standing still. Deleting the file lets the clock go on (a jump to the real time)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def now(self) -> dt.datetime:
+        try:
+            held = self.path.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            held = ""
+        return dt.datetime.fromisoformat(held) if held else dt.datetime.now(dt.timezone.utc)
+
+    def hold(self, at: dt.datetime) -> None:
+        """Stop the clock at ``at`` (written whole, then renamed into place)."""
+        part = self.path.with_suffix(".part")
+        part.write_text(at.isoformat(), encoding="utf-8")
+        part.replace(self.path)
+
+    def release(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
 def worker_env(database_url: str, fake: FakeSlack, tmp_path: Path) -> dict[str, str]:
     config = tmp_path / "worker.toml"
     config.write_text(WORKER_CONFIG, encoding="utf-8")
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MICROSOFT_", "LIAISON_"))}
     environ.update({"DATABASE_URL": database_url, "LIAISON_CONFIG": str(config), "PYTHONPATH": str(ROOT),
                     "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-                    "SLACK_API_URL": fake.api_url})
+                    "SLACK_API_URL": fake.api_url, CLOCK_FILE: str(tmp_path / "worker-clock")})
     return environ
+
+
+def worker_clock(env: dict[str, str]) -> HeldClock:
+    """The clock of the workers started with ``env`` (running until the test holds it)."""
+    return HeldClock(Path(env[CLOCK_FILE]))
 
 
 async def coffee_setup(make_app: Callable[..., Any], database_url: str, fake: FakeSlack) -> tuple[Any, dt.datetime]:
@@ -85,6 +119,15 @@ async def coffee_setup(make_app: Callable[..., Any], database_url: str, fake: Fa
 def rounds(app: Any) -> list[Any]:
     with app.db.session(WS.key) as s:
         return s.scalars(select(CoffeeRound).order_by(CoffeeRound.id)).all()
+
+
+def open_claims(app: Any) -> list[tuple[int, str, dt.datetime]]:
+    """The claims on intros not sent yet: (group number, holder, runs until), by group."""
+    with app.db.session(WS.key) as s:
+        rows = s.execute(select(CoffeeGroup.number, CoffeeGroup.sending_by, CoffeeGroup.sending_until)
+                         .where(CoffeeGroup.intro_sent_at.is_(None), CoffeeGroup.sending_by.is_not(None))
+                         .order_by(CoffeeGroup.number)).all()
+    return [(number, by, until if until.tzinfo else until.replace(tzinfo=dt.timezone.utc)) for number, by, until in rows]
 
 
 def group_count(app: Any) -> int:
@@ -176,7 +219,8 @@ def main() -> None:
     from bot.config import load_settings
 
     setup_logging("INFO")
-    app = bootstrap(load_settings(), skills=(coffee,))
+    clock = HeldClock(Path(os.environ[CLOCK_FILE])) if os.environ.get(CLOCK_FILE) else None
+    app = bootstrap(load_settings(), skills=(coffee,), clock=clock)
     try:
         asyncio.run(work(app))
     finally:
