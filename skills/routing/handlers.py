@@ -106,6 +106,8 @@ def route_question(ctx: SkillContext, q: RoutedQuestion, *, context: str | None)
         return reply(ctx, ctx.t(T, "asked_nobody"), private=True)
     deliver_due(ctx, q.id)
     later = [o.expert_id for o in offers if aware(o.not_before) > now]
+    if len(later) == len(offers):  # nothing went out yet: say so, not "I've sent"
+        return reply(ctx, ctx.t(T, "asked_all_later", names=names(later, ctx.lang)), private=True)
     text = ctx.t(T, "asked", names=names([o.expert_id for o in offers], ctx.lang),
                  later=ctx.t(T, "asked_later", names=names(later, ctx.lang)) if later else "")
     return reply(ctx, text, private=True)

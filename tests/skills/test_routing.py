@@ -219,7 +219,9 @@ async def test_quiet_hours_queue_offers_to_the_next_morning(make_app, database_u
     app = make_app(database_url=database_url, chats={"console": chat}, **SETTINGS)
     seed(app)
     outcome = await route(app, chat)
-    assert "will get it at the start of their working day" in texts(outcome)
+    # Nothing went out: the asker is not told it was sent.
+    assert "your question will reach them privately at the start of their working day" in texts(outcome)
+    assert "I've sent" not in texts(outcome)
     assert offers_sent(chat) == []
     clock.set(dt.datetime(2026, 11, 3, 7, 30, tzinfo=dt.timezone.utc))  # 08:30 in Zurich
     await sweep(app, clock)
