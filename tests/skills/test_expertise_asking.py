@@ -4,44 +4,19 @@ are no topic never shown in "what do you know about me?"."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-from typing import Any
 
 import pytest
 
 from skills.expertise.evidence import record_evidence
 from bot.ingest import IngestWorker
 from skills.expertise.topics import Topic
-from tests.conftest import WS, dm, message, person
-
-ALICE = person("UALICE", "Alice Martin", team="Data", locale="en")
-BOB = person("UBOB", "Bob Keller", team="Platform", locale="en")
-CAROL = person("UCAROL", "Carol Dupont", team="Data", locale="fr")
-DAN = person("UDAN", "Dan Ito", team="Data", locale="en")
-
-
-def run(app: Any, event: Any) -> Any:
-    return asyncio.run(app.dispatcher.handle(event))
-
-
-def said(outcome: Any) -> str:
-    return "\n".join(m.text for m in outcome.outbound)
-
+from tests.skills.expertise_company import ALICE, CAROL, DAN, indexed, run, said
+from tests.conftest import WS, dm, message
 
 @pytest.fixture
 def app(make_app, database_url):  # noqa: ANN001, ANN201
-    app = make_app(database_url=database_url)
-    root = message(ALICE, "How do we size Kafka partitions for the orders topic?")
-    for event in [
-        root,
-        message(BOB, "Kafka partitions: start from the consumer count, then measure lag", thread_ts=root.ts),
-        message(DAN, "Kubernetes pods restart when the liveness probe fails"),
-        message(DAN, "Terraform modules for the VPC are in the infra repo"),
-    ]:
-        assert run(app, event).queued
-    IngestWorker(app).drain()
-    return app
+    return indexed(make_app, database_url, "Kubernetes pods restart when the liveness probe fails")
 
 
 @pytest.mark.parametrize("question", [

@@ -4,8 +4,6 @@ declarations are answered in English and French."""
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any
 
 import pytest
 from sqlalchemy import String, func, select
@@ -15,35 +13,12 @@ from bot.db.expertise import ExpertiseEvidence
 from bot.db.models import IngestItem
 from bot.events import CommandInvoked, Conversation
 from bot.ingest import IngestWorker
-from tests.conftest import WS, dm, message, person
-
-ALICE = person("UALICE", "Alice Martin", team="Data", locale="en")
-BOB = person("UBOB", "Bob Keller", team="Platform", locale="en")
-CAROL = person("UCAROL", "Carol Dupont", team="Data", locale="fr")
-DAN = person("UDAN", "Dan Ito", team="Data", locale="en")
-
-
-def run(app: Any, event: Any) -> Any:
-    return asyncio.run(app.dispatcher.handle(event))
-
-
-def said(outcome: Any) -> str:
-    return "\n".join(m.text for m in outcome.outbound)
-
+from tests.skills.expertise_company import ALICE, BOB, CAROL, DAN, indexed, run, said
+from tests.conftest import WS, dm, message
 
 @pytest.fixture
 def app(make_app, database_url):  # noqa: ANN001, ANN201
-    app = make_app(database_url=database_url)
-    root = message(ALICE, "How do we size Kafka partitions for the orders topic?")
-    for event in [
-        root,
-        message(BOB, "Kafka partitions: start from the consumer count, then measure lag", thread_ts=root.ts),
-        message(DAN, "Kafka consumer groups rebalance when a pod restarts"),
-        message(DAN, "Terraform modules for the VPC are in the infra repo"),
-    ]:
-        assert run(app, event).queued
-    IngestWorker(app).drain()
-    return app
+    return indexed(make_app, database_url, "Kafka consumer groups rebalance when a pod restarts")
 
 
 def test_who_knows_lists_the_answerer_with_a_reason_and_marks_other_teams(app) -> None:  # noqa: ANN001
