@@ -80,7 +80,8 @@ class Writer:
         d[4 + kind] += grown
         if d[8] is None or d[8] < at:
             d[8] = at
-        if key not in self.topics:
+        known = self.topics.get(key)
+        if known is None or (known[0] == key and _name_form(display, key)):
             self.topics[key] = ((display or key)[:200], lang)
 
     def message(self, user_id: str, *, answer: bool, at: dt.datetime, sign: int) -> None:
@@ -154,7 +155,13 @@ class Writer:
         ws = self.ws
         T = ExpertiseTopic.__table__
         new_topics = [(ws, k, disp, lang, 0) for k, (disp, lang) in sorted(self.topics.items())]
-        bulk(conn, T, TOPIC_COLS, new_topics, conflict="ON CONFLICT (workspace, key) DO NOTHING")
+        plain = [r for r in new_topics if not _name_form(r[2], r[1])]
+        names = [r for r in new_topics if _name_form(r[2], r[1])]
+        bulk(conn, T, TOPIC_COLS, plain, conflict="ON CONFLICT (workspace, key) DO NOTHING")
+        # A topic first seen only in lower case ("k8s" gives "kubernetes") takes the form it is
+        # written in as a name ("Kubernetes") when that comes: answers show that form.
+        bulk(conn, T, TOPIC_COLS, names, conflict=(
+            f"ON CONFLICT (workspace, key) DO UPDATE SET display = EXCLUDED.display WHERE {T.name}.display = {T.name}.key"))
         changed = [(k, d) for k, d in sorted(people_delta.items()) if d]
         if changed and self.pg:
             conn.exec_driver_sql(
@@ -188,6 +195,12 @@ class Writer:
                 + f", last_at = {_later_sql(t)}"
             ))
             add_counts(conn, ws, len(users) - known, latest)
+
+
+def _name_form(display: str | None, key: str) -> bool:
+    """Whether ``display`` is ``key`` written with capitals ("Kubernetes", "HPA" for "hpa"): a
+    better form to show than the key itself."""
+    return bool(display) and display != key and display.lower() == key
 
 
 def add_counts(conn: Any, ws: str, people: int, latest: dt.datetime | None) -> None:

@@ -17,7 +17,7 @@ from skills.expertise.index import IncomingMessage
 from skills.expertise.model import EvidenceRef, ExpertiseSettings
 from skills.expertise.personal import forget_all_evidence
 from skills.expertise.service import ExpertiseService
-from skills.expertise.nlp import Nlp
+from skills.expertise.nlp import Nlp, NlpSettings
 from skills.expertise.topics import Topic
 from bot.privacy import forget_person
 
@@ -368,3 +368,23 @@ def test_the_workspace_counts_follow_its_people_through_ingestion_opt_out_and_er
         count_again(s)  # as the "forget me" handler does after the eraser
     kept, counted = kept_and_counted()
     assert kept == counted and kept[0] == 2
+
+
+def test_a_topic_first_seen_through_a_lower_case_alias_takes_its_name_form_later(db: Database) -> None:
+    # "k8s" gives the topic "kubernetes" with nothing to say how the name is written; when a
+    # later message writes "Kubernetes", answers show that form (in a later batch, and within
+    # one batch), and a later lower-case or alias form does not bring the key back.
+    service = ExpertiseService(settings=ExpertiseSettings(), nlp=Nlp(NlpSettings(synonyms={"k8s": "kubernetes"})).load_all())
+    display = lambda s, key: s.scalar(select(ExpertiseTopic.display).where(ExpertiseTopic.key == key))  # noqa: E731
+    with db.session("slack:T1") as s:
+        service.ingest(s, [m("UA", "The k8s staging cluster is full again", "1.1")], now=NOW)
+        assert display(s, "kubernetes") == "kubernetes"
+    with db.session("slack:T1") as s:
+        service.ingest(s, [m("UB", "We upgrade Kubernetes next week", "1.2")], now=NOW)
+        service.ingest(s, [m("UC", "the k8s upgrade went fine", "1.3")], now=NOW)
+        assert display(s, "kubernetes") == "Kubernetes"
+        _, experts = service.ask(s, text="who knows kubernetes?", asker=None, now=NOW)
+        assert experts and {e.topic for e in experts if e.matched} == {"Kubernetes"}
+    with db.session("slack:T2") as s:
+        service.ingest(s, [m("UA", "k8s pods keep restarting", "1.1"), m("UB", "a Kubernetes pod restarts", "1.2")], now=NOW)
+        assert display(s, "kubernetes") == "Kubernetes"

@@ -59,9 +59,23 @@ def test_links_go_to_helpful_replies_only(chat, capsys) -> None:  # noqa: ANN001
             assert "(https://alderbrook.example/archives/" in line, line
 
 
-@pytest.mark.xfail(strict=True, reason="issue 15: Aisha answered three Kubernetes questions, but only one names it "
-                   "(the others say pod, kubectl, HPA); the related topics learned from the workspace's answers did not "
-                   "bring her above Stefan and Tomás, and were left out")
+def test_kubernetes_is_named_as_people_write_it(chat, capsys) -> None:  # noqa: ANN001
+    # The workspace first says "k8s" (the topic "kubernetes"), later "Kubernetes": answers use the name.
+    reasons = [line.split("— ", 1)[1] for line in chat("Priya", "who knows kubernetes?", capsys)]
+    assert sum("about Kubernetes" in r for r in reasons) >= 3
+    assert not any("about kubernetes" in r for r in reasons)
+
+
+# Why it fails, measured: only one of Aisha's three Kubernetes answers names it ("k8s"); the
+# others say pod, kubectl and HPA, which this workspace links to Kubernetes in one thread (pod:
+# 1 of the 4 threads that say it; kubectl, HPA: none), so nothing learned from its own history
+# can credit them much. And even with all three counted in full as Kubernetes answers she is
+# third (3.07) under the default ranking (the sample has too few answered threads to learn its
+# own), below Tomás (3.15), whose announcement of the Kubernetes lunch & learn and question about
+# Strimzi count as writing about it (the default weighs that half as much as help).
+@pytest.mark.xfail(strict=True, reason="issue 15: two of Aisha's three Kubernetes answers say only pod, kubectl, HPA, "
+                   "which the sample links to Kubernetes once; counted in full, she is still third under the default "
+                   "ranking, below Tomás's writing about Kubernetes")
 def test_kubernetes_puts_aisha_in_the_top_two(chat, capsys) -> None:  # noqa: ANN001
     lines = chat("Priya", "who knows kubernetes?", capsys)
     assert "Aisha Rahman" in names(lines)[:2]
