@@ -13,6 +13,7 @@ leader catching up) acts once.
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -128,4 +129,4 @@ def services(app: Any) -> dict[str, Any]:
         if not getattr(cfg, name) > 0:
             raise ConfigError(f"expertise.{name} must be more than 0, not {getattr(cfg, name)}")
     scheduler.register_cron(app, SWEEP_JOB, "*/5 * * * *", grace_seconds=6 * 3600)
-    return {"routing": lambda: RoutingService(cfg)}
+    return {"routing": partial(RoutingService, cfg)}
