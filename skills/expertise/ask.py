@@ -4,8 +4,8 @@ how the answer reads: the people with their reason lines (``describe``, shared w
 ask``) and links, a "did you mean" for a misspelt topic, and where to ask when nobody is known.
 
 The index answers through the service "expertise" (``service.py``); the routing skill, when
-enabled, through the service "routing": it puts lower the people whose "Not me" says so and adds
-*Ask them for me*. The question is counted for the network report (``ctx.notify``) after the
+enabled, through one call of the service "routing": it puts last the people who said "Not me" to
+this asker on these topics, and adds *Ask them for me*. The question is counted for the network report (``ctx.notify``) after the
 answer is sent."""
 
 from __future__ import annotations
@@ -16,9 +16,8 @@ from typing import Any, Sequence
 
 from bot.context import SkillContext
 from bot.dispatch import reply
-from bot.text import directory_names, quote
-
 from bot.i18n import month_name
+from bot.text import directory_names, quote
 
 from skills.expertise.evidence import known_keys
 from skills.expertise.model import Expert, Link
