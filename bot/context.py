@@ -1,12 +1,14 @@
 """What a skill's handler is given: ``SkillContext`` (a database session scoped to the event's
-workspace, the settings, the clock, the language, the shared services) and ``SyncChat``, the
-platform seen from the handler's worker thread. The dispatcher (``bot/dispatch.py``) builds
-them; skills import them from here."""
+workspace, the settings, the clock, the language, the shared services), ``SyncChat``, the
+platform seen from the handler's worker thread, and ``Services``, the shared services it reaches
+with ``ctx.service(name)``. The dispatcher (``bot/dispatch.py``) builds them; skills import them
+from here."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
@@ -20,9 +22,50 @@ from bot.events import Button, Outbound, Person, Sent, Workspace
 from bot.i18n import Catalog
 from bot.ports import ChatPort, Clock, SentLookup
 from bot.router import Router
-from bot.services import Services
 
 log = logging.getLogger("liaison.dispatch")
+
+
+class Services:
+    """Shared services (the NLP pipelines, the expertise index, …), built once, on first use.
+    Skills declare them in ``services(app) -> {name: factory}``; handlers get them with
+    ``ctx.service(name)``. Building lazily keeps start-up fast and loads no model at import time."""
+
+    def __init__(self) -> None:
+        self._factories: dict[str, Callable[[], Any]] = {}
+        self._built: dict[str, Any] = {}
+        self._lock = threading.RLock()
+
+    def register(self, name: str, factory: Callable[[], Any]) -> None:
+        if name in self._factories:
+            raise ValueError(f"service {name!r} is registered twice")
+        self._factories[name] = factory
+
+    def provide(self, name: str, value: Any) -> None:
+        """Put a ready-made service (tests, or a value built elsewhere)."""
+        with self._lock:
+            self._factories.setdefault(name, lambda: value)
+            self._built[name] = value
+
+    def get(self, name: str) -> Any:
+        with self._lock:
+            if name not in self._built:
+                try:
+                    factory = self._factories[name]
+                except KeyError:
+                    raise LookupError(f"no service {name!r}; is the skill that provides it enabled?") from None
+                self._built[name] = factory()
+            return self._built[name]
+
+    def built(self, name: str) -> bool:
+        return name in self._built
+
+    def names(self, prefix: str = "") -> list[str]:
+        """The registered services whose name starts with ``prefix``, in registration order."""
+        return [n for n in self._factories if n.startswith(prefix)]
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._factories
 
 
 class SyncChat:
@@ -96,6 +139,7 @@ class SkillContext:
     args: str = ""
     sender: PersonRow | None = None
     log: logging.Logger = log
+    told: list[tuple[str, dict[str, object]]] | None = None
 
     def t(self, catalog: Catalog, key: str, /, **values: object) -> str:
         return catalog.get(self.lang, key, **values)
@@ -109,7 +153,18 @@ class SkillContext:
 
     def notify(self, name: str, /, **values: object) -> None:
         """Tell the skills that listen for ``name`` (services named ``on:<name>:<skill>``, each a
-        function called with this context and ``values``, in the handler's transaction). Nothing
-        happens when no enabled skill listens, so the teller needs no other skill."""
-        for listener in self.services.names(f"on:{name}:"):
-            self.services.get(listener)(self, **values)
+        function called with a context and ``values``). Nothing happens when no enabled skill
+        listens, so the teller needs no other skill. In a handler the dispatcher runs, the
+        listeners run once the handler's replies are sent, in a transaction of their own
+        (``told`` keeps what was told till then): bookkeeping that the answer does not need
+        never holds it back. Elsewhere (``told`` is None) they run at once, in this transaction."""
+        if self.told is not None:
+            self.told.append((name, dict(values)))
+            return
+        tell_listeners(self, name, values)
+
+
+def tell_listeners(ctx: SkillContext, name: str, values: Mapping[str, object]) -> None:
+    """Call every listener of ``name`` with ``ctx`` and ``values``, in registration order."""
+    for listener in ctx.services.names(f"on:{name}:"):
+        ctx.services.get(listener)(ctx, **values)

@@ -56,8 +56,7 @@ from bot.events import (
 from bot.i18n import Catalog, guess_language, normalise_locale
 from bot.ports import ChatError, ChatPort, Clock
 from bot.router import MAX_MATCH_CHARS, Match, Router
-from bot.context import SkillContext, SyncChat
-from bot.services import Services
+from bot.context import Services, SkillContext, SyncChat, tell_listeners
 
 log = logging.getLogger("liaison.dispatch")
 
@@ -198,12 +197,15 @@ class Dispatcher:
 
         for match in matches:
             outcome.route = f"{match.route.skill}.{match.route.handler.__name__}"
-            outbound = await self._run_handler(event, match, outcome)
+            told: list[tuple[str, dict[str, object]]] = []
+            outbound = await self._run_handler(event, match, outcome, told)
             if isinstance(event, HomeOpened):
                 # Home sections are rendered by the adapter, not sent.
                 outcome.sections.extend(x for x in outbound if isinstance(x, str) and x.strip())
-                continue
-            await self._send_safely(event, outcome, outbound)
+            else:
+                await self._send_safely(event, outcome, outbound)
+            if told:
+                await asyncio.to_thread(self._tell, event, match, outcome, told)
 
     async def _enrich(self, ws: Workspace, sender: Person) -> Person:
         """Ask the platform who an unknown sender is (Slack events carry only the user id)."""
@@ -294,35 +296,43 @@ class Dispatcher:
         s.execute(stmt.on_conflict_do_update(index_elements=["workspace", "conversation_id", "ts"], set_=update))
         return True
 
-    async def _run_handler(self, event: Any, match: Match, outcome: Outcome) -> list[Outbound]:
+    def _context(self, event: Any, match: Match, s: Session, chat: SyncChat | None) -> SkillContext:
+        sender = _sender_of(event)
+        row = people.get(s, sender.id) if sender is not None else None
+        return SkillContext(
+            workspace=event.workspace,
+            event=event,
+            db=s,
+            settings=self.settings,
+            clock=self.clock,
+            chat=chat,
+            router=self.router,
+            services=self.services,
+            lang=self._language(event, match, row),
+            match=match.groups,
+            args=match.args,
+            sender=row,
+            log=logging.getLogger(f"liaison.skills.{match.route.skill}"),
+        )
+
+    async def _run_handler(self, event: Any, match: Match, outcome: Outcome,
+                           told: list[tuple[str, dict[str, object]]]) -> list[Outbound]:
+        """Run the handler in a thread, in one transaction; what it tells (``ctx.notify``) is
+        added to ``told``, for ``_tell`` once its replies are sent."""
         loop = asyncio.get_running_loop()
         chat = self.chats.get(event.workspace.platform)
         sync_chat = SyncChat(chat, event.workspace, loop) if chat is not None else None
 
         def run() -> list[Outbound]:
             with self.db.session(event.workspace.key) as s:
-                sender = _sender_of(event)
-                row = people.get(s, sender.id) if sender is not None else None
-                ctx = SkillContext(
-                    workspace=event.workspace,
-                    event=event,
-                    db=s,
-                    settings=self.settings,
-                    clock=self.clock,
-                    chat=sync_chat,
-                    router=self.router,
-                    services=self.services,
-                    lang=self._language(event, match, row),
-                    match=match.groups,
-                    args=match.args,
-                    sender=row,
-                    log=logging.getLogger(f"liaison.skills.{match.route.skill}"),
-                )
+                ctx = self._context(event, match, s, sync_chat)
                 if match.route.admin and not ctx.is_admin():
                     outcome.status = "refused"
                     return [self._reply_to(event, MESSAGES.get(ctx.lang, "not_admin"), private=True)]
-                result = match.route.handler(event, ctx)
-                return _as_list(result)
+                ctx.told = []
+                result = _as_list(match.route.handler(event, ctx))
+            told.extend(ctx.told)  # committed: what it told holds
+            return result
 
         try:
             return await asyncio.to_thread(run)
@@ -337,6 +347,21 @@ class Dispatcher:
             if isinstance(event, ScheduledTick):
                 return []
             return [self._reply_to(event, MESSAGES.get(self._lang_hint(event), key, ref=ref), private=True)]
+
+    def _tell(self, event: Any, match: Match, outcome: Outcome, told: list[tuple[str, dict[str, object]]]) -> None:
+        """After the replies: the listeners of what the handler told, in one transaction. A
+        failure is logged; the answer has gone already."""
+        try:
+            with self.db.session(event.workspace.key) as s:
+                ctx = self._context(event, match, s, None)
+                for name, values in told:
+                    tell_listeners(ctx, name, values)
+        except Exception as exc:  # noqa: BLE001 - the event is handled; only this bookkeeping is lost
+            outcome.error = f"after the answer: {type(exc).__name__}: {exc}"
+            log.exception("%s in %s was answered, but recording what it told (%s) failed; those records (e.g. "
+                          "the question count of the network report) miss this event. Check the database and "
+                          "the listening skill's log.", outcome.route, event.workspace.key,
+                          ", ".join(name for name, _ in told))
 
     async def _send_safely(self, event: Any, outcome: Outcome, outbound: Iterable[Outbound]) -> None:
         chat = self.chats.get(event.workspace.platform)

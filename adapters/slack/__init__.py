@@ -37,7 +37,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from adapters.common import installations
 from adapters.common.periodic import Periodic
 from adapters.common.tasks import Tasks
-from adapters.slack import directory, inbound, listeners, translate
+from adapters.slack import directory, inbound, translate
 from adapters.slack.chat import SlackChat, make_client
 from bot import people
 from bot.config import ConfigError
@@ -94,7 +94,7 @@ class SlackAdapter:
             process_before_response=True,
             request_verification_enabled=False,
         )
-        listeners.register(self.bolt, self)
+        inbound.register(self.bolt, self)
         self.inbox = Inbox(app.db)
         self._in_flight: set[int] = set()  # inbox rows being handled in this process
         self._refusals = inbound.RefusalLog()

@@ -12,7 +12,7 @@ error, a missing scope), the channel counts as private until the next try.
 
 What was learnt is kept ``ttl`` seconds (``slack.channel_info_minutes``), a failure a shorter
 while; renames, archives, conversions and membership changes forget it at once (see
-``adapters.slack.listeners``).
+``adapters.slack.inbound``).
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from bot.db.migrate import pending, upgrade
 from bot.dispatch import Dispatcher
 from bot.ports import ChatPort, Clock, SystemClock
 from bot.router import Router
-from bot.services import Services
+from bot.context import Services
 from skills import coffee, expertise, insights, kudos, routing
 from skills import help as help_skill
 

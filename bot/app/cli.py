@@ -256,7 +256,7 @@ def _ask_workspace(app, wanted: str | None) -> str | None:  # noqa: ANN001
 
 def ask_json(app, workspace: str, *, text: str, as_user: str | None) -> dict:  # noqa: ANN001
     """One question, answered as `liaison ask --json` prints it."""
-    from skills.expertise.reasons import describe, link_targets
+    from skills.expertise.ask import describe, link_targets
 
     service = app.services.get("expertise")
     now = app.clock.now()

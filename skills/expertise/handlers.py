@@ -1,7 +1,6 @@
-"""The expertise skill's chat routes: "who knows X?" and `/whoknows X` (the answer is composed in
-``asking.py``), "what do you know about me?", "forget topic X", "stop indexing me", "start
-indexing me", "forget me", "I know X", the Home tab section, and the ingest and fit jobs of the
-worker."""
+"""The expertise skill's chat routes other than "who knows X?" (``ask.py``): "what do you know
+about me?", "forget topic X", "stop indexing me", "start indexing me", "forget me", "I know X",
+the Home tab section, and the ingest and fit jobs of the worker."""
 
 from __future__ import annotations
 
@@ -13,21 +12,15 @@ from bot.context import SkillContext
 from bot.db.expertise import ExpertiseTopic
 from bot.dispatch import reply
 from bot.privacy import forget_person, index_again
-from bot.router import Routes
 from bot.text import directory_names, quote
 
-from skills.expertise.asking import ASK_EN, ASK_FR, answer, link_text, when
+from skills.expertise.ask import link_text, when
 from skills.expertise.model import HeldTopic
-from skills.expertise.nlp import LANGS
 from skills.expertise.personal import count_held, forget_all_evidence, forget_topic, held_about, take_back_evidence
 from skills.expertise.writer import count_again
+from skills.expertise.routes import routes
 from skills.expertise.service import service_of
 from skills.expertise.text import REASONS, TEXT
-
-routes = Routes(
-    "expertise",
-    help={lang: [TEXT.get(lang, "help_ask"), TEXT.get(lang, "help_declare"), TEXT.get(lang, "help_me")] for lang in LANGS},
-)
 
 
 # ---- ingestion ----------------------------------------------------------------------------------
@@ -44,21 +37,6 @@ def fit_ranking(event: Any, ctx: SkillContext) -> list:
     """Learn the workspace's who-knows ranking again from its answered threads (daily)."""
     service_of(ctx).fit(ctx.db, now=ctx.clock.now())
     return []
-
-
-# ---- who knows ----------------------------------------------------------------------------------
-
-
-@routes.command("whoknows", aliases=("quiconnait", "quiconnaît"))
-def whoknows_command(event: Any, ctx: SkillContext) -> Any:
-    """/whoknows X: people who know about X."""
-    return answer(ctx, ctx.args)
-
-
-@routes.message(en=ASK_EN, fr=ASK_FR, priority=5)
-def who_knows_message(event: Any, ctx: SkillContext) -> Any:
-    """who knows X? / qui connaît X ?"""
-    return answer(ctx, ctx.match.get("q", ""))
 
 
 # ---- what the bot holds about me -----------------------------------------------------------------

@@ -1,8 +1,8 @@
 """Who-knows questions, counted per workspace and month: asked, and answered with at least one
 person who knows. The expertise skill tells about each question with
 ``ctx.notify("who_knows.asked", answered=…)``; this skill listens (the service
-``on:who_knows.asked:insights``) and adds one to the month's counts, in the question's own
-transaction. Only the two counts are kept: no person, no text, no topic, so "forget me" has
+``on:who_knows.asked:insights``) and adds one to the month's counts, once the answer is sent,
+in a transaction of its own (the dispatcher runs it right after sending). Only the two counts are kept: no person, no text, no topic, so "forget me" has
 nothing to erase here.
 """
 

@@ -9,9 +9,11 @@ person lower on those topics in that asker's later answers.
 - ``store.py``: the rows and their moves (conditional UPDATEs: a click or a run that comes twice
   acts once), who may be asked, the figures;
 - ``delivery.py``: each offer sent under its own claim, and edited later ("taken");
+- ``offer.py``: the service "routing" the expertise skill calls under a who-knows answer ("Not
+  me" puts people lower; the *Ask them for me* button), and the lines of "what do you know about me";
 - ``handlers.py``: the buttons, "ask them", "don't send me questions", "routing stats";
 - ``typed.py``: the same answers typed ("I'll help", "not me", "thank them"), and the demo;
-- ``jobs.py``: the sweep job, and the "routing" service other skills ask (no import needed);
+- ``jobs.py``: the sweep job, and ``services`` (the job and the "routing" service);
 - ``hours.py``: working hours in each person's time zone; ``text.py``: the words.
 """
 

@@ -16,7 +16,6 @@ from bot.db.routing import RoutedQuestion, RoutingOffer
 from bot.dispatch import reply
 from bot.events import ActionInvoked, Button, DirectMessage, GroupMessage, Outbound, Reply
 from bot.i18n import join_names, month_name
-from bot.ports import ChatError
 from skills.expertise.api import EvidenceRef, record_answered
 from skills.routing import store
 from skills.routing.delivery import deliver_due, edit, lang_of
@@ -31,51 +30,6 @@ ASK_AGAIN_WITHIN = dt.timedelta(hours=2)
 
 def names(ids: Sequence[str], lang: str) -> str:
     return join_names(lang, [f"<@{u}>" for u in ids])
-
-
-# ---- the offer under a who-knows answer ------------------------------------------------------------
-
-
-def offer_buttons(ctx: SkillContext, *, question: str, topics: Sequence[Any], experts: Sequence[str]) -> tuple[Button, ...]:
-    """The "Ask them for me" button of a who-knows answer naming ``experts`` (best first); the
-    answer is kept, as an "offered" question, for the button (or "ask them") to route."""
-    sender = getattr(ctx.event, "sender", None)
-    asker = ctx.sender.user_id if ctx.sender is not None else (sender.id if sender is not None else None)
-    if not experts or not asker:
-        return ()
-    # The words the asker used: the whole message (a slash command's arguments), and each
-    # topic as they wrote it ("Terraform", not the index's "terraform").
-    said = (getattr(ctx.event, "text", "") or "").strip() or question
-    shown = [(t.key, _as_written(said, t.display), t.lang) for t in topics]
-    q = store.create_offered(ctx.db, asker=asker, question=said, topics=shown, candidates=experts, lang=ctx.lang,
-                             conversation_id=_conversation_id(ctx), permalink=_permalink(ctx), now=ctx.clock.now())
-    return (Button(ctx.t(T, "btn_offer"), "routing.offer", str(q.id), "primary"),)
-
-
-def _as_written(text: str, display: str) -> str:
-    at = text.lower().find(display.lower())
-    return text[at:at + len(display)] if at >= 0 else display
-
-
-def _conversation_id(ctx: SkillContext) -> str | None:
-    conv = getattr(ctx.event, "conversation", None)
-    return conv.id if conv is not None else None
-
-
-def _permalink(ctx: SkillContext) -> str | None:
-    """A link to where the question was asked, when others can open it (a channel, not a DM)."""
-    event = ctx.event
-    conv = getattr(event, "conversation", None)
-    if conv is None or conv.kind not in ("channel", "private"):
-        return None
-    given = getattr(event, "permalink", None)
-    ts = getattr(event, "ts", None)
-    if given or not ts or ctx.chat is None:
-        return given
-    try:
-        return ctx.chat.permalink(conv.id, ts)
-    except ChatError:
-        return None
 
 
 @routes.message(en=[r"ask them(?:\s+for me)?(?:\s*[:,—–-]\s*(?P<context>.+))?"],

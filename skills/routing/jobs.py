@@ -7,14 +7,14 @@ expert), offers the asker a one-click "Thank NAME" a while after "I can help", a
 answers nobody routed after a week. Each step is a conditional UPDATE, so a repeated run (a new
 leader catching up) acts once.
 
-``Hooks`` is the service "routing": the expertise skill asks it for the button under an answer
-and for the people an asker's "Not me" puts lower, and "what do you know about me" for its
-lines — without importing this skill."""
+``services`` registers the job and the service "routing" (``offer.py``), built once with the
+[expertise] settings it needs."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Sequence
+from functools import partial
+from typing import Any
 
 from sqlalchemy import delete, select, update
 
@@ -26,7 +26,8 @@ from bot.events import Button, DirectMessage, GroupMessage, Outbound, ScheduledT
 from skills.coffee.api import in_a_programme
 from skills.routing import store
 from skills.routing.delivery import deliver_due, edit, lang_of
-from skills.routing.handlers import coffee_proposal, offer_buttons
+from skills.routing.handlers import coffee_proposal
+from skills.routing.offer import RoutingService
 from skills.routing.routes import SWEEP_JOB, routes
 from skills.routing.store import settings_of, topic_label
 from skills.routing.text import T
@@ -118,22 +119,6 @@ def _coffee_expert(ctx: SkillContext, q: RoutedQuestion) -> str | None:
     return next((u for u in outside if u in willing), None)
 
 
-class Hooks:
-    """The service "routing" (see the module docstring)."""
-
-    def buttons(self, ctx: SkillContext, *, question: str, topics: Sequence[Any], experts: Sequence[str]) -> tuple[Button, ...]:
-        return offer_buttons(ctx, question=question, topics=topics, experts=experts)
-
-    def penalised(self, ctx: SkillContext, *, asker: str | None, topics: Sequence[str]) -> set[str]:
-        return store.penalised(ctx.db, asker=asker, topics=topics, now=ctx.clock.now(), days=settings_of(ctx).not_me_days)
-
-    def about_me(self, ctx: SkillContext, user_id: str) -> list[str]:
-        received, accepted, asked = store.counts_about(ctx.db, user_id)
-        if not (received or asked):
-            return []
-        return [ctx.t(T, "me_routed", received=received, accepted=accepted, asked=asked)]
-
-
 def services(app: Any) -> dict[str, Any]:
     """The hooks, and the sweep job (every five minutes, in every workspace)."""
     from bot import scheduler
@@ -144,4 +129,4 @@ def services(app: Any) -> dict[str, Any]:
         if not getattr(cfg, name) > 0:
             raise ConfigError(f"expertise.{name} must be more than 0, not {getattr(cfg, name)}")
     scheduler.register_cron(app, SWEEP_JOB, "*/5 * * * *", grace_seconds=6 * 3600)
-    return {"routing": Hooks}
+    return {"routing": partial(RoutingService, cfg)}

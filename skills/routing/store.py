@@ -20,9 +20,9 @@ from bot.db.routing import RoutedQuestion, RoutingNotMe, RoutingOffer, RoutingOp
 from bot.privacy import forgotten
 from skills.expertise.api import ExpertiseSettings
 from skills.routing.hours import WorkingHours, aware, next_start
+from skills.routing.offer import not_me
 
 OUTSTANDING = ("pending", "sent")
-ANSWERED = ("sent", "accepted", "declined", "passed", "taken", "expired")
 
 
 def settings_of(ctx: Any) -> ExpertiseSettings:
@@ -43,17 +43,6 @@ def topic_keys(q: RoutedQuestion) -> list[str]:
 
 
 # ---- questions ------------------------------------------------------------------------------------
-
-
-def create_offered(db: Session, *, asker: str, question: str, topics: Sequence[Sequence[str]], candidates: Sequence[str],
-                   lang: str, conversation_id: str | None, permalink: str | None, now: dt.datetime) -> RoutedQuestion:
-    """A who-knows answer that may be routed: kept with the people it named, best first."""
-    q = RoutedQuestion(asker_id=asker, question=question[:2000], topics=[list(t) for t in topics],
-                       candidates=list(candidates), lang=lang, conversation_id=conversation_id,
-                       permalink=permalink, state="offered", created_at=now)
-    db.add(q)
-    db.flush()
-    return q
 
 
 def latest_offered(db: Session, asker: str, *, since: dt.datetime) -> RoutedQuestion | None:
@@ -133,17 +122,6 @@ def opted_out(db: Session, user_ids: Iterable[str]) -> set[str]:
     if not ids:
         return set()
     return set(db.scalars(select(RoutingOptOut.user_id).where(RoutingOptOut.user_id.in_(ids))))
-
-
-def not_me(db: Session, *, topics: Sequence[str], since: dt.datetime, asker: str | None = None) -> set[str]:
-    """People who said "Not me" to one of ``topics`` since then (to ``asker``'s questions only,
-    when given)."""
-    if not topics:
-        return set()
-    q = select(RoutingNotMe.expert_id).where(RoutingNotMe.topic_key.in_(list(topics)), RoutingNotMe.at >= since)
-    if asker is not None:
-        q = q.where(RoutingNotMe.asker_id == asker)
-    return set(db.scalars(q))
 
 
 def received_since(db: Session, user_ids: Sequence[str], since: dt.datetime) -> dict[str, int]:
@@ -231,24 +209,6 @@ def stats(db: Session, *, months: int = 6) -> list[MonthStats]:
             median = waits[mid] if len(waits) % 2 else (waits[mid - 1] + waits[mid]) / 2
         out.append(MonthStats(month, len(items), len(waits), median))
     return out
-
-
-def counts_about(db: Session, user_id: str) -> tuple[int, int, int]:
-    """(offers received, offers accepted, questions routed) of one person."""
-    received = db.scalar(select(func.count()).where(RoutingOffer.expert_id == user_id,
-                                                    RoutingOffer.state.in_(ANSWERED))) or 0
-    accepted = db.scalar(select(func.count()).where(RoutingOffer.expert_id == user_id,
-                                                    RoutingOffer.state == "accepted")) or 0
-    asked = db.scalar(select(func.count()).where(RoutedQuestion.asker_id == user_id,
-                                                 RoutedQuestion.routed_at.is_not(None))) or 0
-    return received, accepted, asked
-
-
-def penalised(db: Session, *, asker: str | None, topics: Sequence[str], now: dt.datetime, days: int) -> set[str]:
-    """People this asker's "Not me" puts lower on these topics."""
-    if asker is None:
-        return set()
-    return not_me(db, topics=topics, since=now - dt.timedelta(days=days), asker=asker)
 
 
 def update_or_insert_opt_out(db: Session, user_id: str, *, out: bool, now: dt.datetime) -> bool:

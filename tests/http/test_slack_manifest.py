@@ -9,7 +9,7 @@ from pathlib import Path
 from bot.app.bootstrap import build_router
 
 MANIFEST = Path(__file__).resolve().parents[2] / "config" / "slack-manifest.yml"
-LISTENERS = Path(__file__).resolve().parents[2] / "adapters" / "slack" / "listeners.py"
+LISTENERS = Path(__file__).resolve().parents[2] / "adapters" / "slack" / "inbound.py"  # the bolt listeners
 
 
 def _list_under(text: str, key: str) -> list[str]:

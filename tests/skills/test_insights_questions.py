@@ -95,3 +95,41 @@ async def test_the_counts_are_in_the_report_the_table_and_the_monthly_report(mak
     monthly = await app.dispatcher.handle(ScheduledTick(WS, "insights.monthly", clock.now()))
     [to_admin] = monthly.outbound
     assert "❓ Who knows: 1 question asked, 1 of them answered" in to_admin.text
+
+
+class CountingChat(ConsoleChat):
+    """The console's ChatPort, noting the question counts stored when each answer goes out."""
+
+    def __init__(self, app_of, *args, **kwargs) -> None:  # noqa: ANN001, ANN002, ANN003
+        super().__init__(*args, **kwargs)
+        self.app_of = app_of
+        self.counts_at_send: list[set[tuple[str, int, int]]] = []
+
+    async def send(self, workspace, message):  # noqa: ANN001, ANN201
+        self.counts_at_send.append(counts(self.app_of()))
+        return await super().send(workspace, message)
+
+
+async def test_a_question_is_counted_once_its_answer_is_sent(make_app, database_url, tmp_path, caplog) -> None:  # noqa: ANN001
+    clock = FixedClock(dt.datetime(2026, 10, 30, 9, tzinfo=dt.timezone.utc))
+    holder: list = []
+    chat = CountingChat(lambda: holder[0], people={}, channels={}, out=io.StringIO(), files_dir=str(tmp_path / "files"))
+    app = make_app(database_url=database_url, chats={"console": chat}, clock_=clock)
+    holder.append(app)
+    sample.load(app)
+    assert "I don't know anyone" in await ask(app, "who knows COBOL mainframes?")
+    # The answer went out before the count was written; the count is there when handle returns.
+    assert chat.counts_at_send == [set()]
+    assert counts(app) == {("2026-10", 1, 0)}
+
+    # A listener that fails after the answer: the answer stands, the failure is logged and named
+    # on the outcome, and that event's records (all listeners share one transaction) are not kept.
+    def broken(ctx, **values):  # noqa: ANN001, ANN003, ANN202
+        raise RuntimeError("the listener's table is missing")
+
+    app.services.register("on:who_knows.asked:broken", lambda: broken)
+    outcome = await app.dispatcher.handle(dm(ASKER, "who knows COBOL mainframes?"))
+    assert outcome.status == "ok" and len(outcome.sent) == 1 and "I don't know anyone" in outcome.outbound[0].text
+    assert "after the answer: RuntimeError: the listener's table is missing" in (outcome.error or "")
+    assert "was answered, but recording what it told (who_knows.asked) failed" in caplog.text
+    assert counts(app) == {("2026-10", 1, 0)}

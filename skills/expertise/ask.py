@@ -1,6 +1,12 @@
-""""Who knows X?": how people ask it, in English and French (the patterns, in RE2 syntax), and how
-the answer reads: the people with their reason lines and links, a "did you mean" for a misspelt
-topic, and where to ask when nobody is known."""
+""""Who knows X?" from the question to the answer: how people ask it, in English and French (the
+patterns, in RE2 syntax), the two routes that answer it ("who knows X?" and ``/whoknows X``), and
+how the answer reads: the people with their reason lines (``describe``, shared with ``liaison
+ask``) and links, a "did you mean" for a misspelt topic, and where to ask when nobody is known.
+
+The index answers through the service "expertise" (``service.py``); the routing skill, when
+enabled, through one call of the service "routing": it puts last the people who said "Not me" to
+this asker on these topics, and adds *Ask them for me*. The question is counted for the network report (``ctx.notify``) after the
+answer is sent."""
 
 from __future__ import annotations
 
@@ -10,15 +16,16 @@ from typing import Any, Sequence
 
 from bot.context import SkillContext
 from bot.dispatch import reply
+from bot.i18n import month_name
 from bot.text import directory_names, quote
 
 from skills.expertise.evidence import known_keys
 from skills.expertise.model import Expert, Link
 from skills.expertise.nlp import closest_word
 from skills.expertise.reads import busiest_channel
-from skills.expertise.reasons import describe
+from skills.expertise.routes import routes
 from skills.expertise.service import service_of
-from skills.expertise.text import TEXT, month_label
+from skills.expertise.text import REASONS, TEXT
 
 # How people ask. Kept in RE2 syntax (no look-around): the router matches the whole message,
 # case-insensitively, with any end punctuation; ``q`` is the subject.
@@ -73,6 +80,18 @@ ASK_FR = [
 ]
 
 
+@routes.command("whoknows", aliases=("quiconnait", "quiconnaît"))
+def whoknows_command(event: Any, ctx: SkillContext) -> Any:
+    """/whoknows X: people who know about X."""
+    return answer(ctx, ctx.args)
+
+
+@routes.message(en=ASK_EN, fr=ASK_FR, priority=5)
+def who_knows_message(event: Any, ctx: SkillContext) -> Any:
+    """who knows X? / qui connaît X ?"""
+    return answer(ctx, ctx.match.get("q", ""))
+
+
 def answer(ctx: SkillContext, question: str) -> Any:
     question = question.strip().strip("?？!. ")
     if not question:
@@ -106,23 +125,23 @@ def answer(ctx: SkillContext, question: str) -> Any:
             lines.append(ctx.t(TEXT, "fallback_intro"))
         lines += [expert_line(ctx, i, e) for i, e in enumerate(helpers, 1)]
         return reply(ctx, "\n".join(lines))
-    routing = ctx.service("routing") if "routing" in ctx.services else None
-    shown = _routed_order(ctx, routing, asker, topics, matched)[: service.settings.max_experts]
+    shown, buttons = _shown(ctx, question, topics, matched, service.settings.max_experts)
     lines.append(ctx.t(TEXT, "intro", topic=topic_label))
     lines += [expert_line(ctx, i, e) for i, e in enumerate(shown, 1)]
-    buttons = routing.buttons(ctx, question=question, topics=topics, experts=[e.user_id for e in shown]) if routing else ()
     return reply(ctx, "\n".join(lines), buttons=buttons)
 
 
-def _routed_order(ctx: SkillContext, routing: Any, asker: str | None, topics: Sequence[Any],
-                  matched: Sequence[Expert]) -> list[Expert]:
-    """The routing skill, when enabled (the service "routing": neither skill imports the other),
-    ranks lower the people who said "Not me" to this asker on these topics; it also offers "Ask
-    them for me" under the answer."""
-    if routing is None:
-        return list(matched)
-    lower = routing.penalised(ctx, asker=asker, topics=[t.key for t in topics])
-    return [e for e in matched if e.user_id not in lower] + [e for e in matched if e.user_id in lower]
+def _shown(ctx: SkillContext, question: str, topics: Sequence[Any], matched: Sequence[Expert],
+           show: int) -> tuple[list[Expert], Sequence[Any]]:
+    """The people the answer names, and its buttons. With the routing skill enabled (the service
+    "routing": neither skill imports the other), one call puts lower the people who said "Not
+    me" to this asker on these topics and offers "Ask them for me" under the answer."""
+    if "routing" not in ctx.services:
+        return list(matched[:show]), ()
+    by_id = {e.user_id: e for e in matched}
+    ids, buttons = ctx.service("routing").under_answer(ctx, question=question, topics=topics,
+                                                       experts=list(by_id), show=show)
+    return [by_id[u] for u in ids], buttons
 
 
 # A word as written in a question.
@@ -179,3 +198,64 @@ def expert_line(ctx: SkillContext, n: int, e: Expert) -> str:
     if e.team:
         team = ctx.t(TEXT, "outside" if e.outside_team else "team", team=e.team)
     return ctx.t(TEXT, "line", n=n, name=e.name, team=team, reason=reason(ctx, e), links=link_text(ctx, e.links))
+
+
+# ---- the reason beside each person ---------------------------------------------------------------
+
+
+def describe(e: "Expert", *, lang: str, now: dt.datetime) -> str:
+    """The one-line reason, led by what ranked the person there (``e.reason``): their help on
+    the topic, thanks for it, saying they know it, having helped the asker before, or helping
+    others often or lately; then where and when last."""
+    t = lambda key, **v: REASONS.get(lang, key, **v)  # noqa: E731
+    general = {
+        "threads": lambda: t("helper", count=e.answers),
+        "recent": lambda: t("lately_lead"),
+        "pair": lambda: t("pair", times=_times(t, e.pair)),
+    }
+    if not e.matched or not e.topic:
+        return general.get(e.reason, general["threads"])()
+    c, topic = e.counts, e.topic
+    thanked = c.get("thanked", 0)
+    kind = {"thanked": "thanked", "declared": "declared", "topic_wrote": "wrote"}.get(e.reason, "answered")
+    if not c.get(kind):
+        kind = next((k for k in ("answered", "thanked", "declared", "wrote") if c.get(k)), "declared")
+    if kind == "answered":
+        n = e.questions if e.questions else c["answered"]
+        text = t("answered" if e.questions is None or e.questions_all else "answered_at_least",
+                 count=n, topic=topic)
+    elif kind == "wrote":
+        n = c["wrote"]
+        text = t("wrote", count=n, topic=topic)
+    elif kind == "thanked":
+        text = t("thanked_alone", count=_times(t, thanked), topic=topic)
+    else:
+        text = t("declared", topic=topic)
+    if e.reason in general:
+        # Helping often, lately or the asker ranked them: said first, the topic after.
+        text = general[e.reason]() + "; " + text
+    if kind in ("answered", "wrote"):
+        if e.channel:
+            text += t("in_channel", channel=e.channel)
+        if e.last_at is not None:
+            text += t("last", when=month_label(e.last_at, lang=lang, now=now))
+    if thanked and kind != "thanked":
+        text += t("thanked", count=_times(t, thanked))
+    return text
+
+
+def _times(t: Any, n: int) -> str:
+    return t("once") if n == 1 else t("twice") if n == 2 else t("n_times", n=n)
+
+
+def link_targets(e: "Expert") -> list[str]:
+    """The evidence of one person as links (a permalink, else "#channel ts")."""
+    return [l.permalink or f"#{l.conversation_name or l.conversation_id} {l.ts}" for l in e.links]
+
+
+def month_label(at: dt.datetime | None, *, lang: str, now: dt.datetime) -> str:
+    """"March" this year, "March 2025" before."""
+    if at is None:
+        return ""
+    month = month_name(lang, at.month)
+    return month if at.year == now.year else f"{month} {at.year}"
