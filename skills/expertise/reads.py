@@ -192,6 +192,17 @@ def recent_answers(session: Session, *, now: dt.datetime, days: float = RECENT_D
     return {u: n for u, n in session.execute(q)}
 
 
+def recent_replies(session: Session, *, now: dt.datetime, days: float = RECENT_DAYS) -> dict[str, int]:
+    """Per person, their replies in others' threads in the ``days`` days up to ``now``, help or
+    not, each reply counted (the "most replies" signal, over the last days)."""
+    M = ExpertiseMessage
+    now = aware(now)
+    since = now - dt.timedelta(days=days)
+    q = (select(M.user_id, func.count()).where(M.parent_user_id.is_not(None), M.parent_user_id != M.user_id,
+                                                M.at >= since, M.at <= now).group_by(M.user_id))
+    return {u: n for u, n in session.execute(q)}
+
+
 def busiest_channel(session: Session, *, now: dt.datetime, days: int = 90) -> str | None:
     """The public channel with the most indexed messages lately: where to ask when nobody is
     known for a topic."""
