@@ -32,15 +32,15 @@ from sqlalchemy.orm import Session
 from bot.db.expertise import ExpertisePerson, ExpertiseTopic
 
 from skills.expertise.topics import Topic
-from skills.expertise.ranker import DEFAULT, FEATURES, WEEK_DAYS, Model
+from skills.expertise.ranker import DEFAULT, FEATURES, Model
 from skills.expertise.ranker import Person as RankPerson
 from skills.expertise.ranker import Workspace as RankWorkspace
 from skills.expertise.ranker import features as rank_features
 from skills.expertise.ranker_fit import CANDIDATES, STRENGTH
 from skills.expertise.ranker_fit import load as load_model
 from skills.expertise.model import DAY, KINDS, Expert, ExpertiseSettings, aware, growth, topic_weight, workspace_of
-from skills.expertise.reads import (Details, candidate_rows, evidence_details, index_size, people_rows, recent_answers,
-                                   recent_replies, scoped_select, workspace_averages)
+from skills.expertise.reads import (Details, candidate_rows, evidence_details, index_size, people_rows, recent_activity,
+                                   scoped_select, workspace_averages)
 
 # Threads answered for others in the last RECENT_DAYS days from which a reason line says that
 # the person helps others a lot lately.
@@ -77,9 +77,8 @@ def index_snapshot(session: Session, *, now: dt.datetime, settings: ExpertiseSet
     P = ExpertisePerson
     latest = session.scalar(select(func.max(P.last_at)))
     at = min(aware(now), aware(latest)) if latest is not None else aware(now)
-    helping = recent_answers(session, now=at)
-    helping_week = recent_answers(session, now=at, days=WEEK_DAYS)
-    replying = recent_replies(session, now=at)
+    recent = recent_activity(session, now=at)
+    helping, helping_week, replying = recent.answers, recent.answers_week, recent.replies
     helpers = heapq.nlargest(size, helping, key=lambda u: (helping[u], u))
     answerers = session.scalars(select(P.user_id).where(P.answers_n > 0).order_by(P.answers_n.desc(), P.user_id).limit(size)).all()
     model = load_model(session)
