@@ -180,7 +180,10 @@ def refit(app, export, choice: tuple, data: list) -> None:  # noqa: ANN001
     model = fit(data, c=c, drop=drop) if len(data) >= service.settings.fit_min_examples else DEFAULT
     with app.db.session(export.workspace.key) as s:
         store(s, model, now=app.clock.now())
-    service._expire(export.workspace.key)
+    # Forget the kept snapshot (not just expire it): an expired one is read again in the
+    # background while the kept copy answers, so the first questions would be ranked with the
+    # previous choice's model.
+    service._snapshots.pop(export.workspace.key, None)
 
 
 def choose(by_c: dict, others: list[str]) -> tuple[tuple, tuple]:

@@ -206,11 +206,12 @@ def expert_line(ctx: SkillContext, n: int, e: Expert) -> str:
 def describe(e: "Expert", *, lang: str, now: dt.datetime) -> str:
     """The one-line reason, led by what ranked the person there (``e.reason``): their help on
     the topic, thanks for it, saying they know it, having helped the asker before, or helping
-    others often or lately; then where and when last."""
+    others often or lately, or replying in others' threads a lot lately; then where and when last."""
     t = lambda key, **v: REASONS.get(lang, key, **v)  # noqa: E731
     general = {
         "threads": lambda: t("helper", count=e.answers),
         "recent": lambda: t("lately_lead"),
+        "replies_recent": lambda: t("replies_lead"),
         "pair": lambda: t("pair", times=_times(t, e.pair)),
     }
     if not e.matched or not e.topic:

@@ -16,6 +16,9 @@ later answers never explain their earlier ones:
 - ``threads``: log of the distinct threads they answered for others (any topic);
 - ``recent`` and ``recent_week``: log of the threads they answered in the last ``RECENT_DAYS``
   days, and in the last ``WEEK_DAYS`` (a fit may leave the second out: ``fit(..., drop=…)``);
+- ``replies_recent``: log of their replies in others' threads in the last ``RECENT_DAYS`` days,
+  help or not (the "most replies" signal, recent: in a channel where a few people answer nearly
+  everything, who takes part in others' threads lately is who answers next);
 - ``idle``: log of the days since their last message;
 - ``messages``: log of their messages;
 - ``pair``: log of the asker's threads they helped in before;
@@ -37,7 +40,7 @@ from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 FEATURES = ("relevance", "topic_wrote", "thanked", "declared", "threads", "recent", "recent_week", "idle", "messages",
-            "pair", "cross_team")
+            "pair", "cross_team", "replies_recent")
 RECENT_DAYS = 30.0
 WEEK_DAYS = 7.0
 K1, B = 1.2, 0.75
@@ -109,6 +112,7 @@ class Person:
     idle_days: float | None = None  # since their last message (None: never)
     pair: int = 0  # the asker's threads they helped in
     cross_team: bool = False
+    replies_recent: int = 0  # replies in others' threads in the last RECENT_DAYS days, help or not
 
 
 @dataclass(frozen=True)
@@ -136,7 +140,8 @@ def features(weights: Mapping[str, float], counts: Mapping[str, Sequence[float]]
         declared += w * (1.0 if c[3] else 0.0)
     idle = math.log1p(p.idle_days) if p.idle_days is not None else math.log1p(3650.0)
     return [rel / total, wrote / total, thanked / total, declared / total, math.log1p(p.answers),
-            math.log1p(p.recent), math.log1p(p.recent_week), idle, math.log1p(p.messages), math.log1p(p.pair), 1.0 if p.cross_team else 0.0]
+            math.log1p(p.recent), math.log1p(p.recent_week), idle, math.log1p(p.messages), math.log1p(p.pair), 1.0 if p.cross_team else 0.0,
+            math.log1p(p.replies_recent)]
 
 
 def fit(questions: Sequence[tuple[Sequence[Sequence[float]], Sequence[bool]]], *, c: float = 1.0,

@@ -148,6 +148,8 @@ class _State:
         self.messages: dict[str, int] = defaultdict(int)
         self.answers: dict[str, int] = defaultdict(int)
         self.answer_times: dict[str, list[float]] = defaultdict(list)
+        # Replies in others' threads, help or not (an array each: there are more of them than answers).
+        self.reply_times: dict[str, array] = defaultdict(lambda: array("d"))
         self.last: dict[str, float] = {}
         self.pairs: dict[tuple[str, str], int] = defaultdict(int)
         self.total_answers = 0
@@ -157,6 +159,8 @@ class _State:
         self.messages[user] += 1
         self.total_messages += 1
         self.last[user] = at
+        if parent and parent != user:
+            self.reply_times[user].append(at)
         if answer:
             self.answers[user] += 1
             self.total_answers += 1
@@ -190,11 +194,13 @@ class _State:
         times = self.answer_times.get(u, ())
         recent = len(times) - bisect.bisect_left(times, at - RECENT_DAYS * _DAY) if times else 0
         week = len(times) - bisect.bisect_left(times, at - WEEK_DAYS * _DAY) if times else 0
+        replies = self.reply_times.get(u, ())
+        replied = len(replies) - bisect.bisect_left(replies, at - RECENT_DAYS * _DAY) if replies else 0
         last = self.last.get(u)
         ta, tu = teams.get(asker), teams.get(u)
         return Person(answers=self.answers.get(u, 0), messages=self.messages.get(u, 0), recent=recent, recent_week=week,
                       idle_days=max(0.0, (at - last) / _DAY) if last is not None else None,
-                      pair=self.pairs.get((asker, u), 0), cross_team=bool(ta and tu and ta != tu))
+                      pair=self.pairs.get((asker, u), 0), cross_team=bool(ta and tu and ta != tu), replies_recent=replied)
 
 
 def examples(session: Session, settings: FitSettings | None = None, *, seed: int = 0

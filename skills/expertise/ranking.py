@@ -32,14 +32,15 @@ from sqlalchemy.orm import Session
 from bot.db.expertise import ExpertisePerson, ExpertiseTopic
 
 from skills.expertise.topics import Topic
-from skills.expertise.ranker import DEFAULT, FEATURES, WEEK_DAYS, Model
+from skills.expertise.ranker import DEFAULT, FEATURES, Model
 from skills.expertise.ranker import Person as RankPerson
 from skills.expertise.ranker import Workspace as RankWorkspace
 from skills.expertise.ranker import features as rank_features
 from skills.expertise.ranker_fit import CANDIDATES, STRENGTH
 from skills.expertise.ranker_fit import load as load_model
 from skills.expertise.model import DAY, KINDS, Expert, ExpertiseSettings, aware, growth, topic_weight, workspace_of
-from skills.expertise.reads import Details, candidate_rows, evidence_details, index_size, people_rows, recent_answers, scoped_select, workspace_averages
+from skills.expertise.reads import (Details, candidate_rows, evidence_details, index_size, people_rows, recent_activity,
+                                   scoped_select, workspace_averages)
 
 # Threads answered for others in the last RECENT_DAYS days from which a reason line says that
 # the person helps others a lot lately.
@@ -64,6 +65,8 @@ class IndexSnapshot:
     helping_week: Mapping[str, int] = field(default_factory=dict)  # the same over WEEK_DAYS days
     # What the features compare people with (answers per helper, messages per person).
     averages: RankWorkspace = RankWorkspace(avg_answers=0.0, avg_messages=0.0)
+    # Per person, their replies in others' threads (help or not) over the last RECENT_DAYS days.
+    replying: Mapping[str, int] = field(default_factory=dict)
 
 
 def index_snapshot(session: Session, *, now: dt.datetime, settings: ExpertiseSettings | None = None,
@@ -74,15 +77,15 @@ def index_snapshot(session: Session, *, now: dt.datetime, settings: ExpertiseSet
     P = ExpertisePerson
     latest = session.scalar(select(func.max(P.last_at)))
     at = min(aware(now), aware(latest)) if latest is not None else aware(now)
-    helping = recent_answers(session, now=at)
-    helping_week = recent_answers(session, now=at, days=WEEK_DAYS)
+    recent = recent_activity(session, now=at)
+    helping, helping_week, replying = recent.answers, recent.answers_week, recent.replies
     helpers = heapq.nlargest(size, helping, key=lambda u: (helping[u], u))
     answerers = session.scalars(select(P.user_id).where(P.answers_n > 0).order_by(P.answers_n.desc(), P.user_id).limit(size)).all()
     model = load_model(session)
     if model is None or (model.learned and model.examples < settings.fit_min_examples):
         model = DEFAULT
     return IndexSnapshot(helping=helping, helpers=tuple(helpers), answerers=tuple(answerers), model=model,
-                         helping_week=helping_week, averages=workspace_averages(session))
+                         helping_week=helping_week, averages=workspace_averages(session), replying=replying)
 
 
 def who_knows(
@@ -212,7 +215,8 @@ def _rank(wanted: Iterable[str], counts: Mapping[str, Mapping[str, Sequence[int]
         x = rank_features(weights, counts.get(u, {}), RankPerson(
             answers=(p.answers_n or 0) if p else 0, messages=(p.messages_n or 0) if p else 0,
             recent=snap.helping.get(u, 0), recent_week=snap.helping_week.get(u, 0), idle_days=idle, pair=(p.pair or 0) if p else 0,
-            cross_team=bool(team and asker_team and team != asker_team)), snap.averages)
+            cross_team=bool(team and asker_team and team != asker_team), replies_recent=snap.replying.get(u, 0)),
+            snap.averages)
         parts = snap.model.contributions(x)
         why = max(range(len(parts)), key=lambda i: (parts[i], -i))
         scored.append((u, sum(parts), FEATURES[why]))

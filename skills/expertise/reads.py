@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from bot.db.expertise import ExpertiseCounts, ExpertiseEvidence, ExpertiseMessage, ExpertisePerson, ExpertiseScore
 from bot.db.models import PersonRow
 
-from skills.expertise.ranker import RECENT_DAYS
+from skills.expertise.ranker import RECENT_DAYS, WEEK_DAYS
 from skills.expertise.ranker import Workspace as RankWorkspace
 from skills.expertise.model import KINDS, Link, aware, workspace_of
 
@@ -183,13 +183,33 @@ def workspace_averages(session: Session) -> RankWorkspace:
     return RankWorkspace(avg_answers=(answers or 0) / max(n_helpers or 0, 1), avg_messages=(messages or 0) / max(people or 0, 1))
 
 
-def recent_answers(session: Session, *, now: dt.datetime, days: float = RECENT_DAYS) -> dict[str, int]:
-    """Per person, the threads they answered for others in the ``days`` days up to ``now``."""
+@dataclass(frozen=True)
+class RecentActivity:
+    """Per person, over the days up to a moment: the threads they answered for others in the
+    last ``RECENT_DAYS`` days (``answers``) and ``WEEK_DAYS`` days (``answers_week``), and their
+    replies in others' threads in the last ``RECENT_DAYS`` days, help or not (``replies``)."""
+
+    answers: dict[str, int]
+    answers_week: dict[str, int]
+    replies: dict[str, int]
+
+
+def recent_activity(session: Session, *, now: dt.datetime) -> RecentActivity:
+    """``RecentActivity`` up to ``now``, in one statement (one pass over the messages of the last
+    ``RECENT_DAYS`` days, not one per count)."""
     M = ExpertiseMessage
     now = aware(now)
-    since = now - dt.timedelta(days=days)
-    q = select(M.user_id, func.count()).where(M.answer.is_(True), M.at >= since, M.at <= now).group_by(M.user_id)
-    return {u: n for u, n in session.execute(q)}
+    since, week = now - dt.timedelta(days=RECENT_DAYS), now - dt.timedelta(days=WEEK_DAYS)
+    reply = M.parent_user_id.is_not(None) & (M.parent_user_id != M.user_id)
+    q = (select(M.user_id, func.sum(case((M.answer.is_(True), 1), else_=0)),
+                func.sum(case((M.answer.is_(True) & (M.at >= week), 1), else_=0)), func.sum(case((reply, 1), else_=0)))
+         .where(M.at >= since, M.at <= now, M.answer.is_(True) | reply).group_by(M.user_id))
+    out = RecentActivity({}, {}, {})
+    for u, answers, answers_week, replies in session.execute(q):
+        for counts, n in ((out.answers, answers), (out.answers_week, answers_week), (out.replies, replies)):
+            if n:
+                counts[u] = int(n)
+    return out
 
 
 def busiest_channel(session: Session, *, now: dt.datetime, days: int = 90) -> str | None:

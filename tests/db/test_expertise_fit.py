@@ -109,3 +109,77 @@ def test_the_daily_fit_runs_in_the_worker_through_the_dispatcher(make_app, datab
     with app.db.session(WORKSPACE.key) as s:
         row = s.scalars(select(ExpertiseModel)).one()
     assert row.examples == 0 and json.loads(row.model)["learned"] is False  # nothing to learn from: the default
+
+
+def racket_thread(root: str, days_ago: float) -> list[IncomingMessage]:
+    """A thread as the racket channel has them: a question, a bystander's "+1", an answer, and
+    the asker's thanks in their own thread."""
+    at = NOW - dt.timedelta(days=days_ago)
+    return [
+        IncomingMessage("upsert", "C1", "general", root, None, None, "UASKER",
+                        "How do I make raco pick up my local collection?", None, at),
+        IncomingMessage("upsert", "C1", "general", f"{root}1", root, None, "UBYSTANDER", "+1, same here", None,
+                        at + dt.timedelta(minutes=1)),
+        IncomingMessage("upsert", "C1", "general", f"{root}2", root, None, "UHELPER",
+                        "Run `raco pkg install --link ./mycollection` and restart DrRacket", None, at + dt.timedelta(minutes=2)),
+        IncomingMessage("upsert", "C1", "general", f"{root}3", root, None, "UASKER", "That was it, thanks!", None,
+                        at + dt.timedelta(minutes=3)),
+    ]
+
+
+def test_replies_in_others_threads_lately_are_counted_alike_by_questions_and_by_the_fit(db: Database, nlp: Nlp) -> None:
+    # Every reply in someone else's thread counts, help or not ("+1" too), each reply once;
+    # not the asker's replies in their own thread, nor replies older than RECENT_DAYS.
+    from skills.expertise.ranker import RECENT_DAYS
+    from skills.expertise.ranker_fit import _State
+    from skills.expertise.ranking import index_snapshot
+
+    service = ExpertiseService(settings=ExpertiseSettings(), nlp=nlp)
+    history = racket_thread("500.1", days_ago=RECENT_DAYS + 10) + racket_thread("600.1", 3) + racket_thread("700.1", 2)
+    with db.session(WS) as s:
+        service.ingest(s, history, now=NOW)
+    with db.session(WS) as s:
+        replying = index_snapshot(s, now=NOW).replying
+    assert replying == {"UBYSTANDER": 2, "UHELPER": 2}
+
+    state = _State(half_life_days=365.0)
+    for m in history:
+        parent = "UASKER" if m.thread_ts else None
+        state.message(m.message_time.timestamp(), m.user_id, False, parent)
+    at = NOW.timestamp()
+    assert {u: state.person(u, "UOTHER", at, {}).replies_recent for u in ("UBYSTANDER", "UHELPER", "UASKER")} == {
+        "UBYSTANDER": 2, "UHELPER": 2, "UASKER": 0}
+
+
+def test_a_workspace_that_learns_recent_replies_ranks_and_explains_by_them(db: Database, nlp: Nlp) -> None:
+    # UOLDHAND answered raco questions more often, but months ago; UHELPER replies in others'
+    # threads every day lately. A ranking on relevance alone puts UOLDHAND first; one that also
+    # weighs replies lately (as the racket channels learn) puts UHELPER first, and says why.
+    from skills.expertise.ranker import Model
+    from skills.expertise.ranker_fit import store
+    from skills.expertise.ask import describe
+
+    service = ExpertiseService(settings=ExpertiseSettings(), nlp=nlp)
+    history = [m for i in range(3) for m in racket_thread(f"{800 + i}.1", days_ago=5 - i)]
+    for i in range(6):
+        at = NOW - dt.timedelta(days=90 + i)
+        history += [IncomingMessage("upsert", "C1", "general", f"{900 + i}.1", None, None, "UASKER",
+                                    f"Which raco flag rebuilds the docs of collection {i}?", None, at),
+                    IncomingMessage("upsert", "C1", "general", f"{900 + i}.2", f"{900 + i}.1", None, "UOLDHAND",
+                                    "Use `raco setup --doc-index` to rebuild the raco documentation index", None,
+                                    at + dt.timedelta(minutes=2))]
+    with db.session(WS) as s:
+        service.ingest(s, history, now=NOW)
+
+    def ranked(weights: dict[str, float]) -> list:
+        with db.session(WS) as s:
+            store(s, Model(weights=tuple(weights.get(f, 0.0) for f in FEATURES), examples=100, learned=True), now=NOW)
+        with db.session(WS) as s:
+            return ExpertiseService(settings=ExpertiseSettings(), nlp=nlp).ask(s, text="who knows raco?", asker="UNEW", now=NOW)[1]
+
+    assert [e.user_id for e in ranked({"relevance": 1.0})][:2] == ["UOLDHAND", "UHELPER"]
+    experts = ranked({"relevance": 1.0, "replies_recent": 2.0})
+    assert [e.user_id for e in experts][:2] == ["UHELPER", "UOLDHAND"]
+    assert experts[0].reason == "replies_recent"
+    assert describe(experts[0], lang="en", now=NOW).startswith("replies in others' threads a lot lately; answered 3 questions")
+    assert describe(experts[0], lang="fr", now=NOW).startswith("répond beaucoup dans les fils des autres ces temps-ci")
