@@ -47,7 +47,7 @@ from bot.db.expertise import ExpertisePerson, ExpertiseScore, ExpertiseTopic  # 
 from bot.db.migrate import upgrade  # noqa: E402
 from bot.db.models import PersonRow  # noqa: E402
 from skills.expertise.model import KINDS, ExpertiseSettings, growth  # noqa: E402
-from skills.expertise.service import ExpertiseService  # noqa: E402
+from skills.expertise.ask import ExpertiseService  # noqa: E402
 from skills.expertise.nlp import Nlp  # noqa: E402
 
 WS = "slack:TBENCH"

@@ -102,7 +102,7 @@ def shared_services(app: "App", skills: Iterable[ModuleType]) -> None:
         return
     from skills.expertise.model import ExpertiseSettings
     from skills.expertise.nlp import Nlp, NlpSettings
-    from skills.expertise.service import ExpertiseService
+    from skills.expertise.ask import ExpertiseService
 
     nlp_settings = app.settings.section("nlp", NlpSettings)
     expertise_settings = app.settings.section("expertise", ExpertiseSettings)

@@ -14,12 +14,11 @@ from bot.dispatch import reply
 from bot.privacy import forget_person, index_again
 from bot.text import directory_names, quote
 
-from skills.expertise.ask import link_text, when
+from skills.expertise.ask import link_text, service_of, when
 from skills.expertise.model import HeldTopic
 from skills.expertise.personal import count_held, forget_all_evidence, forget_topic, held_about, take_back_evidence
 from skills.expertise.writer import count_again
 from skills.expertise.routes import routes
-from skills.expertise.service import service_of
 from skills.expertise.text import REASONS, TEXT
 
 

@@ -15,7 +15,7 @@ Trained pipelines add their part-of-speech tags and entities. Blank pipelines ha
 the word lists of spacy-lookups-data (and, for how common a French word is, wordfreq's) stand in
 for one: common verbs ("keep", "grow", "broke", "regarder") and adverbs end a phrase instead of
 becoming topics, while rarer verbs ("compile", "deploy", "déployer") stay, since they name what a
-message is about. The rules are in ``topics.py``, the word classes in ``wordclasses.py``.
+message is about. The rules and the word classes are in ``topics.py``.
 """
 
 from __future__ import annotations
@@ -28,8 +28,7 @@ from typing import Any, Iterator, Sequence
 
 from bot.i18n import guess_language
 
-from skills.expertise.topics import TOPIC_COMPONENT, Topic, make_topic_extractor
-from skills.expertise.wordclasses import word_classes
+from skills.expertise.topics import TOPIC_COMPONENT, Topic, make_topic_extractor, word_classes
 
 
 log = logging.getLogger("liaison.nlp")

@@ -16,7 +16,7 @@ from skills.expertise.evidence import record_evidence
 from skills.expertise.index import IncomingMessage
 from skills.expertise.model import EvidenceRef, ExpertiseSettings
 from skills.expertise.personal import forget_all_evidence
-from skills.expertise.service import ExpertiseService
+from skills.expertise.ask import ExpertiseService
 from skills.expertise.nlp import Nlp, NlpSettings
 from skills.expertise.topics import Topic
 from bot.privacy import forget_person

@@ -18,7 +18,7 @@ from bot.db.migrate import upgrade
 from bot.events import ScheduledTick
 from skills.expertise.index import IncomingMessage
 from skills.expertise.model import ExpertiseSettings
-from skills.expertise.service import ExpertiseService
+from skills.expertise.ask import ExpertiseService
 from bot.ingest import IngestWorker
 from skills.expertise.nlp import Nlp
 from skills.expertise.ranker import DEFAULT, FEATURES

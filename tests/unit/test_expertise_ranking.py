@@ -17,8 +17,7 @@ from bot.db.models import PersonRow
 from skills.expertise.evidence import record_evidence, thread_topics
 from skills.expertise.index import IncomingMessage
 from skills.expertise.model import EvidenceRef, ExpertiseSettings
-from skills.expertise.ask import describe
-from skills.expertise.service import ExpertiseService
+from skills.expertise.ask import ExpertiseService, describe
 from skills.expertise.nlp import Nlp, NlpSettings
 from skills.expertise.topics import Topic
 
