@@ -38,8 +38,10 @@ def test_serve_on_a_port_in_use(tmp_path: Path) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        line = the_one_line(liaison(tmp_path, "serve", "--host", "127.0.0.1", "--port", str(port)), "serve")
+        done = liaison(tmp_path, "serve", "--host", "127.0.0.1", "--port", str(port))
+    line = the_one_line(done, "serve")
     assert f"port {port} is already in use" in line and "--port" in line
+    assert "nlp loaded" not in done.stderr  # refused before the seconds of loading the language pipelines
 
 
 def test_chat_in_a_channel_that_does_not_exist(tmp_path: Path) -> None:
