@@ -24,7 +24,7 @@ T = TypeVar("T")
 
 SLOW: dict[str, float] = {
     "tests/packaging/test_wheel.py": 120,  # builds the wheel, installs it in a fresh venv, runs it
-    "tests/http/test_crash_durable.py": 90,  # 1,000 messages, kill -9, a second process
+    "tests/http/test_crash_durable.py": 45,  # 300 messages, kill -9, a second process
     "tests/http/test_teams_serve.py": 30,
     "tests/db/test_coffee_failover.py": 15,  # worker processes killed mid-post
     "tests/http/test_fuzz_http.py": 15,
