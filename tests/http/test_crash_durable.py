@@ -21,7 +21,7 @@ from tests.http.serve_process import ServeProcess, free_port, percentile, run_cl
 
 # 300 messages: the kill still finds most of them acknowledged but not yet indexed. The first
 # process indexes while it acknowledges, at a fraction of the acknowledging rate (measured: 223 of
-# 1,000 indexed by the kill; 0 of 300, twice), so fewer messages leave no fewer waiting in
+# 1,000 indexed by the kill; 0 of 300, on SQLite and on PostgreSQL), so fewer messages leave no fewer waiting in
 # proportion, and 32 senders still have about ten requests each. What the test proves is that
 # none of those waiting at the kill is lost; the assertion on ``at_kill`` checks there were some.
 N = 300
