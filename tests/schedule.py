@@ -10,9 +10,9 @@ and never becomes the last thing the run waits for. The others keep their collec
 The CLI tests that run main() in this process stay where they are, last: main() sets up logging
 for the process, and tests that read their own log lines (tests/db/test_inbox.py) must run first.
 
-SLOW lists node id prefixes with a weight: about half their time in seconds in one measured run
-(``pytest --durations`` on a busy 2-core machine); only the order depends on it, never what a
-test does.
+SLOW lists node id prefixes with a weight: about half their time in seconds in one run of the
+whole suite (``pytest -n auto --dist worksteal --durations=40`` on a busy 2-core machine, load 3
+to 9); only the order depends on it, never what a test does.
 """
 
 from __future__ import annotations
@@ -23,17 +23,18 @@ from typing import Callable, Sequence, TypeVar
 T = TypeVar("T")
 
 SLOW: dict[str, float] = {
-    "tests/packaging/test_wheel.py": 120,  # builds the wheel, installs it in a fresh venv, runs it
-    "tests/http/test_crash_durable.py": 90,  # 1,000 messages, kill -9, a second process
-    "tests/http/test_teams_serve.py": 30,
-    "tests/db/test_coffee_failover.py": 15,  # worker processes killed mid-post
-    "tests/http/test_fuzz_http.py": 15,
-    "tests/http/test_teams_fuzz.py": 12,
-    "tests/db/test_erasure.py::test_forget_me_during_ingestion": 10,
-    "tests/db/test_scheduler_failover.py": 9,
-    "tests/http/test_serve.py": 9,  # `liaison serve` processes
-    "tests/db/test_expertise_fit.py": 8,
-    "tests/http/test_insights_admin.py": 6,  # the browser
+    "tests/packaging/test_wheel.py": 44,  # builds the wheel, installs it in a fresh venv, runs it
+    "tests/http/test_crash_durable.py": 37,  # 300 messages, kill -9, a second process
+    "tests/http/test_serve.py::test_serve_without_worker_and_the_worker_alone": 22,  # two processes
+    "tests/db/test_erasure.py::test_forget_me_during_ingestion": 20,
+    "tests/http/test_fuzz_http.py": 12,  # a `liaison serve` process, then Hypothesis
+    "tests/http/test_serve.py": 10,  # `liaison serve` processes
+    "tests/http/test_teams_serve.py": 8,
+    "tests/db/test_coffee_failover.py": 7,  # worker processes killed mid-post
+    "tests/db/test_scheduler_failover.py": 5,
+    "tests/db/test_expertise_fit.py": 5,
+    "tests/http/test_insights_admin.py::test_the_admin_page_in_a_real_browser": 5,
+    "tests/http/test_teams_fuzz.py": 4,
 }
 
 

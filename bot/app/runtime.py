@@ -33,6 +33,22 @@ def _listen_problem(host: str, port: int, exc: OSError) -> str:
     return f"cannot listen on {host}:{port} ({exc.strerror or exc}); check server.host and the port"
 
 
+def check_can_listen(host: str, port: int) -> None:
+    """Bind the address once, as the web app will, and let it go: a port in use is reported at
+    once rather than after the seconds of warm-up (the web app's own start still reports it if
+    another process takes the port in between)."""
+    try:
+        for family, kind, proto, _, address in socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM,
+                                                                  flags=socket.AI_PASSIVE):
+            with socket.socket(family, kind, proto) as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as asyncio's servers do
+                if family == socket.AF_INET6:
+                    probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                probe.bind(address)
+    except OSError as exc:
+        raise CannotListen(_listen_problem(host, port, exc)) from None
+
+
 def warm_up(app: Any) -> None:
     """Load what the first event would otherwise wait for (the language pipelines and their word
     lists), then take everything allocated so far out of the garbage collector's full passes:
@@ -75,6 +91,7 @@ def _install_signals(stop: asyncio.Event) -> None:
 async def serve(app: Any, *, host: str, port: int, with_worker: bool = True, stop: asyncio.Event | None = None) -> None:
     stop = stop or asyncio.Event()
     _install_signals(stop)
+    check_can_listen(host, port)
     warm_up(app)
     runner = web.AppRunner(build_web_app(app), access_log=None)
     await runner.setup()

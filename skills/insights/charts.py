@@ -6,33 +6,50 @@ environment), it is maintained for decades by its own project and published on P
 for every platform, and its figures are plain PNG (or SVG) that Slack, Teams and browsers show
 as they are. Each chart builds its own ``Figure`` object (not pyplot's global state), so charts
 can be drawn from several worker threads at once.
+
+matplotlib is imported when the first chart is drawn, not with this module: importing it takes
+about a second of CPU, which every `liaison` command and every worker would otherwise pay at
+start-up, charts or not.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import re
-from typing import Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, Sequence
 
-import matplotlib
+from bot.events import Attachment
+from skills.insights.figures import OTHER, Report
+from skills.insights.text import T, month_label, team_name
 
-matplotlib.use("Agg", force=True)
-
-from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
-
-from bot.events import Attachment  # noqa: E402
-from skills.insights.figures import OTHER, Report  # noqa: E402
-from skills.insights.text import T, month_label, team_name  # noqa: E402
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 DPI = 100
 MAX_TEAMS = 12  # rows and columns of the thanks matrix: the busiest teams, the others as "other"
 _BLUE, _GREEN, _ORANGE = "#2f6db5", "#3a9a5b", "#d9822b"
 
 
+@functools.cache
+def _matplotlib() -> Any:
+    """matplotlib with the Agg backend, imported on first use."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.backends.backend_agg
+    import matplotlib.figure
+    import matplotlib.ticker
+
+    return matplotlib
+
+
+def _figure(**kw: Any) -> Figure:
+    return _matplotlib().figure.Figure(**kw)
+
+
 def _png(fig: Figure) -> bytes:
-    FigureCanvasAgg(fig)
+    _matplotlib().backends.backend_agg.FigureCanvasAgg(fig)
     out = io.BytesIO()
     fig.savefig(out, format="png", dpi=DPI, metadata={"Software": None})
     return out.getvalue()
@@ -51,7 +68,7 @@ def participation_chart(labels: Sequence[str], people: Sequence[int], meetings: 
     """People taking part and meetings reported (bars) and new cross-team ties (line) over
     periods (months, coffee rounds), oldest first."""
     x = list(range(len(labels)))
-    fig = Figure(figsize=(7.2, 3.8), layout="constrained")
+    fig = _figure(figsize=(7.2, 3.8), layout="constrained")
     ax = fig.add_subplot()
     width = 0.38
     ax.bar([i - width / 2 for i in x], people, width, color=_BLUE, label=T.get(lang, "chart_people"))
@@ -71,7 +88,7 @@ def thanks_chart(report: Report, lang: str) -> bytes:
     teams = report.teams
     first, last = month_label(report.months[0].month, lang), month_label(report.months[-1].month, lang)
     size = max(3.8, 1.0 + 0.55 * min(len(teams), MAX_TEAMS))
-    fig = Figure(figsize=(size + 1.8, size), layout="constrained")
+    fig = _figure(figsize=(size + 1.8, size), layout="constrained")
     ax = fig.add_subplot()
     ax.set_title(T.get(lang, "chart_thanks", first=first, last=last))
     if not teams or not any(report.matrix.get((g, r)) for g in teams for r in teams):
@@ -91,7 +108,7 @@ def thanks_chart(report: Report, lang: str) -> bytes:
         for j, v in enumerate(row):
             ax.text(j, i, str(v), ha="center", va="center", color="white" if v > top * 0.6 else "black", fontsize="small")
     bar = fig.colorbar(image, ax=ax, shrink=0.8)
-    bar.locator = MaxNLocator(integer=True)
+    bar.locator = _matplotlib().ticker.MaxNLocator(integer=True)
     bar.update_ticks()
     return _png(fig)
 

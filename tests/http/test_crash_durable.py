@@ -19,7 +19,12 @@ from bot.db.models import EventSeen, IngestItem
 from tests.http.fake_slack import SIGNING_SECRET, TEAM_ID, FakeSlack, channel_message, event_envelope, slack_user
 from tests.http.serve_process import ServeProcess, free_port, percentile, run_cli, signed_headers
 
-N = 1000
+# 300 messages: the kill still finds most of them acknowledged but not yet indexed. The first
+# process indexes while it acknowledges, at a fraction of the acknowledging rate (measured: 223 of
+# 1,000 indexed by the kill; 0 of 300, on SQLite and on PostgreSQL), so fewer messages leave no fewer waiting in
+# proportion, and 32 senders still have about ten requests each. What the test proves is that
+# none of those waiting at the kill is lost; the assertion on ``at_kill`` checks there were some.
+N = 300
 CONCURRENCY = 32
 WS_KEY = f"slack:{TEAM_ID}"
 USERS = [slack_user(f"U0P{i:03d}", f"Person {i}") for i in range(8)]
@@ -105,6 +110,7 @@ async def test_kill_9_after_the_acks_loses_no_channel_message(database_url, tmp_
             at_kill = await asyncio.to_thread(_counts, database_url, tss)
             print(f"\n{N} acks: p50 {percentile(latencies, 0.5) * 1000:.0f} ms, p99 {percentile(latencies, 0.99) * 1000:.0f} ms, "
                   f"max {max(latencies) * 1000:.0f} ms; at the kill: {at_kill[0]} indexed, {at_kill[1]} queued")
+            assert at_kill[0] < N, "every message was indexed before the kill: the restart had nothing to recover"
 
             second = ServeProcess(tmp_path, env).start()
             await second.wait_ready(session, marker="Slack: directory synced")

@@ -90,10 +90,15 @@ def test_a_postgres_database_that_is_behind_stops_the_start(tmp_path, pg_url) ->
 def test_tokens_never_reach_the_log(capsys) -> None:  # noqa: ANN001
     from bot.app.cli import setup_logging
 
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
     setup_logging("INFO")
     try:
         logging.getLogger("liaison.test").warning("calling with xoxb-1234-5678-abcdef and Bearer eyJhbGciOi.abc.def")
         err = capsys.readouterr().err
         assert "xoxb-1234" not in err and "eyJhbGciOi" not in err and "[redacted]" in err
     finally:
-        logging.getLogger().handlers.clear()
+        # The root logger as it was: left at INFO, later tests in this process would capture
+        # lines they do not expect (tests/db/test_inbox.py counts its own).
+        root.handlers[:] = handlers
+        root.setLevel(level)

@@ -3,7 +3,9 @@ imports, and broken exports reported clearly with nothing imported."""
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import subprocess
 import sys
 import zipfile
@@ -12,6 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from bot.app.cli import main
 from bot.db.expertise import ExpertiseEvidence, ExpertiseMessage, ExpertiseModel
 from bot.db.models import IngestItem, PersonRow
 from adapters.slack.export import ExportError, import_export, read_export
@@ -164,19 +167,33 @@ def test_import_twice_changes_nothing(tmp_path: Path, make_app, database_url: st
     assert experts[0].user_id == "U2" and "U1" not in [e.user_id for e in experts]
 
 
-def test_cli_import_and_ask(tmp_path: Path) -> None:
+def test_cli_import_and_ask(tmp_path: Path, monkeypatch, capsys) -> None:  # noqa: ANN001
+    """`liaison import slack-export` then `liaison ask`, as main() runs them for the `liaison`
+    command: exit codes, stdout and stderr. They run in this process (a new process would load
+    spaCy's pipelines again for each command, seconds each); the one that must fail cleanly runs as
+    a real process, so that its exit code and its stderr are those an admin sees. (A real process
+    answering from a real database: tests/packaging/test_wheel.py runs `liaison demo`.)"""
     folder = write_export(tmp_path / "acme")
-    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "PATH": "/usr/bin:/bin"}
-    cli = [sys.executable, "-m", "bot.app.cli"]
-    done = subprocess.run([*cli, "import", "slack-export", str(folder)], env=env, cwd=ROOT, capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    assert "3 new messages queued, 3 indexed" in done.stdout
-    again = subprocess.run([*cli, "import", "slack-export", str(folder)], env=env, cwd=ROOT, capture_output=True, text=True)
-    assert "0 new messages queued" in again.stdout and "nothing changed" in again.stdout
+    for name in [k for k in os.environ if k.startswith(("LIAISON_", "DATABASE_", "SLACK_", "MICROSOFT_"))]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.chdir(tmp_path)
 
-    one = subprocess.run([*cli, "ask", "who knows kafka?", "--as", "U1", "--json"], env=env, cwd=ROOT, capture_output=True, text=True)
-    assert one.returncode == 0, one.stderr
-    answer = json.loads(one.stdout)
+    def liaison(*args: str, stdin: str = "") -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        code = main(list(args))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    code, out, err = liaison("import", "slack-export", str(folder))
+    assert code == 0, err
+    assert "3 new messages queued, 3 indexed" in out
+    _, again, _ = liaison("import", "slack-export", str(folder))
+    assert "0 new messages queued" in again and "nothing changed" in again
+
+    code, out, err = liaison("ask", "who knows kafka?", "--as", "U1", "--json")
+    assert code == 0, err
+    answer = json.loads(out)
     top = answer["experts"][0]
     assert (top["user"], top["name"]) == ("U2", "Ben Ode")
     assert top["reasons"] == ["answered 1 question about Kafka in #dev, last in March 2024"]
@@ -184,19 +201,21 @@ def test_cli_import_and_ask(tmp_path: Path) -> None:
     assert set(top) >= {"user", "name", "score", "reasons", "evidence"}
 
     batch = '{"as": "U2", "text": "anyone familiar with terraform state?"}\nnot json\n{"as": "U3", "text": "kafka offsets"}\n'
-    many = subprocess.run([*cli, "ask", "--batch", "-", "--json"], input=batch, env=env, cwd=ROOT, capture_output=True, text=True)
-    lines = [json.loads(line) for line in many.stdout.splitlines()]
+    _, out, err = liaison("ask", "--batch", "-", "--json", stdin=batch)
+    lines = [json.loads(line) for line in out.splitlines()]
     assert len(lines) == 3
     assert lines[0]["experts"][0]["user"] == "U3"
-    assert lines[1]["experts"] == [] and "line 2" in many.stderr
+    assert lines[1]["experts"] == [] and "line 2" in err
     assert lines[2]["experts"][0]["user"] == "U2"
 
     broken = write_export(tmp_path / "broken", {"dev/2024-03-01.json": "{oops"})
-    bad = subprocess.run([*cli, "import", "slack-export", str(broken)], env=env, cwd=ROOT, capture_output=True, text=True)
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "PATH": "/usr/bin:/bin"}
+    bad = subprocess.run([sys.executable, "-m", "bot.app.cli", "import", "slack-export", str(broken)], env=env, cwd=ROOT,
+                         capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "is not valid JSON" in bad.stderr and "Traceback" not in bad.stderr
     # The broken export left nothing behind: only the first workspace is known.
-    ws = subprocess.run([*cli, "ask", "kafka", "--as", "U1"], env=env, cwd=ROOT, capture_output=True, text=True)
-    assert ws.returncode == 0 and "Ben Ode" in ws.stdout
+    code, out, _ = liaison("ask", "kafka", "--as", "U1")
+    assert code == 0 and "Ben Ode" in out
 
 
 def test_the_import_queues_as_the_live_path_does(tmp_path: Path, make_app, database_url: str) -> None:  # noqa: ANN001
