@@ -172,8 +172,7 @@ def ask_all(app, export, questions, refs, *, with_refs: bool) -> dict[str, list[
 def refit(app, export, choice: tuple, data: list) -> None:  # noqa: ANN001
     """Store the export's ranking fitted with ``choice`` (c, features left out) on its examples
     (computed once)."""
-    from skills.expertise.ranker import DEFAULT, fit
-    from skills.expertise.ranker_fit import store
+    from skills.expertise.model import DEFAULT, fit, store
 
     service = app.services.get("expertise")
     c, drop = choice

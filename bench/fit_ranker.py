@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.db import Database  # noqa: E402
-from skills.expertise.ranker import FEATURES  # noqa: E402
+from skills.expertise.model import FEATURES  # noqa: E402
 from skills.expertise.ranker_fit import FitSettings, examples, store  # noqa: E402
 
 
@@ -46,7 +46,7 @@ def main() -> int:
     parser.add_argument("--max-examples", type=int, default=FitSettings.max_examples)
     parser.add_argument("--c", type=float, default=FitSettings.c)
     args = parser.parse_args()
-    from skills.expertise.ranker import fit
+    from skills.expertise.model import fit
 
     settings = FitSettings(max_examples=args.max_examples, c=args.c)
     db = Database(args.database)

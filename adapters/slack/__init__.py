@@ -35,8 +35,8 @@ from slack_bolt.response import BoltResponse
 from sqlalchemy.exc import SQLAlchemyError
 
 from adapters.common import installations
+from adapters.common.flow import Tasks
 from adapters.common.periodic import Periodic
-from adapters.common.tasks import Tasks
 from adapters.slack import directory, inbound, translate
 from adapters.slack.chat import SlackChat, make_client
 from bot import people

@@ -32,7 +32,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from adapters.common import paging
-from adapters.common.pacing import Pacer
+from adapters.common.flow import Pacer
 from adapters.slack.channels import ChannelCache, ChannelInfo
 from adapters.slack.translate import person_from_user
 from bot.events import Button, DirectMessage, GroupMessage, Outbound, Person, Reply, Sent, Workspace

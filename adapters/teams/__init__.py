@@ -29,9 +29,8 @@ from typing import Any, Coroutine, Mapping
 from yarl import URL
 
 from adapters.common import installations
-from adapters.common.pacing import Pacer
+from adapters.common.flow import Pacer, Tasks
 from adapters.common.periodic import Periodic
-from adapters.common.tasks import Tasks
 from adapters.teams import translate
 from adapters.teams.auth import SigningKeys, TokenValidator
 from adapters.teams.chat import ReferenceStore, TeamsChat

@@ -6,7 +6,7 @@ them to back off on 429 (and on 412, 502, 504), so sending is done here on aioht
 - every call is retried on 429, 412, 502, 504 and network errors, waiting ``retry_base`` seconds
   and doubling, or as long as the ``Retry-After`` header asks when that is longer
   (``adapters.common.retry``, on tenacity);
-- messages to one conversation are paced (``adapters.common.pacing``, on aiolimiter: Teams
+- messages to one conversation are paced (``adapters.common.flow``, on aiolimiter: Teams
   allows about 7 per second per conversation before it throttles);
 - a call goes out only when its serviceUrl passes ``ServiceUrlPolicy`` (trust.py): https, a
   known Bot Connector host, no credentials. A stored reference from before those rules, or one
@@ -30,7 +30,7 @@ import aiohttp
 from yarl import URL
 
 from adapters.common import paging
-from adapters.common.pacing import Pacer
+from adapters.common.flow import Pacer
 from adapters.common.retry import retrying
 from adapters.teams.trust import ServiceUrlPolicy
 from bot.ports import ChatError

@@ -142,7 +142,7 @@ class ExpertiseTopic(_Scoped, Base):
 
 
 class ExpertiseModel(_Scoped, Base):
-    """The ranking a workspace learned from its own history (see ``skills/expertise/ranker.py``): the
+    """The ranking a workspace learned from its own history (see ``skills/expertise/model.py``): the
     features' names, means, scales and weights as JSON. Names no person."""
 
     __tablename__ = "expertise_models"

@@ -36,9 +36,8 @@ from bot.text import directory_names, quote
 
 from skills.expertise.evidence import known_keys, record_evidence
 from skills.expertise.index import index_messages
-from skills.expertise.model import Expert, ExpertiseSettings, Link
+from skills.expertise.model import Expert, ExpertiseSettings, Link, Model
 from skills.expertise.nlp import LANGS, NlpSettings, closest_word
-from skills.expertise.ranker import Model
 from skills.expertise.ranker_fit import FitSettings
 from skills.expertise.ranking import IndexSnapshot, index_snapshot, who_knows
 from skills.expertise.reads import busiest_channel

@@ -1,4 +1,5 @@
-"""Fitting a workspace's ranking (``ranker.py``) from its own index, in the worker.
+"""Fitting a workspace's ranking (``model.py``: its features, ``Model``, ``fit``, ``store``) from its
+own index, in the worker.
 
 ``examples`` sweeps the workspace's history in time order — its messages and the evidence on
 the topics of its questions — and at each answered question, before applying the thread,
@@ -26,9 +27,10 @@ from typing import Any, Iterable, Iterator, Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.db.expertise import ExpertiseEvidence, ExpertiseMessage, ExpertiseModel
+from bot.db.expertise import ExpertiseEvidence, ExpertiseMessage
 from bot.db.models import PersonRow
-from skills.expertise.ranker import DEFAULT, RECENT_DAYS, WEEK_DAYS, Model, Person, Workspace, features, fit, idf
+from skills.expertise.model import (DEFAULT, EPOCH, RECENT_DAYS, WEEK_DAYS, Model, Person, Workspace, features, fit, idf,
+                                    store)
 
 log = logging.getLogger("liaison.expertise.fit")
 
@@ -40,7 +42,7 @@ STRENGTH = (0.1, 3.0, 5.0, 4.0)
 CANDIDATES = 50
 _DAY = 86400.0
 _ZERO4 = (0.0, 0.0, 0.0, 0.0)
-_EPOCH = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc).timestamp()  # the index's (skills.expertise.model.EPOCH)
+_EPOCH = EPOCH.timestamp()  # the index's
 
 
 @dataclass(frozen=True)
@@ -279,25 +281,3 @@ def fit_workspace(session: Session, *, now: dt.datetime, settings: FitSettings |
              len(data), time.perf_counter() - started)
     return model
 
-
-def store(session: Session, model: Model, *, now: dt.datetime) -> None:
-    row = session.scalars(select(ExpertiseModel)).first()
-    if row is None:
-        row = ExpertiseModel(workspace=session.info["workspace"], fitted_at=now, examples=model.examples, model="")
-        session.add(row)
-    row.fitted_at, row.examples, row.model = now, model.examples, model.to_json()
-    session.flush()
-
-
-def load(session: Session) -> Model | None:
-    """The stored ranking of the session's workspace (None: never fitted)."""
-    T = ExpertiseModel.__table__
-    text = session.connection().execute(select(T.c.model).where(T.c.workspace == session.info["workspace"])).scalar()
-    if not text:
-        return None
-    try:
-        return Model.from_json(text)
-    except (ValueError, KeyError, TypeError, IndexError):
-        log.warning("the stored expertise ranking of %s cannot be read; the default ranks until the next fit",
-                    session.info["workspace"])
-        return None

@@ -32,13 +32,13 @@ from sqlalchemy.orm import Session
 from bot.db.expertise import ExpertisePerson, ExpertiseTopic
 
 from skills.expertise.topics import Topic
-from skills.expertise.ranker import DEFAULT, FEATURES, Model
-from skills.expertise.ranker import Person as RankPerson
-from skills.expertise.ranker import Workspace as RankWorkspace
-from skills.expertise.ranker import features as rank_features
 from skills.expertise.ranker_fit import CANDIDATES, STRENGTH
-from skills.expertise.ranker_fit import load as load_model
-from skills.expertise.model import DAY, KINDS, Expert, ExpertiseSettings, aware, growth, topic_weight, workspace_of
+from skills.expertise.model import (DAY, DEFAULT, FEATURES, KINDS, Expert, ExpertiseSettings, Model, aware, growth,
+                                    topic_weight, workspace_of)
+from skills.expertise.model import Person as RankPerson
+from skills.expertise.model import Workspace as RankWorkspace
+from skills.expertise.model import features as rank_features
+from skills.expertise.model import load as load_model
 from skills.expertise.reads import (Details, candidate_rows, evidence_details, index_size, people_rows, recent_activity,
                                    scoped_select, workspace_averages)
 

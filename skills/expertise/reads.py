@@ -16,9 +16,8 @@ from sqlalchemy.orm import Session
 from bot.db.expertise import ExpertiseCounts, ExpertiseEvidence, ExpertiseMessage, ExpertisePerson, ExpertiseScore
 from bot.db.models import PersonRow
 
-from skills.expertise.ranker import RECENT_DAYS, WEEK_DAYS
-from skills.expertise.ranker import Workspace as RankWorkspace
-from skills.expertise.model import KINDS, Link, aware, workspace_of
+from skills.expertise.model import KINDS, RECENT_DAYS, WEEK_DAYS, Link, aware, workspace_of
+from skills.expertise.model import Workspace as RankWorkspace
 
 _LINK_PRIORITY = {"thanked": 0, "answered": 1, "declared": 2, "wrote": 3}
 # Evidence rows read per person for the links and the channel of a reason line.

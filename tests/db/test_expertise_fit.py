@@ -17,11 +17,10 @@ from bot.db.expertise import ExpertiseModel
 from bot.db.migrate import upgrade
 from bot.events import ScheduledTick
 from skills.expertise.index import IncomingMessage
-from skills.expertise.model import ExpertiseSettings
+from skills.expertise.model import DEFAULT, FEATURES, ExpertiseSettings
 from skills.expertise.ask import ExpertiseService
 from bot.ingest import IngestWorker
 from skills.expertise.nlp import Nlp
-from skills.expertise.ranker import DEFAULT, FEATURES
 from skills.expertise.ranker_fit import FitSettings, examples, fit_workspace
 from tests.conftest import WS as WORKSPACE
 from tests.conftest import message, person
@@ -130,7 +129,7 @@ def racket_thread(root: str, days_ago: float) -> list[IncomingMessage]:
 def test_replies_in_others_threads_lately_are_counted_alike_by_questions_and_by_the_fit(db: Database, nlp: Nlp) -> None:
     # Every reply in someone else's thread counts, help or not ("+1" too), each reply once;
     # not the asker's replies in their own thread, nor replies older than RECENT_DAYS.
-    from skills.expertise.ranker import RECENT_DAYS
+    from skills.expertise.model import RECENT_DAYS
     from skills.expertise.ranker_fit import _State
     from skills.expertise.ranking import index_snapshot
 
@@ -155,8 +154,7 @@ def test_a_workspace_that_learns_recent_replies_ranks_and_explains_by_them(db: D
     # UOLDHAND answered raco questions more often, but months ago; UHELPER replies in others'
     # threads every day lately. A ranking on relevance alone puts UOLDHAND first; one that also
     # weighs replies lately (as the racket channels learn) puts UHELPER first, and says why.
-    from skills.expertise.ranker import Model
-    from skills.expertise.ranker_fit import store
+    from skills.expertise.model import Model, store
     from skills.expertise.ask import describe
 
     service = ExpertiseService(settings=ExpertiseSettings(), nlp=nlp)

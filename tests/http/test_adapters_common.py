@@ -13,10 +13,9 @@ import logging
 import pytest
 
 from adapters.common import installations, paging
-from adapters.common.pacing import Pacer
+from adapters.common.flow import Pacer, Tasks
 from adapters.common.periodic import Periodic
 from adapters.common.retry import retry_delay, retrying
-from adapters.common.tasks import Tasks
 from bot.db import Database
 from bot.db.migrate import upgrade
 from bot.db.models import Installation

@@ -317,8 +317,7 @@ def test_the_reason_line_leads_with_what_ranked_the_person(db: Database, service
     # UHELP answered Kafka once but helps others every day; UOLD answered Kafka three times,
     # months ago. With a ranking that weighs recent help most (as a workspace may learn), the
     # reason of each says first what puts them where they are.
-    from skills.expertise.ranker import FEATURES, Model
-    from skills.expertise.ranker_fit import store
+    from skills.expertise.model import FEATURES, Model, store
 
     ingest(db, service, *[
         m for i in range(3) for m in (
