@@ -10,7 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from sqlalchemy import Boolean, DateTime, Integer, String, case, func, select, text
+from sqlalchemy import Boolean, DateTime, Integer, String, case, column, func, select, text
 from sqlalchemy.orm import Session
 
 from bot.db.expertise import ExpertiseCounts, ExpertiseEvidence, ExpertiseMessage, ExpertisePerson, ExpertiseScore, ExpertiseTopic
@@ -184,22 +184,25 @@ def size_and_topics(session: Session, now: dt.datetime, keys: Sequence[str], per
     save: read them with ``candidate_rows``)."""
     TT, CT, ST = ExpertiseTopic.__tablename__, ExpertiseCounts.__tablename__, ExpertiseScore.__tablename__
     names = ["user_id", "topic_key", "last_at", *(f"{k}_n" for k in KINDS), *(f"{k}_s" for k in KINDS)]
-    front, lateral = "", ""
-    if pg:  # the score columns first, where candidate_rows has them
-        front = "".join(f"s.{n}, " for n in names)
-        lateral = (f" LEFT JOIN LATERAL (SELECT {', '.join(names)} FROM {ST} WHERE workspace = :ws AND topic_key = t.key "
-                   "ORDER BY strength DESC LIMIT :n) AS s ON true")
     match = "= ANY(CAST(:keys AS text[]))" if pg else "IN (SELECT value FROM json_each(:keys))"
-    result = session.connection().execute(text(
-        f"SELECT {front}c.people_n IS NOT NULL AS counted, c.last_at AS counts_last_at, c.people_n AS counts_people_n, "
-        f"t.key, t.display, t.people_n AS topic_people_n FROM (SELECT 1 AS one) AS one "
-        f"LEFT JOIN {CT} c ON c.workspace = :ws LEFT JOIN {TT} t ON t.workspace = :ws AND t.key {match}{lateral}"
-    ).columns(counted=Boolean, counts_last_at=DateTime(timezone=True), last_at=DateTime(timezone=True)),
+    head = (f"c.people_n IS NOT NULL AS counted, c.last_at AS counts_last_at, c.people_n AS counts_people_n, t.key, "
+            f"t.display, t.people_n AS topic_people_n FROM (SELECT 1 AS one) AS one LEFT JOIN {CT} c ON c.workspace = :ws "
+            f"LEFT JOIN {TT} t ON t.workspace = :ws AND t.key {match}")
+    if pg:  # then the strongest people of each topic, the score columns first as candidate_rows has them
+        sql = (f"SELECT {'NULL, ' * len(names)}{head} UNION ALL SELECT s.*, NULL, NULL, NULL, NULL, NULL, NULL FROM {TT} t "
+               f"CROSS JOIN LATERAL (SELECT {', '.join(names)} FROM {ST} WHERE workspace = :ws AND topic_key = t.key "
+               f"ORDER BY strength DESC LIMIT :n) AS s WHERE t.workspace = :ws AND t.key {match}")
+    else:
+        sql = f"SELECT {head}"
+    result = session.connection().execute(text(sql).columns(
+        *(column(n) for n in (names if pg else ())), column("counted", Boolean), column("counts_last_at", DateTime(timezone=True)),
+        column("counts_people_n"), column("key"), column("display"), column("topic_people_n")),
         {"ws": workspace_of(session), "keys": list(keys) if pg else json.dumps(list(keys)), "n": per_topic}).all()
-    if not result[0].counted:  # an index written before expertise_counts was kept
+    first = next(r for r in result if r.counted is not None)  # the counts' row (the first topic's, if any)
+    if not first.counted:  # an index written before expertise_counts was kept
         at, people = index_size(session, now)
     else:
-        latest, people = result[0].counts_last_at, result[0].counts_people_n
+        latest, people = first.counts_last_at, first.counts_people_n
         at = min(aware(now), aware(latest)) if latest is not None else aware(now)
     topics = {r.key: _TopicRow(r.key, r.display, r.topic_people_n) for r in result if r.key is not None}
     candidates = [r for r in result if r.user_id is not None] if pg else None
