@@ -91,8 +91,10 @@ class ExpertiseScore(_Scoped, Base):
     __tablename__ = "expertise_scores"
     __table_args__ = (
         UniqueConstraint("workspace", "user_id", "topic_key", name="uq_expertise_score"),
-        # The strongest people of one topic first, read straight from the index.
-        Index("ix_expertise_scores_topic", "workspace", "topic_key", "strength"),
+        # The strongest people of one topic first, read from the index alone: it holds every
+        # column a question reads of them (an index-only scan instead of a table row per person).
+        Index("ix_expertise_scores_topic", "workspace", "topic_key", "strength", "user_id", "last_at", "wrote_n",
+              "answered_n", "thanked_n", "declared_n", "wrote_s", "answered_s", "thanked_s", "declared_s"),
     )
     __person_columns__ = ("user_id",)
 

@@ -29,7 +29,7 @@ from typing import Any, Iterable, Mapping, Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.db.expertise import ExpertisePerson, ExpertiseTopic
+from bot.db.expertise import ExpertisePerson
 
 from skills.expertise.topics import Topic
 from skills.expertise.ranker_fit import CANDIDATES, STRENGTH
@@ -39,8 +39,8 @@ from skills.expertise.model import Person as RankPerson
 from skills.expertise.model import Workspace as RankWorkspace
 from skills.expertise.model import features as rank_features
 from skills.expertise.model import load as load_model
-from skills.expertise.reads import (Details, candidate_rows, evidence_details, index_size, people_rows, recent_activity,
-                                   scoped_select, workspace_averages)
+from skills.expertise.reads import (Details, candidate_rows, evidence_details, people_rows, recent_activity, size_and_topics,
+                                   workspace_averages)
 
 # Threads answered for others in the last RECENT_DAYS days from which a reason line says that
 # the person helps others a lot lately.
@@ -102,7 +102,7 @@ def who_knows(
 ) -> list[Expert]:
     """The people who know most about ``topics``, best first: never the asker, people who opted
     out, bots or deleted accounts. People with evidence for the topics come with
-    ``matched=True``; the workspace's ranking (``ranker.py``) orders them and the general
+    ``matched=True``; the workspace's ranking (``model.py``) orders them and the general
     helpers (``matched=False``) together, and when no topic is known (with ``fallback``) ranks
     the helpers alone.
 
@@ -112,17 +112,17 @@ def who_knows(
     ``index_snapshot`` (it changes slowly); else it is read."""
     settings = settings or ExpertiseSettings()
     limit = limit or settings.max_experts
-    TT = ExpertiseTopic.__table__
     workspace_of(session)
     pg = session.get_bind().dialect.name == "postgresql"
     snap = snapshot if snapshot is not None else index_snapshot(session, now=now, settings=settings)
+    keys = list(dict.fromkeys(t.key for t in topics if t.key))
     # Time is measured up to the index's latest message: in a live workspace that is about
     # now; in an imported archive, it keeps old evidence from all decaying to nothing.
-    now, people = index_size(session, now)
-    keys = list(dict.fromkeys(t.key for t in topics if t.key))
-    topic_rows = {r.key: r for r in scoped_select(session, select(TT.c.key, TT.c.display, TT.c.people_n).where(TT.c.key.in_(keys)), TT).all()} if keys else {}
+    now, people, topic_rows, found = size_and_topics(session, now, keys, settings.candidates_per_topic, pg)
     weights = {k: w for k, r in topic_rows.items() if (w := topic_weight(max(people, 1), r.people_n)) > 0}
-    counts, rows, strength = _candidate_evidence(session, weights, now, settings, pg)
+    found = [r for r in found if r.topic_key in weights] if found is not None else (
+        candidate_rows(session, list(weights), settings.candidates_per_topic, pg))
+    counts, rows, strength = _candidate_evidence(found, weights, now, settings)
     if not counts and not fallback:
         return []
     # The candidates a fit learns from: the people with the most evidence on the question's
@@ -134,7 +134,7 @@ def who_knows(
     prior_rows, directory = people_rows(session, sorted(wanted | ({asker} if asker else set())), asker, pg)
     asker_row = directory.get(asker) if asker else None
     asker_team = asker_row.team if asker_row is not None else None
-    ranked = _rank(wanted, counts, weights, prior_rows, directory, snap, asker, asker_team, now)[:limit]
+    ranked = _rank(wanted, counts, weights, prior_rows, directory, snap, asker, asker_team, now, limit)
 
     # Reasons and links: only for the matched people an answer shows.
     best = {u: _best_topic(counts[u], weights) for u, _, _ in ranked if u in counts}
@@ -150,16 +150,16 @@ def who_knows(
 
 
 
-def _candidate_evidence(session: Session, weights: Mapping[str, float], now: dt.datetime, settings: ExpertiseSettings,
-                        pg: bool) -> tuple[dict[str, dict[str, tuple[float, ...]]], dict[tuple[str, str], Any], dict[str, float]]:
-    """The strongest people on the query's topics: per person and topic, each kind's evidence
-    weighted and decayed to ``now``, as a fit sees it; their score rows; and per person, the
-    strength a question picks its candidates by."""
+def _candidate_evidence(found: Sequence[Any], weights: Mapping[str, float], now: dt.datetime, settings: ExpertiseSettings,
+                        ) -> tuple[dict[str, dict[str, tuple[float, ...]]], dict[tuple[str, str], Any], dict[str, float]]:
+    """The strongest people on the query's topics (``found``: ``candidate_rows``): per person
+    and topic, each kind's evidence weighted and decayed to ``now``, as a fit sees it; their
+    score rows; and per person, the strength a question picks its candidates by."""
     counts: dict[str, dict[str, tuple[float, ...]]] = defaultdict(dict)
     rows: dict[tuple[str, str], Any] = {}
     decay = 1.0 / growth(now, settings.half_life_days)
     strength: dict[str, float] = defaultdict(float)
-    for row in candidate_rows(session, list(weights), settings.candidates_per_topic, pg):
+    for row in found:
         # (user_id, topic_key, last_at, the counts by kind, the time-weighted sums by kind)
         if row[3] or row[4] or row[5] or row[6]:
             c = ((row[7] or 0.0) * decay, (row[8] or 0.0) * decay, (row[9] or 0.0) * decay, (row[10] or 0.0) * decay)
@@ -197,11 +197,11 @@ def _expert(u: str, score: float, why: str, person: Any, p: Any, srow: Any, topi
 
 def _rank(wanted: Iterable[str], counts: Mapping[str, Mapping[str, Sequence[int]]], weights: Mapping[str, float],
           prior_rows: Mapping[str, Any], directory: Mapping[str, Any], snap: IndexSnapshot, asker: str | None,
-          asker_team: str | None, now: dt.datetime) -> list[tuple[str, float, str]]:
-    """(person, score, the feature that counts most for them), best first: the workspace's
-    ranking over each candidate's features. Only people still indexed count (a kept snapshot
-    may name someone erased since), never the asker, people who opted out, bots or deleted
-    accounts."""
+          asker_team: str | None, now: dt.datetime, limit: int) -> list[tuple[str, float, str]]:
+    """The best ``limit`` (person, score, the feature that counts most for them), best first:
+    the workspace's ranking over each candidate's features. Only people still indexed count (a
+    kept snapshot may name someone erased since), never the asker, people who opted out, bots
+    or deleted accounts."""
     now_s = now.timestamp()
     scored = []
     for u in wanted:
@@ -218,9 +218,10 @@ def _rank(wanted: Iterable[str], counts: Mapping[str, Mapping[str, Sequence[int]
             cross_team=bool(team and asker_team and team != asker_team), replies_recent=snap.replying.get(u, 0)),
             snap.averages)
         parts = snap.model.contributions(x)
-        why = max(range(len(parts)), key=lambda i: (parts[i], -i))
-        scored.append((u, sum(parts), FEATURES[why]))
-    return sorted(scored, key=lambda s: (-s[1], s[0]))
+        scored.append((u, sum(parts), parts))
+    scored.sort(key=lambda s: (-s[1], s[0]))
+    # The reason is named for the people shown only: the first of their largest contributions.
+    return [(u, score, FEATURES[parts.index(max(parts))]) for u, score, parts in scored[:limit]]
 
 
 def _best_topic(counts: Mapping[str, Sequence[int]], weights: Mapping[str, float]) -> str:

@@ -10,10 +10,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from sqlalchemy import Boolean, DateTime, Integer, String, case, func, select, text
+from sqlalchemy import Boolean, DateTime, Integer, String, case, column, func, select, text
 from sqlalchemy.orm import Session
 
-from bot.db.expertise import ExpertiseCounts, ExpertiseEvidence, ExpertiseMessage, ExpertisePerson, ExpertiseScore
+from bot.db.expertise import ExpertiseCounts, ExpertiseEvidence, ExpertiseMessage, ExpertisePerson, ExpertiseScore, ExpertiseTopic
 from bot.db.models import PersonRow
 
 from skills.expertise.model import KINDS, RECENT_DAYS, WEEK_DAYS, Link, aware, workspace_of
@@ -50,11 +50,12 @@ def _pick_details(rows: Sequence[Any], n: int) -> Details:
     channel = max(channels, key=lambda c: (channels[c], c)) if channels else None
     out: list[Link] = []
     seen = set()
-    for r in sorted(rows, key=lambda r: (_LINK_PRIORITY.get(r.kind, 9), -aware(r.at).timestamp())):
+    # Links go to help (answers, thanked messages) only, not to mentions of the topic.
+    helped = [r for r in rows if r.kind != "wrote"]
+    for r in sorted(helped, key=lambda r: (_LINK_PRIORITY.get(r.kind, 9), -aware(r.at).timestamp())):
         if len(out) >= n:
             break
-        if r.kind == "wrote" or (r.conversation_id, r.ts) in seen:
-            # Links go to help (answers, thanked messages) only, not to mentions of the topic.
+        if (r.conversation_id, r.ts) in seen:
             continue
         seen.add((r.conversation_id, r.ts))
         out.append(Link(r.conversation_id, r.ts, r.permalink, r.conversation_name, r.kind, aware(r.at)))
@@ -85,7 +86,9 @@ def evidence_details(session: Session, pairs: Sequence[tuple[str, str]], n: int)
         rows_sql = " UNION ALL ".join(parts)
     result = session.connection().execute(text(
         "SELECT e.user_id, e.topic_key, e.conversation_id, e.ts, e.permalink, e.conversation_name, e.kind, e.at, m.thread_ts "
-        f"FROM ({rows_sql}) AS e LEFT JOIN {M} m ON m.workspace = :ws AND m.conversation_id = e.conversation_id AND m.ts = e.ts"
+        # The thread of answers only (the others' is not used): a seek per answer, not per row.
+        f"FROM ({rows_sql}) AS e LEFT JOIN {M} m ON e.kind = 'answered' AND m.workspace = :ws "
+        "AND m.conversation_id = e.conversation_id AND m.ts = e.ts"
     ).columns(user_id=String, topic_key=String, conversation_id=String, ts=String, permalink=String,
               conversation_name=String, kind=String, at=DateTime(timezone=True), thread_ts=String), params)
     rows: dict[tuple[str, str], list[Any]] = defaultdict(list)
@@ -170,6 +173,46 @@ def index_size(session: Session, now: dt.datetime) -> tuple[dt.datetime, int]:
     latest, people = row
     at = min(aware(now), aware(latest)) if latest is not None else aware(now)
     return at, people or 0
+
+
+def size_and_topics(session: Session, now: dt.datetime, keys: Sequence[str], per_topic: int, pg: bool
+                    ) -> tuple[dt.datetime, int, dict[str, Any], list[Any] | None]:
+    """A question's first read: ``index_size``, the index rows (key, display, people_n) of the
+    topics ``keys`` by key, and on PostgreSQL also ``candidate_rows`` of those topics, in one
+    statement (one round trip instead of three; None on SQLite, which has no round trips to
+    save: read them with ``candidate_rows``)."""
+    TT, CT, ST = ExpertiseTopic.__tablename__, ExpertiseCounts.__tablename__, ExpertiseScore.__tablename__
+    names = ["user_id", "topic_key", "last_at", *(f"{k}_n" for k in KINDS), *(f"{k}_s" for k in KINDS)]
+    match = "= ANY(CAST(:keys AS text[]))" if pg else "IN (SELECT value FROM json_each(:keys))"
+    head = (f"c.people_n IS NOT NULL AS counted, c.last_at AS counts_last_at, c.people_n AS counts_people_n, t.key, "
+            f"t.display, t.people_n AS topic_people_n FROM (SELECT 1 AS one) AS one LEFT JOIN {CT} c ON c.workspace = :ws "
+            f"LEFT JOIN {TT} t ON t.workspace = :ws AND t.key {match}")
+    if pg:  # then the strongest people of each topic, the score columns first as candidate_rows has them
+        sql = (f"SELECT {'NULL, ' * len(names)}{head} UNION ALL SELECT s.*, NULL, NULL, NULL, NULL, NULL, NULL FROM {TT} t "
+               f"CROSS JOIN LATERAL (SELECT {', '.join(names)} FROM {ST} WHERE workspace = :ws AND topic_key = t.key "
+               f"ORDER BY strength DESC LIMIT :n) AS s WHERE t.workspace = :ws AND t.key {match}")
+    else:
+        sql = f"SELECT {head}"
+    result = session.connection().execute(text(sql).columns(
+        *(column(n) for n in (names if pg else ())), column("counted", Boolean), column("counts_last_at", DateTime(timezone=True)),
+        column("counts_people_n"), column("key"), column("display"), column("topic_people_n")),
+        {"ws": workspace_of(session), "keys": list(keys) if pg else json.dumps(list(keys)), "n": per_topic}).all()
+    first = next(r for r in result if r.counted is not None)  # the counts' row (the first topic's, if any)
+    if not first.counted:  # an index written before expertise_counts was kept
+        at, people = index_size(session, now)
+    else:
+        latest, people = first.counts_last_at, first.counts_people_n
+        at = min(aware(now), aware(latest)) if latest is not None else aware(now)
+    topics = {r.key: _TopicRow(r.key, r.display, r.topic_people_n) for r in result if r.key is not None}
+    candidates = [r for r in result if r.user_id is not None] if pg else None
+    return at, people or 0, topics, candidates
+
+
+@dataclass(frozen=True)
+class _TopicRow:
+    key: str
+    display: str
+    people_n: int
 
 
 def workspace_averages(session: Session) -> RankWorkspace:
