@@ -40,7 +40,7 @@ from skills.expertise.model import Expert, ExpertiseSettings, Link, Model
 from skills.expertise.nlp import LANGS, NlpSettings, closest_word
 from skills.expertise.ranker_fit import FitSettings
 from skills.expertise.ranking import IndexSnapshot, index_snapshot, who_knows
-from skills.expertise.reads import busiest_channel
+from skills.expertise.ranking import busiest_channel
 from skills.expertise.routes import routes
 from skills.expertise.text import REASONS, TEXT
 from skills.expertise.topics import Topic

@@ -14,7 +14,7 @@ from bot.db.expertise import ExpertiseEvidence, ExpertiseMessage, ExpertisePerso
 from skills.expertise.model import KINDS, ExpertiseSettings, HeldTopic, topic_weight
 from skills.expertise.writer import Writer, count_again
 from skills.expertise.evidence import remove_evidence_rows
-from skills.expertise.reads import evidence_details
+from skills.expertise.ranking import evidence_details
 
 def held_about(session: Session, *, user_id: str, limit: int = 15, settings: ExpertiseSettings | None = None) -> list[HeldTopic]:
     """What the index holds about one person, the topics they would be found for first: their

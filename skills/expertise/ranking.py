@@ -1,19 +1,21 @@
-"""The expertise index: evidence in (messages, thanks, declarations), ranked people with reasons
-out.
+"""A question against the expertise index: ``who_knows`` ranks people, and the reads it needs.
+
+In order: ``IndexSnapshot`` and ``index_snapshot`` (what every question needs of a workspace
+and what changes slowly, kept a few minutes by ``ExpertiseService``); ``who_knows`` (the
+question); then the reads, each a fixed number of statements whatever the index's size: the
+workspace's size and the question's topics with their strongest people (``size_and_topics``,
+``candidate_rows``), those people's index and directory rows (``people_rows``), the workspace's
+averages and recent help, and the evidence behind a reason line (``evidence_details``: links,
+channel, threads).
 
 Evidence is kept per (person, topic, kind, message): "wrote" about it, "answered" in a thread
-started by someone else (the answerer is also credited with the thread's question topics),
-"thanked" for it (fed by the kudos skill), "declared" it ("I know Kafka"). Each kind has a
-weight, and every piece of evidence decays with a configurable half-life.
-
-A question is ranked like a search over people: for each query topic, the person's decayed
-evidence (saturating, so one chatty person does not drown the rest) times the topic's inverse
-"people frequency" (a topic everybody mentions says little). That relevance (plus a small
-floor) is multiplied by a prior: how much the person answered others lately (answers decay
-with a half-life of days) and whether they have been active lately. Knowing times answering:
-a busy helper who once mentioned a topic does not outrank a quieter colleague who answered it
-many times. People outside the asker's team get a small, tie-breaker-sized boost. When none of
-the query's topics is known, the prior alone ranks people, and the caller says so.
+started by someone else, "thanked" for it (fed by the kudos skill), "declared" it ("I know
+Kafka"); each kind is weighted and decays with a half-life. The people with the most evidence on
+the question's topics and the people who answered the most threads are the candidates; the
+workspace's ranking (``model.py``: its features, and the weights learnt from its own answered
+threads by ``ranker_fit.py``, or the default) orders them. People outside the asker's team are
+favoured by a feature of that ranking. When none of the question's topics is known, the helpers
+alone are ranked and the caller says so.
 
 All functions take a Session scoped to one workspace. Nothing here keeps message text.
 """
@@ -22,25 +24,26 @@ from __future__ import annotations
 
 import datetime as dt
 import heapq
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import Boolean, DateTime, Integer, String, case, column, func, select, text
 from sqlalchemy.orm import Session
 
-from bot.db.expertise import ExpertisePerson
+from bot.db.expertise import ExpertiseCounts, ExpertiseEvidence, ExpertiseMessage, ExpertisePerson, ExpertiseScore, ExpertiseTopic
+from bot.db.models import PersonRow
 
 from skills.expertise.topics import Topic
 from skills.expertise.ranker_fit import CANDIDATES, STRENGTH
-from skills.expertise.model import (DAY, DEFAULT, FEATURES, KINDS, Expert, ExpertiseSettings, Model, aware, growth,
-                                    topic_weight, workspace_of)
+from skills.expertise.model import (DAY, DEFAULT, FEATURES, KINDS, RECENT_DAYS, WEEK_DAYS, Expert, ExpertiseSettings, Link,
+                                    Model, aware, growth, topic_weight, workspace_of)
 from skills.expertise.model import Person as RankPerson
 from skills.expertise.model import Workspace as RankWorkspace
 from skills.expertise.model import features as rank_features
 from skills.expertise.model import load as load_model
-from skills.expertise.reads import (Details, candidate_rows, evidence_details, people_rows, recent_activity, size_and_topics,
-                                   workspace_averages)
+
 
 # Threads answered for others in the last RECENT_DAYS days from which a reason line says that
 # the person helps others a lot lately.
@@ -149,7 +152,6 @@ def who_knows(
     return out
 
 
-
 def _candidate_evidence(found: Sequence[Any], weights: Mapping[str, float], now: dt.datetime, settings: ExpertiseSettings,
                         ) -> tuple[dict[str, dict[str, tuple[float, ...]]], dict[tuple[str, str], Any], dict[str, float]]:
     """The strongest people on the query's topics (``found``: ``candidate_rows``): per person
@@ -229,3 +231,253 @@ def _best_topic(counts: Mapping[str, Sequence[int]], weights: Mapping[str, float
     it first, what they wrote last, times how telling the topic is."""
     return max(counts, key=lambda k: (weights.get(k, 0.0) * (3 * counts[k][1] + 5 * counts[k][2] + 4 * counts[k][3]
                                                             + 0.1 * counts[k][0]), k))
+
+
+# ---- the reads ------------------------------------------------------------------------------
+
+_LINK_PRIORITY = {"thanked": 0, "answered": 1, "declared": 2, "wrote": 3}
+# Evidence rows read per person for the links and the channel of a reason line.
+_DETAIL_ROWS = 60
+
+
+@dataclass(frozen=True)
+class Details:
+    """What an answer shows of one person's evidence on a topic, from its latest rows."""
+
+    links: tuple[Link, ...] = ()
+    channel: str | None = None  # where most of that evidence is
+    threads: int = 0  # distinct threads of the answers among those rows
+    answers: int = 0  # answers among those rows
+
+
+def _pick_details(rows: Sequence[Any], n: int) -> Details:
+    """From one person's latest evidence rows on a topic (with the thread of each message): the
+    best ``n`` links to their help (thanks and answers, the most recent first), the channel where most of
+    that evidence is, and the threads their answers are in."""
+    channels: dict[str, int] = defaultdict(int)
+    threads: set[tuple[str, str]] = set()
+    answers = 0
+    for r in rows:
+        if r.conversation_name:
+            channels[r.conversation_name] += 1
+        if r.kind == "answered":
+            answers += 1
+            threads.add((r.conversation_id, r.thread_ts or r.ts))
+    channel = max(channels, key=lambda c: (channels[c], c)) if channels else None
+    out: list[Link] = []
+    seen = set()
+    # Links go to help (answers, thanked messages) only, not to mentions of the topic.
+    helped = [r for r in rows if r.kind != "wrote"]
+    for r in sorted(helped, key=lambda r: (_LINK_PRIORITY.get(r.kind, 9), -aware(r.at).timestamp())):
+        if len(out) >= n:
+            break
+        if (r.conversation_id, r.ts) in seen:
+            continue
+        seen.add((r.conversation_id, r.ts))
+        out.append(Link(r.conversation_id, r.ts, r.permalink, r.conversation_name, r.kind, aware(r.at)))
+    return Details(tuple(out), channel, len(threads), answers)
+
+
+def evidence_details(session: Session, pairs: Sequence[tuple[str, str]], n: int) -> dict[tuple[str, str], Details]:
+    """``_pick_details`` of the latest ``_DETAIL_ROWS`` evidence rows of each (person, topic)
+    pair, with each message's thread, read straight from the index in one statement: a
+    ``LATERAL`` read per pair on PostgreSQL, a ``UNION ALL`` of per-pair reads on SQLite."""
+    if not pairs:
+        return {}
+    ws = workspace_of(session)
+    E, M = ExpertiseEvidence.__tablename__, ExpertiseMessage.__tablename__
+    cols = "conversation_id, ts, permalink, conversation_name, kind, at"
+    params: dict[str, Any] = {"ws": ws, "rows": _DETAIL_ROWS}
+    if session.get_bind().dialect.name == "postgresql":
+        params |= {"users": [u for u, _ in pairs], "keys": [k for _, k in pairs]}
+        rows_sql = (f"SELECT p.u AS user_id, p.k AS topic_key, e.* FROM unnest(CAST(:users AS text[]), CAST(:keys AS text[])) AS p(u, k) "
+                    f"CROSS JOIN LATERAL (SELECT {cols} FROM {E} WHERE workspace = :ws AND user_id = p.u AND topic_key = p.k "
+                    "AND ts <> '' ORDER BY at DESC LIMIT :rows) AS e")
+    else:
+        parts = []
+        for i, (u, key) in enumerate(pairs):
+            params[f"u{i}"], params[f"k{i}"] = u, key
+            parts.append(f"SELECT * FROM (SELECT user_id, topic_key, {cols} FROM {E} WHERE workspace = :ws AND user_id = :u{i} "
+                         f"AND topic_key = :k{i} AND ts <> '' ORDER BY at DESC LIMIT :rows)")
+        rows_sql = " UNION ALL ".join(parts)
+    result = session.connection().execute(text(
+        "SELECT e.user_id, e.topic_key, e.conversation_id, e.ts, e.permalink, e.conversation_name, e.kind, e.at, m.thread_ts "
+        # The thread of answers only (the others' is not used): a seek per answer, not per row.
+        f"FROM ({rows_sql}) AS e LEFT JOIN {M} m ON e.kind = 'answered' AND m.workspace = :ws "
+        "AND m.conversation_id = e.conversation_id AND m.ts = e.ts"
+    ).columns(user_id=String, topic_key=String, conversation_id=String, ts=String, permalink=String,
+              conversation_name=String, kind=String, at=DateTime(timezone=True), thread_ts=String), params)
+    rows: dict[tuple[str, str], list[Any]] = defaultdict(list)
+    for r in result.all():  # (.all(): the driver's fetchall, much cheaper than a fetch per row)
+        rows[(r.user_id, r.topic_key)].append(r)
+    return {pair: _pick_details(rows.get(pair, ()), n) for pair in pairs}
+
+
+def scoped_select(session: Session, stmt: Any, *tables: Any) -> Any:
+    """Run a Core ``select`` on the session's connection, kept to the session's workspace with
+    an explicit condition on each of ``tables`` (what the ORM's workspace criteria would add):
+    a question's reads skip the ORM's per-statement and per-row work."""
+    ws = workspace_of(session)
+    for t in tables:
+        stmt = stmt.where(t.c.workspace == ws)
+    return session.connection().execute(stmt)
+
+
+def people_rows(session: Session, ids: Sequence[str], asker: str | None, pg: bool
+                 ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The index rows (expertise_people, with the asker's threads each one helped in) and the
+    directory rows (people) of some people, in one query that takes the ids as one parameter
+    (an array on PostgreSQL, a JSON list read by ``json_each`` on SQLite): a question reads
+    them for hundreds of people."""
+    PT, RT, MT = ExpertisePerson.__table__, PersonRow.__table__, ExpertiseMessage.__table__
+    ws = workspace_of(session)
+    prior: dict[str, Any] = {}
+    directory: dict[str, Any] = {}
+    source = "unnest(CAST(:ids AS text[])) AS u(id)" if pg else "(SELECT value AS id FROM json_each(:ids)) AS u"
+    stmt = text(
+        "SELECT u.id AS user_id, p.user_id IS NOT NULL AS indexed, p.answers_n, p.messages_n, p.last_at, "
+        "r.user_id IS NOT NULL AS known, r.name, r.team, r.indexing_opt_out, r.deleted, r.is_bot, "
+        # Past help: one seek per person in (workspace, parent, user), not a read of every
+        # reply in the asker's threads (tens of thousands for a busy asker).
+        f"(SELECT count(*) FROM {MT.name} h WHERE h.workspace = :ws AND h.parent_user_id = :asker "
+        "AND h.user_id = u.id AND h.answer) AS pair "
+        f"FROM {source} "
+        f"LEFT JOIN {PT.name} p ON p.workspace = :ws AND p.user_id = u.id "
+        f"LEFT JOIN {RT.name} r ON r.workspace = :ws AND r.user_id = u.id"
+    ).columns(user_id=String, indexed=Boolean, answers_n=Integer, messages_n=Integer, last_at=DateTime(timezone=True),
+              known=Boolean, name=String, team=String, indexing_opt_out=Boolean, deleted=Boolean, is_bot=Boolean,
+              pair=Integer)
+    result = session.connection().execute(stmt, {"ids": list(ids) if pg else json.dumps(list(ids)), "ws": ws,
+                                                 "asker": asker or ""})
+    for r in result.all():
+        if r.indexed:
+            prior[r.user_id] = r
+        if r.known:
+            directory[r.user_id] = r
+    return prior, directory
+
+
+def candidate_rows(session: Session, keys: Sequence[str], per_topic: int, pg: bool) -> list[Any]:
+    """The strongest ``per_topic`` score rows of each topic, straight from the topic index: on
+    PostgreSQL in one query (a LATERAL read per topic), on SQLite one query per topic."""
+    S = ExpertiseScore
+    names = ["user_id", "topic_key", "last_at", *(f"{k}_n" for k in KINDS), *(f"{k}_s" for k in KINDS)]
+    if not keys:
+        return []
+    if pg:
+        return session.connection().execute(text(
+            f"SELECT s.{', s.'.join(names)} FROM unnest(CAST(:keys AS text[])) AS q(k) "
+            f"CROSS JOIN LATERAL (SELECT {', '.join(names)} FROM {S.__tablename__} "
+            "WHERE workspace = :ws AND topic_key = q.k ORDER BY strength DESC LIMIT :n) AS s"
+        ), {"keys": list(keys), "ws": workspace_of(session), "n": per_topic}).all()
+    table = S.__table__
+    cols = [table.c[c] for c in names]
+    out: list[Any] = []
+    for key in keys:
+        out += scoped_select(session, select(*cols).where(table.c.topic_key == key).order_by(table.c.strength.desc()).limit(per_topic), table).all()
+    return out
+
+
+def index_size(session: Session, now: dt.datetime) -> tuple[dt.datetime, int]:
+    """The time a question is asked at (the index's latest message, in an imported archive) and
+    the people indexed: one row the writer keeps (``expertise_counts``), or counted from
+    ``expertise_people`` for an index written before that row was kept."""
+    CT, PT = ExpertiseCounts.__table__, ExpertisePerson.__table__
+    row = scoped_select(session, select(CT.c.last_at, CT.c.people_n), CT).first()
+    if row is None:
+        row = scoped_select(session, select(func.max(PT.c.last_at), func.count()).select_from(PT), PT).one()
+    latest, people = row
+    at = min(aware(now), aware(latest)) if latest is not None else aware(now)
+    return at, people or 0
+
+
+def size_and_topics(session: Session, now: dt.datetime, keys: Sequence[str], per_topic: int, pg: bool
+                    ) -> tuple[dt.datetime, int, dict[str, Any], list[Any] | None]:
+    """A question's first read: ``index_size``, the index rows (key, display, people_n) of the
+    topics ``keys`` by key, and on PostgreSQL also ``candidate_rows`` of those topics, in one
+    statement (one round trip instead of three; None on SQLite, which has no round trips to
+    save: read them with ``candidate_rows``)."""
+    TT, CT, ST = ExpertiseTopic.__tablename__, ExpertiseCounts.__tablename__, ExpertiseScore.__tablename__
+    names = ["user_id", "topic_key", "last_at", *(f"{k}_n" for k in KINDS), *(f"{k}_s" for k in KINDS)]
+    match = "= ANY(CAST(:keys AS text[]))" if pg else "IN (SELECT value FROM json_each(:keys))"
+    head = (f"c.people_n IS NOT NULL AS counted, c.last_at AS counts_last_at, c.people_n AS counts_people_n, t.key, "
+            f"t.display, t.people_n AS topic_people_n FROM (SELECT 1 AS one) AS one LEFT JOIN {CT} c ON c.workspace = :ws "
+            f"LEFT JOIN {TT} t ON t.workspace = :ws AND t.key {match}")
+    if pg:  # then the strongest people of each topic, the score columns first as candidate_rows has them
+        sql = (f"SELECT {'NULL, ' * len(names)}{head} UNION ALL SELECT s.*, NULL, NULL, NULL, NULL, NULL, NULL FROM {TT} t "
+               f"CROSS JOIN LATERAL (SELECT {', '.join(names)} FROM {ST} WHERE workspace = :ws AND topic_key = t.key "
+               f"ORDER BY strength DESC LIMIT :n) AS s WHERE t.workspace = :ws AND t.key {match}")
+    else:
+        sql = f"SELECT {head}"
+    result = session.connection().execute(text(sql).columns(
+        *(column(n) for n in (names if pg else ())), column("counted", Boolean), column("counts_last_at", DateTime(timezone=True)),
+        column("counts_people_n"), column("key"), column("display"), column("topic_people_n")),
+        {"ws": workspace_of(session), "keys": list(keys) if pg else json.dumps(list(keys)), "n": per_topic}).all()
+    first = next(r for r in result if r.counted is not None)  # the counts' row (the first topic's, if any)
+    if not first.counted:  # an index written before expertise_counts was kept
+        at, people = index_size(session, now)
+    else:
+        latest, people = first.counts_last_at, first.counts_people_n
+        at = min(aware(now), aware(latest)) if latest is not None else aware(now)
+    topics = {r.key: _TopicRow(r.key, r.display, r.topic_people_n) for r in result if r.key is not None}
+    candidates = [r for r in result if r.user_id is not None] if pg else None
+    return at, people or 0, topics, candidates
+
+
+@dataclass(frozen=True)
+class _TopicRow:
+    key: str
+    display: str
+    people_n: int
+
+
+def workspace_averages(session: Session) -> RankWorkspace:
+    """The averages the features compare people with: answers per person who answered, messages
+    per person (a read of every person's row: kept in the snapshot, they change slowly)."""
+    PT = ExpertisePerson.__table__
+    helpers = func.sum(case((PT.c.answers_n > 0, 1), else_=0))
+    people, answers, messages, n_helpers = scoped_select(session, select(
+        func.count(), func.sum(PT.c.answers_n), func.sum(PT.c.messages_n), helpers).select_from(PT), PT).one()
+    return RankWorkspace(avg_answers=(answers or 0) / max(n_helpers or 0, 1), avg_messages=(messages or 0) / max(people or 0, 1))
+
+
+@dataclass(frozen=True)
+class RecentActivity:
+    """Per person, over the days up to a moment: the threads they answered for others in the
+    last ``RECENT_DAYS`` days (``answers``) and ``WEEK_DAYS`` days (``answers_week``), and their
+    replies in others' threads in the last ``RECENT_DAYS`` days, help or not (``replies``)."""
+
+    answers: dict[str, int]
+    answers_week: dict[str, int]
+    replies: dict[str, int]
+
+
+def recent_activity(session: Session, *, now: dt.datetime) -> RecentActivity:
+    """``RecentActivity`` up to ``now``, in one statement (one pass over the messages of the last
+    ``RECENT_DAYS`` days, not one per count)."""
+    M = ExpertiseMessage
+    now = aware(now)
+    since, week = now - dt.timedelta(days=RECENT_DAYS), now - dt.timedelta(days=WEEK_DAYS)
+    reply = M.parent_user_id.is_not(None) & (M.parent_user_id != M.user_id)
+    q = (select(M.user_id, func.sum(case((M.answer.is_(True), 1), else_=0)),
+                func.sum(case((M.answer.is_(True) & (M.at >= week), 1), else_=0)), func.sum(case((reply, 1), else_=0)))
+         .where(M.at >= since, M.at <= now, M.answer.is_(True) | reply).group_by(M.user_id))
+    out = RecentActivity({}, {}, {})
+    for u, answers, answers_week, replies in session.execute(q):
+        for counts, n in ((out.answers, answers), (out.answers_week, answers_week), (out.replies, replies)):
+            if n:
+                counts[u] = int(n)
+    return out
+
+
+def busiest_channel(session: Session, *, now: dt.datetime, days: int = 90) -> str | None:
+    """The public channel with the most indexed messages lately: where to ask when nobody is
+    known for a topic."""
+    for since in (now - dt.timedelta(days=days), None):
+        q = select(ExpertiseMessage.conversation_name, func.count()).where(ExpertiseMessage.conversation_name.is_not(None))
+        if since is not None:
+            q = q.where(ExpertiseMessage.at >= since)
+        row = session.execute(q.group_by(ExpertiseMessage.conversation_name).order_by(func.count().desc()).limit(1)).first()
+        if row:
+            return row[0]
+    return None

@@ -333,7 +333,7 @@ def test_the_workspace_counts_follow_its_people_through_ingestion_opt_out_and_er
     # question, and must equal what counting expertise_people gives at every step.
     from bot.db.expertise import ExpertiseCounts
     from skills.expertise.model import aware
-    from skills.expertise.reads import index_size
+    from skills.expertise.ranking import index_size
     from skills.expertise.writer import count_again
 
     service = ExpertiseService(settings=ExpertiseSettings(), nlp=nlp)
