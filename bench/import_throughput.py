@@ -13,6 +13,16 @@ parent_user_id). Its texts are those of the real Slack exports beside the checko
 --people authors (a few write a lot, most a little, as in a real workspace) and a year of days.
 The target: the import's messages/s at least 0.8 of the ingestion bench's.
 
+The two figures are of the same work: the ingestion bench runs on the generated export itself
+(``--export FOLDER --path-only``: the same messages, channels, authors and threads, in the same
+order, into a fresh database of the same kind, with the same pipelines, warmed the same way on
+the first 5,000 texts) and reports messages/s of its queue -> spaCy -> evidence path (the
+worker draining what the dispatcher queued, one message at a time, before the timing). The
+import is timed from reading the files to the fitted ranking. An earlier version compared with
+the ingestion bench's own corpus, 5,000 messages of a few people in one channel into an empty
+index: a smaller index, fewer (person, topic) rows per batch, and no ranking to fit, so that
+ratio measured the size of the export as much as the import.
+
 ``--profile FILE`` writes a cProfile of the first database's import to FILE.
 """
 
@@ -60,10 +70,11 @@ def texts() -> list[str]:
     return [t for t in (re.sub(r"<@[A-Z0-9]+(\|[^>]*)?>", "", t).strip() for t in found) if t]
 
 
-def generate(folder: Path, *, messages: int, people: int, seed: int = 7) -> None:
-    """Write an export of ``messages`` messages by ``people`` people in 24 public channels."""
+def generate(folder: Path, *, messages: int, people: int, seed: int = 7, corpus: list[str] | None = None) -> None:
+    """Write an export of ``messages`` messages by ``people`` people in 24 public channels, with
+    the texts of ``corpus`` (default: ``texts()``)."""
     rnd = random.Random(seed)
-    corpus = texts()
+    corpus = corpus or texts()
     users = [{"id": f"U{i:08X}", "name": f"person{i}", "real_name": f"Person {i}", "deleted": False, "is_bot": False,
               "tz": rnd.choice(["Europe/Paris", "Europe/Zurich", "America/New_York", "Asia/Tokyo"]),
               "profile": {"real_name": f"Person {i}", "display_name": f"person{i}", "title": f"Team {i % 40}"}}
@@ -99,10 +110,15 @@ def generate(folder: Path, *, messages: int, people: int, seed: int = 7) -> None
     (folder / "channels.json").write_text(json.dumps(channels), encoding="utf-8")
 
 
-def ingest_bench_rate(label: str) -> float:
-    """Messages/s of bench/ingest_throughput.py's queue -> spaCy -> evidence on ``label``."""
-    done = subprocess.run([sys.executable, str(ROOT / "bench" / "ingest_throughput.py"), "--messages", "5000", "--only", label,
-                           "--no-standin"], capture_output=True, text=True, check=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+WARM = 5000  # texts that warm the pipelines' lazy tables before the timing, as in the ingestion bench
+
+
+def ingest_bench_rate(label: str, folder: Path) -> float:
+    """Messages/s of bench/ingest_throughput.py's queue -> spaCy -> evidence on ``label``, on the
+    messages of the export in ``folder``."""
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "ingest_throughput.py"), "--export", str(folder),
+                           "--path-only", "--only", label, "--no-standin"],
+                          capture_output=True, text=True, check=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
     found = re.search(rf"^{label}: queue -> spaCy -> evidence: ([\d,]+) messages/s", done.stdout, re.MULTILINE)
     assert found, done.stdout
     return float(found.group(1).replace(",", ""))
@@ -112,7 +128,9 @@ def import_once(label: str, url: str, folder: Path, profile: str | None) -> floa
     """Import the export into a fresh database, as `liaison import slack-export` does; messages/s."""
     app = bootstrap(load_settings({"DATABASE_URL": url}), platforms=(), migrate=True)
     try:
-        app.services.get("expertise").nlp.load_all()  # as the worker at start: pipelines are not the import's cost
+        nlp = app.services.get("expertise").nlp
+        nlp.load_all()  # as the worker at start: pipelines are not the import's cost
+        list(nlp.topics_many([m.text for m in read_export(folder).messages[:WARM]]))
         profiler = cProfile.Profile() if profile else None
         started = time.perf_counter()
         if profiler:
@@ -178,7 +196,7 @@ def main() -> int:
         for label in ("sqlite", "postgresql"):
             if args.only not in (None, label):
                 continue
-            bench = None if args.no_ingest_bench else ingest_bench_rate(label)
+            bench = None if args.no_ingest_bench else ingest_bench_rate(label, folder)
             if label == "sqlite":
                 rate = import_once(label, f"sqlite:///{tmp}/import.db", folder, profile)
             else:
@@ -186,8 +204,8 @@ def main() -> int:
             profile = None
             if bench is None:
                 continue
-            print(f"{label}: import {rate:,.0f} messages/s; ingestion bench (queue -> spaCy -> evidence, 5,000 messages, "
-                  f"same run) {bench:,.0f} messages/s; ratio {rate / bench:.2f} (target >= 0.8)")
+            print(f"{label}: import {rate:,.0f} messages/s; ingestion bench (queue -> spaCy -> evidence, the same "
+                  f"{args.messages:,} messages, same run) {bench:,.0f} messages/s; ratio {rate / bench:.2f} (target >= 0.8)")
     print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return 0
 
