@@ -4,7 +4,7 @@ PostgreSQL, printed beside the ingestion bench's queue -> evidence figure measur
 run (bench/ingest_throughput.py, run as a subprocess on the same machine just before).
 
     .venv/bin/python bench/import_throughput.py [--messages 100000] [--people 10000] [--only sqlite|postgresql]
-                                                [--profile FILE] [--no-ingest-bench]
+                                                [--profile FILE] [--no-ingest-bench] [--before CHECKOUT]
 
 The export is laid out like a standard Slack export (users.json, channels.json, one folder of
 daily files per public channel; threads with thread_ts, reply_count, replies and
@@ -23,7 +23,14 @@ the ingestion bench's own corpus, 5,000 messages of a few people in one channel 
 index: a smaller index, fewer (person, topic) rows per batch, and no ranking to fit, so that
 ratio measured the size of the export as much as the import.
 
-``--profile FILE`` writes a cProfile of the first database's import to FILE.
+Each import runs in a process of its own, as the command does. Both benches also print the CPU
+seconds the work took (the bench's process and, on PostgreSQL, the server's): on a shared
+machine, wall time moves with the others' load from one minute to the next, CPU time much less,
+so the ratio by CPU time is the steadier of the two.
+
+``--profile FILE`` writes a cProfile of the first database's import to FILE. ``--before CHECKOUT``
+also imports the same export, right after, with the code of another checkout of the project
+(a copy of an earlier commit, with this bench copied into its bench/), in a subprocess.
 """
 
 from __future__ import annotations
@@ -53,6 +60,7 @@ from bot.app.bootstrap import bootstrap  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.db import normalise_url  # noqa: E402
 from adapters.slack.export import import_export, read_export  # noqa: E402
+from bench.ingest_throughput import cpu_seconds  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "slack-exports"
 START = dt.datetime(2025, 1, 6, 8, tzinfo=dt.timezone.utc)
@@ -113,15 +121,29 @@ def generate(folder: Path, *, messages: int, people: int, seed: int = 7, corpus:
 WARM = 5000  # texts that warm the pipelines' lazy tables before the timing, as in the ingestion bench
 
 
-def ingest_bench_rate(label: str, folder: Path) -> float:
+def ingest_bench_rate(label: str, folder: Path) -> tuple[float, float]:
     """Messages/s of bench/ingest_throughput.py's queue -> spaCy -> evidence on ``label``, on the
     messages of the export in ``folder``."""
     done = subprocess.run([sys.executable, str(ROOT / "bench" / "ingest_throughput.py"), "--export", str(folder),
                            "--path-only", "--only", label, "--no-standin"],
                           capture_output=True, text=True, check=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
-    found = re.search(rf"^{label}: queue -> spaCy -> evidence: ([\d,]+) messages/s", done.stdout, re.MULTILINE)
+    found = re.search(rf"^{label}: queue -> spaCy -> evidence: ([\d,]+) messages/s.*CPU [\d.]+s: ([\d,]+) messages per",
+                      done.stdout, re.MULTILINE)
     assert found, done.stdout
-    return float(found.group(1).replace(",", ""))
+    return float(found.group(1).replace(",", "")), float(found.group(2).replace(",", ""))
+
+
+def import_rate(checkout: Path, label: str, folder: Path, profile: str | None = None) -> tuple[float, float]:
+    """Messages/s and messages per CPU-second of the import with a checkout's code (this one, or
+    ``--before``), in a process of its own: like `liaison import slack-export`, each import
+    loads what it uses (scikit-learn for the fit among them)."""
+    done = subprocess.run([sys.executable, str(checkout / "bench" / "import_throughput.py"), "--import-only", str(folder),
+                           "--only", label, *(["--profile", profile] if profile else [])], capture_output=True, text=True,
+                          check=True, env=dict(os.environ, PYTHONPATH=str(checkout)), cwd=checkout)
+    print(done.stdout.strip().replace(f"{label}:", f"{label} ({'this code' if checkout == ROOT else checkout.name}):", 1))
+    found = re.search(r"end to end in [\d.]+s: ([\d,]+) messages/s.*CPU [\d.]+s: ([\d,]+) messages per", done.stdout)
+    assert found, done.stdout
+    return float(found.group(1).replace(",", "")), float(found.group(2).replace(",", ""))
 
 
 def import_once(label: str, url: str, folder: Path, profile: str | None) -> float:
@@ -132,6 +154,7 @@ def import_once(label: str, url: str, folder: Path, profile: str | None) -> floa
         nlp.load_all()  # as the worker at start: pipelines are not the import's cost
         list(nlp.topics_many([m.text for m in read_export(folder).messages[:WARM]]))
         profiler = cProfile.Profile() if profile else None
+        cpu = cpu_seconds(app)
         started = time.perf_counter()
         if profiler:
             profiler.enable()
@@ -149,6 +172,7 @@ def import_once(label: str, url: str, folder: Path, profile: str | None) -> floa
 
         result = import_export(app, export, progress=progress)
         whole = time.perf_counter() - started
+        cpu = cpu_seconds(app) - cpu
         if profiler:
             profiler.disable()
             profiler.dump_stats(profile)
@@ -157,7 +181,7 @@ def import_once(label: str, url: str, folder: Path, profile: str | None) -> floa
         print(f"{label}: imported {n:,} messages of {len(export.people):,} people end to end in {whole:.1f}s: "
               f"{n / whole:,.0f} messages/s (reading {read:.1f}s, queueing {phases.get('messages', 0):.1f}s, "
               f"indexing {phases.get('indexing', 0):.1f}s, the rest {rest:.1f}s: the directory and fitting the "
-              f"ranking; {result.indexed:,} indexed)")
+              f"ranking; {result.indexed:,} indexed); CPU {cpu:.1f}s: {n / cpu:,.0f} messages per CPU-second")
         return n / whole
     finally:
         app.close()
@@ -184,7 +208,17 @@ def main() -> int:
     parser.add_argument("--only", choices=("sqlite", "postgresql"))
     parser.add_argument("--profile", metavar="FILE", help="write a cProfile of the first import to FILE")
     parser.add_argument("--no-ingest-bench", action="store_true", help="import only (to profile): no ratio")
+    parser.add_argument("--before", metavar="CHECKOUT", type=Path,
+                        help="also import the same export with the code of another checkout (this bench copied into it)")
+    parser.add_argument("--import-only", metavar="FOLDER", type=Path, help=argparse.SUPPRESS)  # what --before runs
     args = parser.parse_args()
+    if args.import_only:
+        with tempfile.TemporaryDirectory() as tmp:
+            if args.only == "sqlite":
+                import_once("sqlite", f"sqlite:///{tmp}/import.db", args.import_only, args.profile)
+            else:
+                on_postgres("postgresql", lambda url: import_once("postgresql", url, args.import_only, args.profile))
+        return 0
     print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "export"
@@ -197,15 +231,16 @@ def main() -> int:
             if args.only not in (None, label):
                 continue
             bench = None if args.no_ingest_bench else ingest_bench_rate(label, folder)
-            if label == "sqlite":
-                rate = import_once(label, f"sqlite:///{tmp}/import.db", folder, profile)
-            else:
-                rate = on_postgres(label, lambda url: import_once(label, url, folder, profile))
+            rate = import_rate(ROOT, label, folder, profile)
             profile = None
             if bench is None:
                 continue
-            print(f"{label}: import {rate:,.0f} messages/s; ingestion bench (queue -> spaCy -> evidence, the same "
-                  f"{args.messages:,} messages, same run) {bench:,.0f} messages/s; ratio {rate / bench:.2f} (target >= 0.8)")
+            old = import_rate(args.before, label, folder) if args.before else None
+            for name, (wall, cpu) in (("this code", rate), *(((args.before.name, old),) if old else ())):
+                print(f"{label}: import ({name}) {wall:,.0f} messages/s, {cpu:,.0f} per CPU-second; ingestion bench "
+                      f"(queue -> spaCy -> evidence, the same {args.messages:,} messages, same run) {bench[0]:,.0f} "
+                      f"messages/s, {bench[1]:,.0f} per CPU-second; ratio {wall / bench[0]:.2f} by wall time, "
+                      f"{cpu / bench[1]:.2f} by CPU time (target >= 0.8)")
     print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return 0
 

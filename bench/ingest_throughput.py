@@ -33,7 +33,8 @@ else the bundled sample workspace, repeated. Threads are kept, so answers are pa
 threads, in time order; bench/import_throughput.py passes the export it generated, so its
 ratio compares the import with this path on the same messages); ``--path-only``: time the
 whole path only (no raw ``nlp.pipe`` runs, no evidence floor; the pipelines warmed on the
-first 5,000 texts only).
+first 5,000 texts only), with the CPU seconds it took (this process's and, on PostgreSQL, the
+server's, which the machine's load does not change).
 """
 
 from __future__ import annotations
@@ -72,6 +73,24 @@ DATA = ROOT.parent / "shared" / "data" / "slack-exports"
 Row = tuple[str, str, str, "str | None", tuple[str, str]]  # user, text, ts, thread_ts, (channel id, name)
 GENERAL = ("C1", "general")
 WARM = 5000  # --path-only: the texts that warm the pipelines' lazy tables before the timing
+
+
+def cpu_seconds(app) -> float:  # noqa: ANN001
+    """CPU seconds used so far by this process and, on PostgreSQL, by the server processes of
+    the app's database (read from /proc when the server runs on this machine; 0 for them
+    otherwise): a measure of the work that the machine's load does not change, as wall time does."""
+    total = time.process_time()
+    if app.db.dialect != "postgresql":
+        return total
+    with app.db.engine.connect() as conn:
+        pids = conn.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")).scalars().all()
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def export_corpus(folder: Path) -> list[Row]:
@@ -204,10 +223,13 @@ def whole_path(label: str, url: str, rows: list[Row], batch_size: int | None,
                 ts=ts, thread_ts=thread, event_id=f"bench:{channel[0]}:{ts}"))
         enqueue = time.perf_counter() - started
         if path_only:
+            cpu = cpu_seconds(app)
             started = time.perf_counter()
             done = IngestWorker(app).drain()
             whole = time.perf_counter() - started
-            print(f"{label}: queue -> spaCy -> evidence: {len(texts) / whole:,.0f} messages/s ({whole:.2f}s, {done:,} indexed)")
+            cpu = cpu_seconds(app) - cpu
+            print(f"{label}: queue -> spaCy -> evidence: {len(texts) / whole:,.0f} messages/s ({whole:.2f}s, {done:,} indexed); "
+                  f"CPU {cpu:.1f}s: {len(texts) / cpu:,.0f} messages per CPU-second")
             return
         raw = raw_pipe(nlp, texts)
         bare = raw_pipe(nlp, texts, topics=False)
