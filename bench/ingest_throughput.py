@@ -76,14 +76,16 @@ WARM = 5000  # --path-only: the texts that warm the pipelines' lazy tables befor
 
 
 def cpu_seconds(app) -> float:  # noqa: ANN001
-    """CPU seconds used so far by this process and, on PostgreSQL, by the server processes of
-    the app's database (read from /proc when the server runs on this machine; 0 for them
-    otherwise): a measure of the work that the machine's load does not change, as wall time does."""
+    """CPU seconds used so far by this process and, on PostgreSQL, by the server processes serving
+    its connections (read from /proc when the server runs on this machine; 0 for them
+    otherwise; autovacuum and the server's background processes are left out): a measure of the
+    work that the machine's load changes much less than it changes wall time."""
     total = time.process_time()
     if app.db.dialect != "postgresql":
         return total
     with app.db.engine.connect() as conn:
-        pids = conn.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")).scalars().all()
+        pids = conn.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                                 "AND backend_type = 'client backend'")).scalars().all()
     for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
