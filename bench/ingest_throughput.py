@@ -29,6 +29,12 @@ outside the Python package index, so this is how the ratio for one is measured h
 
 Texts: the real Slack exports beside the checkout (../shared/data/slack-exports) when present,
 else the bundled sample workspace, repeated. Threads are kept, so answers are part of the work.
+``--export FOLDER``: the messages of that Slack export instead (its channels, authors and
+threads, in time order; bench/import_throughput.py passes the export it generated, so its
+ratio compares the import with this path on the same messages); ``--path-only``: time the
+whole path only (no raw ``nlp.pipe`` runs, no evidence floor; the pipelines warmed on the
+first 5,000 texts only), with the CPU seconds it took (this process's and, on PostgreSQL, the
+server's, which the machine's load does not change).
 """
 
 from __future__ import annotations
@@ -64,8 +70,42 @@ WS = Workspace("slack", "TBENCH")
 DATA = ROOT.parent / "shared" / "data" / "slack-exports"
 
 
-def corpus(n: int) -> list[tuple[str, str, str, str | None]]:
-    """(user, text, ts, thread_ts) for n messages."""
+Row = tuple[str, str, str, "str | None", tuple[str, str]]  # user, text, ts, thread_ts, (channel id, name)
+GENERAL = ("C1", "general")
+WARM = 5000  # --path-only: the texts that warm the pipelines' lazy tables before the timing
+
+
+def cpu_seconds(app) -> float:  # noqa: ANN001
+    """CPU seconds used so far by this process and, on PostgreSQL, by the server processes serving
+    its connections (read from /proc when the server runs on this machine; 0 for them
+    otherwise; autovacuum and the server's background processes are left out): a measure of the
+    work that the machine's load changes much less than it changes wall time."""
+    total = time.process_time()
+    if app.db.dialect != "postgresql":
+        return total
+    with app.db.engine.connect() as conn:
+        pids = conn.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                                 "AND backend_type = 'client backend'")).scalars().all()
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def export_corpus(folder: Path) -> list[Row]:
+    """Every message of a Slack export, in time order, in its own channel."""
+    from adapters.slack.export import read_export
+
+    export = read_export(folder)
+    print(f"texts: {len(export.messages):,} messages of the Slack export {folder.name}")
+    return [(m.user_id, m.text, m.ts, m.thread_ts, (m.channel_id, m.channel_name)) for m in export.messages]
+
+
+def corpus(n: int) -> list[Row]:
+    """(user, text, ts, thread_ts, channel) for n messages."""
     rows: list[tuple[str, str, str, str | None]] = []
     if DATA.is_dir():
         from adapters.slack.export import read_export
@@ -82,7 +122,7 @@ def corpus(n: int) -> list[tuple[str, str, str, str | None]]:
     out = []
     for i, (user, text, ts, thread) in enumerate(itertools.islice(itertools.cycle(rows), n)):
         cycle = i // len(rows)
-        out.append((user, text, f"{ts}{cycle:02d}", f"{thread}{cycle:02d}" if thread else None))
+        out.append((user, text, f"{ts}{cycle:02d}", f"{thread}{cycle:02d}" if thread else None, GENERAL))
     print(f"texts: {n:,} from {source}")
     return out
 
@@ -152,11 +192,12 @@ def standin_pipelines(folder: Path) -> dict[str, str]:
     return out
 
 
-def whole_path(label: str, url: str, rows: list[tuple[str, str, str, str | None]], batch_size: int | None,
-               pipelines: dict[str, str] | None = None) -> None:
+def whole_path(label: str, url: str, rows: list[Row], batch_size: int | None,
+               pipelines: dict[str, str] | None = None, *, path_only: bool = False) -> None:
     """Queue every message through the dispatcher, then time the worker draining the queue, with
     raw ``nlp.pipe`` timed just before on the same texts and pipelines. ``pipelines``: folders
-    of pipelines to use instead of the configured ones (the stand-in)."""
+    of pipelines to use instead of the configured ones (the stand-in); ``path_only``: the whole
+    path's figure alone."""
     env = {"DATABASE_URL": url}
     settings = load_settings(env, overrides={"nlp": {lang: [path] for lang, path in pipelines.items()}} if pipelines else None)
     if batch_size:
@@ -165,20 +206,33 @@ def whole_path(label: str, url: str, rows: list[tuple[str, str, str, str | None]
     try:
         nlp = app.services.get("expertise").nlp  # both languages loaded
         warm_up(app)  # as `liaison worker` does at start (long-lived objects out of the GC's way)
-        texts = [t for _, t, _, _ in rows]
+        texts = [t for _, t, _, _, _ in rows]
         # Steady state, as in a running worker: everything the pipelines load or cache lazily
         # (lookup tables, word lists) is warm for every timing below.
         warm = texts if pipelines is None else texts[:500]  # the stand-in has no lazy tables to warm
-        raw_pipe(nlp, warm)
-        raw_pipe(nlp, warm, topics=False)
+        if path_only:  # the import bench warms its import the same way
+            warm = texts[:WARM]
+        else:
+            raw_pipe(nlp, warm)
+            raw_pipe(nlp, warm, topics=False)
         list(nlp.topics_many(warm))
         started = time.perf_counter()
-        people = {u: Person(id=u, name=u) for u, _, _, _ in rows}
-        for user, text, ts, thread in rows:
+        people = {u: Person(id=u, name=u) for u, _, _, _, _ in rows}
+        channels = {c: Conversation(c[0], "channel", c[1]) for *_, c in rows}
+        for user, text, ts, thread, channel in rows:
             app.dispatcher.backfill(MessageReceived(
-                workspace=WS, conversation=Conversation("C1", "channel", "general"), sender=people[user], text=text,
-                ts=ts, thread_ts=thread, event_id=f"bench:{ts}"))
+                workspace=WS, conversation=channels[channel], sender=people[user], text=text,
+                ts=ts, thread_ts=thread, event_id=f"bench:{channel[0]}:{ts}"))
         enqueue = time.perf_counter() - started
+        if path_only:
+            cpu = cpu_seconds(app)
+            started = time.perf_counter()
+            done = IngestWorker(app).drain()
+            whole = time.perf_counter() - started
+            cpu = cpu_seconds(app) - cpu
+            print(f"{label}: queue -> spaCy -> evidence: {len(texts) / whole:,.0f} messages/s ({whole:.2f}s, {done:,} indexed); "
+                  f"CPU {cpu:.1f}s: {len(texts) / cpu:,.0f} messages per CPU-second")
+            return
         raw = raw_pipe(nlp, texts)
         bare = raw_pipe(nlp, texts, topics=False)
         # The NLP part of the whole path alone (topics from the docs): the rest is the queue's
@@ -262,11 +316,12 @@ def _messages(cur) -> int:  # noqa: ANN001
     return int(cur.fetchone()[0])
 
 
-def run_all(rows: list[tuple[str, str, str, str | None]], args: argparse.Namespace, tmp: Path,
+def run_all(rows: list[Row], args: argparse.Namespace, tmp: Path,
             pipelines: dict[str, str] | None, suffix: str) -> None:
     """The whole path on a fresh SQLite file and a fresh PostgreSQL database."""
     if args.only in (None, "sqlite"):
-        whole_path(f"sqlite{suffix}", f"sqlite:///{tmp}/bench{len(suffix)}.db", rows, args.batch_size, pipelines)
+        whole_path(f"sqlite{suffix}", f"sqlite:///{tmp}/bench{len(suffix)}.db", rows, args.batch_size, pipelines,
+                   path_only=args.path_only)
     if args.only in (None, "postgresql"):
         base = normalise_url(os.environ.get("LIAISON_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"))
         name = f"liaison_bench_{uuid.uuid4().hex[:8]}"
@@ -275,7 +330,7 @@ def run_all(rows: list[tuple[str, str, str, str | None]], args: argparse.Namespa
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         try:
             whole_path(f"postgresql{suffix}", make_url(base).set(database=name).render_as_string(hide_password=False),
-                       rows, args.batch_size, pipelines)
+                       rows, args.batch_size, pipelines, path_only=args.path_only)
         finally:
             with admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -290,9 +345,11 @@ def main() -> int:
     parser.add_argument("--standin", action=argparse.BooleanOptionalAction, default=True,
                         help="also run with a stand-in for trained small pipelines (their components and sizes, "
                         "untrained weights); default: yes")
+    parser.add_argument("--export", type=Path, metavar="FOLDER", help="the messages of this Slack export (all of them)")
+    parser.add_argument("--path-only", action="store_true", help="time the whole path only (no raw nlp.pipe, no floor)")
     args = parser.parse_args()
     print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
-    rows = corpus(args.messages)
+    rows = export_corpus(args.export) if args.export else corpus(args.messages)
     with tempfile.TemporaryDirectory() as tmp:
         run_all(rows, args, Path(tmp), None, "")
         # Measured before the stand-in loads its own pipelines.

@@ -248,12 +248,7 @@ def _example(state: _State, root: _Root, at: float, helpers_top: Sequence[str], 
         pool = set(rng.sample(sorted(pool), 20 * settings.candidates_per_question))
 
     decay = 1.0 / state.growth(at)
-
-    def strength(u: str) -> float:
-        return sum(w * sum(s * n for s, n in zip(STRENGTH, state.counts(u, k) or (0, 0, 0, 0)))
-                   for k, w in weights.items())
-
-    chosen = set(heapq.nlargest(settings.candidates_per_question, pool, key=strength))
+    chosen = set(heapq.nlargest(settings.candidates_per_question, pool, key=_strengths(state, weights, pool).__getitem__))
     chosen |= set(helpers_top)
     chosen.discard(root.asker)
     if not chosen or not (chosen & root.helpers) or not (chosen - root.helpers):
@@ -265,6 +260,22 @@ def _example(state: _State, root: _Root, at: float, helpers_top: Sequence[str], 
         xs.append(features(weights, counts, state.person(u, root.asker, at, teams), ws))
         ys.append(u in root.helpers)
     return xs, ys
+
+
+def _strengths(state: _State, weights: dict[str, float], pool: set[str]) -> dict[str, float]:
+    """Each person of ``pool``'s evidence on the question's topics: Σ over the topics (in the
+    order of ``weights``) of weight × Σ STRENGTH × sums. Added topic by topic over the people
+    who have evidence on it, the smaller side walked: the same sums, in the same order, as
+    person by person over every topic (a topic without their evidence adds nothing)."""
+    out = dict.fromkeys(pool, 0.0)
+    sums = state.sums
+    s0, s1, s2, s3 = STRENGTH
+    for k, w in weights.items():
+        people = state.topics[k]
+        for u, i in (people.items() if len(people) <= len(pool) else ((u, people[u]) for u in pool if u in people)):
+            if u in out:
+                out[u] += w * (s0 * sums[i] + s1 * sums[i + 1] + s2 * sums[i + 2] + s3 * sums[i + 3])
+    return out
 
 
 def fit_workspace(session: Session, *, now: dt.datetime, settings: FitSettings | None = None) -> Model:
