@@ -15,9 +15,9 @@ from bot.db.expertise import ExpertiseEvidence, ExpertiseMessage
 
 from skills.expertise.help_signal import follow_up, followed, is_question, judge
 from skills.expertise.topics import Topic
-from skills.expertise.model import ExpertiseSettings, aware, chunks, ts_time, workspace_of
+from skills.expertise.model import KIND_INDEX, ExpertiseSettings, aware, chunks, ts_time, workspace_of
 from skills.expertise.bulk import EVIDENCE_COLS, MESSAGE_COLS, bulk, per_message
-from skills.expertise.writer import KIND_INDEX, OWN_KINDS, Writer
+from skills.expertise.writer import OWN_KINDS, Writer
 from skills.expertise.evidence import merge_topics, messages_topics, remove_messages
 
 

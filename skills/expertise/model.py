@@ -92,6 +92,15 @@ class ExpertiseSettings:
         return float(getattr(self, f"weight_{kind}"))
 
 
+KIND_INDEX = {kind: i for i, kind in enumerate(KINDS)}
+# How much each kind of evidence counts when a question picks its candidates: the index's default
+# weights, fixed, so that a fit and the questions it ranks pick the same people whatever the
+# settings say; and how many candidates it picks by that (and as many of the people who answered
+# the most threads).
+STRENGTH = tuple(ExpertiseSettings().weight(kind) for kind in KINDS)
+CANDIDATES = 50
+
+
 @dataclass(frozen=True)
 class EvidenceRef:
     """Where a piece of evidence comes from (no text: only the reference)."""

@@ -29,17 +29,11 @@ from sqlalchemy.orm import Session
 
 from bot.db.expertise import ExpertiseEvidence, ExpertiseMessage
 from bot.db.models import PersonRow
-from skills.expertise.model import (DEFAULT, EPOCH, RECENT_DAYS, WEEK_DAYS, Model, Person, Workspace, features, fit, idf,
-                                    store)
+from skills.expertise.model import (CANDIDATES, DEFAULT, EPOCH, KIND_INDEX, RECENT_DAYS, STRENGTH, WEEK_DAYS, Model, Person,
+                                    Workspace, features, fit, idf, store)
 
 log = logging.getLogger("liaison.expertise.fit")
 
-_KINDS = {"wrote": 0, "answered": 1, "thanked": 2, "declared": 3}
-# How much each kind (wrote, answered, thanked, declared) counts when a question picks its
-# candidates, as the index's default weights do; and how many it picks by that, and among the
-# people who answered the most threads. The same at fit time and at question time.
-STRENGTH = (0.1, 3.0, 5.0, 4.0)
-CANDIDATES = 50
 _DAY = 86400.0
 _ZERO4 = (0.0, 0.0, 0.0, 0.0)
 _EPOCH = EPOCH.timestamp()  # the index's
@@ -126,7 +120,7 @@ def _stream(session: Session, topics: set[str]) -> Iterator[tuple]:
         rows = conn.execute(select(E.c.at, E.c.user_id, E.c.topic_key, E.c.kind, E.c.weight)
                             .where(E.c.workspace == ws, E.c.topic_key.in_(keys[i:i + 500])).order_by(E.c.at, E.c.id)
                             .execution_options(stream_results=True, yield_per=20000))
-        streams.append((_ts(at), 1, u, _KINDS.get(kind, 0), k, w) for at, u, k, kind, w in rows)
+        streams.append((_ts(at), 1, u, KIND_INDEX.get(kind, 0), k, w) for at, u, k, kind, w in rows)
     # The messages as a stream (a server-side cursor on PostgreSQL), for this statement only.
     msgs = conn.execute(select(M.c.at, M.c.user_id, M.c.answer, M.c.parent_user_id, M.c.conversation_id, M.c.ts)
                         .where(M.c.workspace == ws).order_by(M.c.at, M.c.id)

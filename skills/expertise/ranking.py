@@ -36,9 +36,8 @@ from bot.db.expertise import ExpertiseCounts, ExpertiseEvidence, ExpertiseMessag
 from bot.db.models import PersonRow
 
 from skills.expertise.topics import Topic
-from skills.expertise.ranker_fit import CANDIDATES, STRENGTH
-from skills.expertise.model import (DAY, DEFAULT, FEATURES, KINDS, RECENT_DAYS, WEEK_DAYS, Expert, ExpertiseSettings, Link,
-                                    Model, aware, growth, topic_weight, workspace_of)
+from skills.expertise.model import (CANDIDATES, DAY, DEFAULT, FEATURES, KINDS, RECENT_DAYS, WEEK_DAYS, Expert, ExpertiseSettings, Link,
+                                    Model, STRENGTH, aware, growth, topic_weight, workspace_of)
 from skills.expertise.model import Person as RankPerson
 from skills.expertise.model import Workspace as RankWorkspace
 from skills.expertise.model import features as rank_features
