@@ -148,6 +148,8 @@ def answer(ctx: SkillContext, question: str) -> Any:
         lines += [expert_line(ctx, i, e) for i, e in enumerate(helpers, 1)]
         return reply(ctx, "\n".join(lines))
     shown, buttons = _shown(ctx, question, topics, matched, service.settings.max_experts)
+    if shown and shown[0].topic and shown[0].topic.casefold() == topic_label.casefold():
+        topic_label = shown[0].topic  # the topic as the workspace writes it ("Kubernetes")
     lines.append(ctx.t(TEXT, "intro", topic=topic_label))
     lines += [expert_line(ctx, i, e) for i, e in enumerate(shown, 1)]
     return reply(ctx, "\n".join(lines), buttons=buttons)
@@ -256,7 +258,7 @@ def describe(e: "Expert", *, lang: str, now: dt.datetime) -> str:
         text = t("declared", topic=topic)
     if e.reason in general:
         # Helping often, lately or the asker ranked them: said first, the topic after.
-        text = general[e.reason]() + "; " + text
+        text = general[e.reason]() + t("reasons_then") + text
     if kind in ("answered", "wrote"):
         if e.channel:
             text += t("in_channel", channel=e.channel)

@@ -181,3 +181,5 @@ def test_a_workspace_that_learns_recent_replies_ranks_and_explains_by_them(db: D
     assert experts[0].reason == "replies_recent"
     assert describe(experts[0], lang="en", now=NOW).startswith("replies in others' threads a lot lately; answered 3 questions")
     assert describe(experts[0], lang="fr", now=NOW).startswith("répond beaucoup dans les fils des autres ces temps-ci")
+    # French typography: a space before the semicolon that joins the two reasons.
+    assert describe(experts[0], lang="fr", now=NOW).startswith("répond beaucoup dans les fils des autres ces temps-ci ; a répondu à 3")

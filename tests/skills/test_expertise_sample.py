@@ -64,6 +64,10 @@ def test_kubernetes_is_named_as_people_write_it(chat, capsys) -> None:  # noqa: 
     reasons = [line.split("— ", 1)[1] for line in chat("Priya", "who knows kubernetes?", capsys)]
     assert sum("about Kubernetes" in r for r in reasons) >= 3
     assert not any("about kubernetes" in r for r in reasons)
+    # The answer's first line names the topic the same way, whatever case the question used.
+    capsys.readouterr()
+    assert main(["chat", "--as", "Priya", "--say", "who knows kubernetes?"]) == 0
+    assert "People who know about *Kubernetes*:" in capsys.readouterr().out
 
 
 # Why it fails, measured: only one of Aisha's three Kubernetes answers names it ("k8s"); the
