@@ -119,11 +119,13 @@ def register_topic_component() -> None:
     with the Doc extensions it uses; done once per process, before the first pipeline loads."""
     from spacy.language import Language
     from spacy.tokens import Doc
+    from spacy.util import registry
 
     with _REGISTER_LOCK:
         for name in ("liaison_topics", "liaison_idents"):
             if not Doc.has_extension(name):
                 Doc.set_extension(name, default=None)
+        registry.misc.register(LEMMA_TABLES, func=lemma_tables)
         if not Language.has_factory(TOPIC_COMPONENT):
             defaults = NlpSettings()
             Language.factory(TOPIC_COMPONENT, func=make_topic_extractor, default_config={
@@ -133,6 +135,29 @@ def register_topic_component() -> None:
 
 
 # ---- pipelines -----------------------------------------------------------------------------------
+
+LEMMA_TABLES = "liaison.lemma_tables.v1"
+_LEMMA_TABLES: dict[str, Any] = {}
+_LEMMA_TABLES_LOCK = threading.Lock()
+
+
+def lemma_tables(lang: str) -> Any:
+    """The lookup lemmatizer's table of ``lang`` from spacy-lookups-data, read once per process
+    (most of the time a blank pipeline takes to load): the lemmatizer only reads it, so every
+    pipeline of the language can share it. Registered as the spaCy function ``LEMMA_TABLES``."""
+    from spacy.pipeline import Lemmatizer
+    from spacy.lookups import load_lookups
+
+    with _LEMMA_TABLES_LOCK:
+        if lang not in _LEMMA_TABLES:
+            required, optional = Lemmatizer.get_lookups_config("lookup")
+            tables = load_lookups(lang=lang, tables=required)
+            extra = load_lookups(lang=lang, tables=optional, strict=False)
+            for name in extra.tables:
+                tables.set_table(name, extra.get_table(name))
+            _LEMMA_TABLES[lang] = tables
+        return _LEMMA_TABLES[lang]
+
 
 # The pipelines loaded in this process, by language, choices and topic configuration: an Nlp with
 # the same settings as an earlier one (a second app in the process: `liaison chat` run again, the
@@ -214,8 +239,10 @@ class Nlp:
             # Last, after the tagger, the lemmatizer and the entities it reads.
             nlp.add_pipe(TOPIC_COMPONENT, config=self.topic_config(lang))
             return nlp, f"{name} {nlp.meta.get('version', '')}".strip() + f" + topics ({TOPIC_COMPONENT})"
-        nlp = spacy.blank(lang)
         try:
+            # The lemmatizer's tables come from lemma_tables (read once per process, see there).
+            nlp = spacy.blank(lang, config={"initialize": {"components": {"lemmatizer": {
+                "lookups": {"@misc": LEMMA_TABLES, "lang": lang}}}}})
             nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
             nlp.initialize()
             label = "blank + lookup lemmas"

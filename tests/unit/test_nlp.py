@@ -238,8 +238,11 @@ def test_what_was_analysed_before_does_not_change_the_topics() -> None:
 
 def test_nlps_with_the_same_settings_share_their_pipelines() -> None:
     # Loading a pipeline takes seconds: a second app in the process reuses the first one's.
-    assert Nlp().pipeline("fr") is Nlp().pipeline("fr")
-    assert Nlp(NlpSettings(max_topics=5)).pipeline("fr") is not Nlp().pipeline("fr")
-    assert Nlp(shared=False).pipeline("fr") is not Nlp().pipeline("fr")
-    capped = Nlp(NlpSettings(max_topics=5)).pipeline("fr").get_pipe(TOPIC_COMPONENT)
-    assert capped.max_topics == 5 and Nlp().pipeline("fr").get_pipe(TOPIC_COMPONENT).max_topics == NlpSettings().max_topics
+    assert Nlp().pipeline("en") is Nlp().pipeline("en")
+    assert Nlp(NlpSettings(max_topics=5)).pipeline("en") is not Nlp().pipeline("en")
+    assert Nlp(shared=False).pipeline("en") is not Nlp().pipeline("en")
+    capped = Nlp(NlpSettings(max_topics=5)).pipeline("en").get_pipe(TOPIC_COMPONENT)
+    assert capped.max_topics == 5 and Nlp().pipeline("en").get_pipe(TOPIC_COMPONENT).max_topics == NlpSettings().max_topics
+    # Pipelines of their own still share the lemmatizer's table, which they only read.
+    tables = [Nlp(NlpSettings(max_topics=n), shared=False).pipeline("en").get_pipe("lemmatizer").lookups for n in (4, 5)]
+    assert tables[0] is tables[1] and tables[0].has_table("lemma_lookup")
