@@ -6,9 +6,9 @@ test that asks for it gets a fresh database, dropped afterwards. Where no server
 tests are skipped — except under CI=true, where a missing PostgreSQL fails them.
 
 Speed, without changing what a test sees: the databases are made and migrated cheaply (see
-tests/databases.py), and an app whose NLP settings match an earlier test's gets that test's
-pipelines instead of loading spaCy's lookup tables again (seconds each time; the topics do not
-depend on what was analysed before, tests/unit/test_nlp.py).
+tests/databases.py). An app whose NLP settings match an earlier test's gets that test's pipelines,
+as any second app in a process does (skills/expertise/nlp.py; the topics do not depend on what
+was analysed before, tests/unit/test_nlp.py).
 """
 
 from __future__ import annotations
@@ -131,15 +131,6 @@ def make_settings(sqlite_url: str) -> Callable[..., Any]:
     return make
 
 
-# The NLP service of earlier tests in this process, by its settings: loading the pipelines reads
-# spaCy's lookup tables (seconds), so apps with the same settings share them.
-_NLP_BY_SETTINGS: dict[str, Any] = {}
-
-
-def _nlp_key(app: App) -> str:
-    return repr((sorted(dict(app.settings.raw.get("nlp", {})).items()), app.settings.bot.default_language))
-
-
 @pytest.fixture
 def make_app(make_settings, clock, sqlite_template) -> Iterator[Callable[..., App]]:  # noqa: ANN001
     """Build the app with the real bootstrap: ``make_app(database_url=..., chats=..., **overrides)``."""
@@ -153,16 +144,11 @@ def make_app(make_settings, clock, sqlite_template) -> Iterator[Callable[..., Ap
         if skills is not None:
             kwargs["skills"] = skills
         app = bootstrap(settings, clock=clock_ or clock, platforms=platforms, chats=chats or {}, migrate=True, **kwargs)
-        shared = _NLP_BY_SETTINGS.get(_nlp_key(app))
-        if shared is not None and "nlp" in app.services and not app.services.built("nlp"):
-            app.services.provide("nlp", shared)
         built.append(app)
         return app
 
     yield make
     for app in built:
-        if "nlp" in app.services and app.services.built("nlp"):
-            _NLP_BY_SETTINGS.setdefault(_nlp_key(app), app.services.get("nlp"))
         app.close()
 
 

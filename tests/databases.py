@@ -3,7 +3,10 @@
 PostgreSQL: ``DROP DATABASE`` forces a checkpoint (one to several seconds on a busy disk) while
 ``CREATE DATABASE`` takes a fraction of that. So a test's database is not dropped when it ends:
 it is emptied (its schemas dropped and ``public`` made again, as a new database has it) and kept
-as a spare, which the next test gets under a new name. The spares are dropped once, at the end.
+as a spare, which the next test gets under a new name. A migrated copy is a new database, so the
+spares grow by one per test that gets one: beyond a few, they are dropped in the background, a
+batch at a time (drops that wait at the same time share one checkpoint), so that the end of the
+run drops only the last few instead of waiting for a checkpoint per batch of a hundred or more.
 
 Migrated copies: a test that builds the app on a new, empty database gets a copy of one migrated
 per test process (``CREATE DATABASE … TEMPLATE``, or a file copy for SQLite) in place of running
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +26,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.pool import NullPool
 
 from bot.db import Database
 from bot.db.migrate import upgrade
@@ -56,13 +61,23 @@ class SqliteTemplate:
         shutil.copyfile(self.path, path)
 
 
+# Spares kept for the next tests; beyond that, a batch of DROP_BATCH is dropped in the background.
+SPARES_KEPT = 4
+DROP_BATCH = 8
+
+
 class PgDatabases:
     """The databases of one test process on one PostgreSQL server."""
 
     def __init__(self, server: str) -> None:
         self.server = server
         self.admin: Engine = create_engine(server, isolation_level="AUTOCOMMIT")
+        # Drops get a connection each (no pool to wait for): they wait on a checkpoint together.
+        self.dropper: Engine = create_engine(server, isolation_level="AUTOCOMMIT", poolclass=NullPool)
         self.spares: list[str] = []
+        self._spares_lock = threading.Lock()
+        self._background: ThreadPoolExecutor | None = None
+        self._dropping: list = []  # the futures of the background batches
         self.template: str | None = None
         self.untouched: dict[str, str] = {}  # url -> name, for the databases handed out and unused
 
@@ -76,12 +91,36 @@ class PgDatabases:
     def _create(self, name: str, template: str | None = None) -> None:
         """A new database ``name``: a spare renamed, or made (from ``template`` if given)."""
         if template is None:
-            while self.spares:
-                spare = self.spares.pop()
+            while (spare := self._take_spare()) is not None:
                 if self._rename(spare, name):
                     return
                 self._sql(f'DROP DATABASE IF EXISTS "{spare}" WITH (FORCE)')
         self._sql(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+
+    def _take_spare(self) -> str | None:
+        with self._spares_lock:
+            return self.spares.pop() if self.spares else None
+
+    def _keep_spare(self, name: str) -> None:
+        """Keep ``name`` as a spare; once there are too many, drop a batch in the background."""
+        with self._spares_lock:
+            self.spares.append(name)
+            if len(self.spares) < SPARES_KEPT + DROP_BATCH:
+                return
+            batch, self.spares[:DROP_BATCH] = self.spares[:DROP_BATCH], []
+        if self._background is None:
+            self._background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="drop-spares")
+        self._dropping.append(self._background.submit(self._drop, batch))
+
+    def _drop(self, names: list[str]) -> None:
+        """Drop ``names`` together, each on its own connection."""
+        def drop(name: str) -> None:
+            with self.dropper.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+        if names:
+            with ThreadPoolExecutor(max_workers=len(names)) as pool:
+                list(pool.map(drop, names))
 
     def _rename(self, old: str, new: str) -> bool:
         """Rename once the last connection to ``old`` has gone (a terminated one takes a moment)."""
@@ -123,7 +162,7 @@ class PgDatabases:
         finally:
             engine.dispose()
         if empty:
-            self.spares.append(name)
+            self._keep_spare(name)
         else:
             self._sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
@@ -139,7 +178,7 @@ class PgDatabases:
             self.template = template
         spare = f"liaison_t_{uuid.uuid4().hex[:12]}"
         if self._rename(name, spare):
-            self.spares.append(spare)
+            self._keep_spare(spare)
         else:
             self._sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         self._create(name, template=self.template)
@@ -157,13 +196,17 @@ class PgDatabases:
         return objects == 0 and others == 0
 
     def close(self) -> None:
-        """Drop the spares and the template, together: each drop waits for a checkpoint, and
-        drops that wait at the same time share one."""
-        names = [*self.spares, *([self.template] if self.template else [])]
-        with ThreadPoolExecutor(max_workers=max(1, len(names))) as pool:
-            list(pool.map(lambda name: self._sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'), names))
-        self.spares.clear()
+        """Drop the spares left and the template, together (each drop waits for a checkpoint, and
+        drops that wait at the same time share one), once the background batches are done."""
+        if self._background is not None:
+            self._background.shutdown(wait=True)
+        with self._spares_lock:
+            names, self.spares = [*self.spares, *([self.template] if self.template else [])], []
+        self._drop(names)
         self.admin.dispose()
+        self.dropper.dispose()
+        for batch in self._dropping:
+            batch.result()  # a batch that failed says so here, after everything else is dropped
 
 
 def is_new_sqlite_file(url: str) -> str | None:

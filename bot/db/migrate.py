@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from pathlib import Path
 from typing import Iterator
 
@@ -43,9 +44,25 @@ def current_heads(db: Database) -> set[str]:
         return set(MigrationContext.configure(conn).get_current_heads())
 
 
+# The heads of the migration scripts, by the scripts' names, sizes and times: reading them runs
+# every script, the most of a start-up's schema check, and they seldom change while a process runs.
+_SCRIPT_HEADS: dict[tuple, frozenset[str]] = {}
+
+
+def script_heads(db: Database) -> frozenset[str]:
+    """The newest revisions of the migration scripts, read again only when the scripts change."""
+    with os.scandir(MIGRATIONS / "versions") as entries:
+        key = tuple(sorted((e.name, e.stat().st_size, e.stat().st_mtime_ns) for e in entries if e.name.endswith(".py")))
+    heads = _SCRIPT_HEADS.get(key)
+    if heads is None:
+        heads = frozenset(ScriptDirectory.from_config(alembic_config(db)).get_heads())
+        _SCRIPT_HEADS.clear()
+        _SCRIPT_HEADS[key] = heads
+    return heads
+
+
 def pending(db: Database) -> bool:
-    script = ScriptDirectory.from_config(alembic_config(db))
-    return current_heads(db) != set(script.get_heads())
+    return current_heads(db) != set(script_heads(db))
 
 
 # Any fixed number: the PostgreSQL advisory lock that serialises migrations.

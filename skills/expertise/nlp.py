@@ -4,7 +4,8 @@ lemmatised and normalised so that "Kubernetes clusters", "kubernetes" and "k8s c
 Pipelines are chosen per language by configuration (``[nlp] en = ["en_core_web_sm", "blank"]``):
 the first one installed wins, and ``"blank"`` (``spacy.blank`` plus the lookup lemmatizer of
 spacy-lookups-data) is always available. Nothing is loaded at import time; an ``Nlp`` loads each
-pipeline the first time a text of that language needs it (or all at once with ``load_all``).
+pipeline the first time a text of that language needs it (or all at once with ``load_all``), or
+takes the one an earlier ``Nlp`` of the process loaded with the same settings.
 
 Topics are found by a spaCy component, ``liaison_topics``, that ends every pipeline (blank or
 trained), so ``nlp.pipe`` gives each Doc its topics (``doc._.liaison_topics``). Its rules also
@@ -23,6 +24,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Sequence
 
@@ -117,11 +119,13 @@ def register_topic_component() -> None:
     with the Doc extensions it uses; done once per process, before the first pipeline loads."""
     from spacy.language import Language
     from spacy.tokens import Doc
+    from spacy.util import registry
 
     with _REGISTER_LOCK:
         for name in ("liaison_topics", "liaison_idents"):
             if not Doc.has_extension(name):
                 Doc.set_extension(name, default=None)
+        registry.misc.register(LEMMA_TABLES, func=lemma_tables)
         if not Language.has_factory(TOPIC_COMPONENT):
             defaults = NlpSettings()
             Language.factory(TOPIC_COMPONENT, func=make_topic_extractor, default_config={
@@ -131,13 +135,49 @@ def register_topic_component() -> None:
 
 
 # ---- pipelines -----------------------------------------------------------------------------------
+
+LEMMA_TABLES = "liaison.lemma_tables.v1"
+_LEMMA_TABLES: dict[str, Any] = {}
+_LEMMA_TABLES_LOCK = threading.Lock()
+
+
+def lemma_tables(lang: str) -> Any:
+    """The lookup lemmatizer's table of ``lang`` from spacy-lookups-data, read once per process
+    (most of the time a blank pipeline takes to load): the lemmatizer only reads it, so every
+    pipeline of the language can share it. Registered as the spaCy function ``LEMMA_TABLES``."""
+    from spacy.pipeline import Lemmatizer
+    from spacy.lookups import load_lookups
+
+    with _LEMMA_TABLES_LOCK:
+        if lang not in _LEMMA_TABLES:
+            required, optional = Lemmatizer.get_lookups_config("lookup")
+            tables = load_lookups(lang=lang, tables=required)
+            extra = load_lookups(lang=lang, tables=optional, strict=False)
+            for name in extra.tables:
+                tables.set_table(name, extra.get_table(name))
+            _LEMMA_TABLES[lang] = tables
+        return _LEMMA_TABLES[lang]
+
+
+# The pipelines loaded in this process, by language, choices and topic configuration: an Nlp with
+# the same settings as an earlier one (a second app in the process: `liaison chat` run again, the
+# console's session, a test) gets the same pipeline instead of loading it again (seconds: spaCy's
+# lookup tables). A pipeline may be shared: what it analysed before does not change the topics
+# (tests/unit/test_nlp.py). The least recently used go beyond _SHARED_LIMIT.
+_SHARED: OrderedDict[str, tuple[Any, str]] = OrderedDict()
+_SHARED_LIMIT = 8
+_SHARED_LOCK = threading.Lock()
+
+
 class Nlp:
     """The pipelines per language, each ending with the topic component configured from the
-    settings. Thread-safe; load once, share."""
+    settings. Thread-safe; load once, share. With ``shared`` (the default) a pipeline that this
+    process already loaded for the same settings is reused; ``shared=False`` loads its own."""
 
-    def __init__(self, settings: NlpSettings | None = None, *, default_language: str = "en") -> None:
+    def __init__(self, settings: NlpSettings | None = None, *, default_language: str = "en", shared: bool = True) -> None:
         self.settings = settings or NlpSettings()
         self.default_language = default_language
+        self.shared = shared
         self._pipelines: dict[str, Any] = {}
         self._names: dict[str, str] = {}
         self._lock = threading.Lock()
@@ -152,7 +192,7 @@ class Nlp:
         lang = lang if lang in LANGS else self.default_language
         with self._lock:
             if lang not in self._pipelines:
-                self._pipelines[lang], self._names[lang] = self._load(lang)
+                self._pipelines[lang], self._names[lang] = self._shared(lang) if self.shared else self._load(lang)
                 log.info("nlp: %s uses %s", lang, self._names[lang])
             return self._pipelines[lang]
 
@@ -168,6 +208,20 @@ class Nlp:
         s = self.settings
         return {"lang": lang, "synonyms": dict(s.synonyms), "max_topics": s.max_topics, "bigrams": s.bigrams,
                 "word_classes": s.word_classes, "common_word_logprob": s.common_word_logprob}
+
+    def _shared(self, lang: str) -> tuple[Any, str]:
+        key = repr((lang, self.choices(lang), sorted(self.topic_config(lang).items())))
+        with _SHARED_LOCK:
+            if key in _SHARED:
+                _SHARED.move_to_end(key)
+                return _SHARED[key]
+        loaded = self._load(lang)  # outside the lock: another language may load meanwhile
+        with _SHARED_LOCK:
+            loaded = _SHARED.setdefault(key, loaded)
+            _SHARED.move_to_end(key)
+            while len(_SHARED) > _SHARED_LIMIT:
+                _SHARED.popitem(last=False)
+        return loaded
 
     def _load(self, lang: str) -> tuple[Any, str]:
         import spacy
@@ -185,8 +239,10 @@ class Nlp:
             # Last, after the tagger, the lemmatizer and the entities it reads.
             nlp.add_pipe(TOPIC_COMPONENT, config=self.topic_config(lang))
             return nlp, f"{name} {nlp.meta.get('version', '')}".strip() + f" + topics ({TOPIC_COMPONENT})"
-        nlp = spacy.blank(lang)
         try:
+            # The lemmatizer's tables come from lemma_tables (read once per process, see there).
+            nlp = spacy.blank(lang, config={"initialize": {"components": {"lemmatizer": {
+                "lookups": {"@misc": LEMMA_TABLES, "lang": lang}}}}})
             nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
             nlp.initialize()
             label = "blank + lookup lemmas"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import shutil
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +19,31 @@ def workdir(tmp_path, monkeypatch):  # noqa: ANN001
     return tmp_path
 
 
+@pytest.fixture(scope="module")
+def sample_db(tmp_path_factory) -> Path:  # noqa: ANN001
+    """A database that `liaison chat`'s first run filled with the sample company, once per module:
+    the tests about what is said afterwards start from a copy (loading takes seconds; the loading
+    itself is what test_the_sample_is_loaded_once and the tests on a new database check)."""
+    home = tmp_path_factory.mktemp("sample")
+    mp = pytest.MonkeyPatch()
+    mp.chdir(home)
+    mp.setenv("DATABASE_URL", f"sqlite:///{home / 'chat.db'}")
+    mp.delenv("LIAISON_CONFIG", raising=False)
+    try:
+        assert main(["chat", "--as", "Priya", "--say", "help"]) == 0
+    finally:
+        mp.undo()
+    assert not (home / "chat.db-wal").exists() or (home / "chat.db-wal").stat().st_size == 0
+    return home / "chat.db"
+
+
+@pytest.fixture
+def loaded(workdir, sample_db):  # noqa: ANN001, ANN201
+    """``workdir`` whose database already holds the sample company."""
+    shutil.copyfile(sample_db, workdir / "chat.db")
+    return workdir
+
+
 def test_chat_say_answers_once_in_the_speakers_language(workdir, capsys) -> None:  # noqa: ANN001
     assert main(["chat", "--as", "Claire", "--say", "aide"]) == 0
     out = capsys.readouterr().out
@@ -26,7 +53,7 @@ def test_chat_say_answers_once_in_the_speakers_language(workdir, capsys) -> None
     assert "Hi, I'm Liaison" in out and "help" in out
 
 
-def test_chat_in_a_channel_addresses_the_bot_only_when_mentioned(workdir, capsys) -> None:  # noqa: ANN001
+def test_chat_in_a_channel_addresses_the_bot_only_when_mentioned(loaded, capsys) -> None:  # noqa: ANN001
     assert main(["chat", "--as", "Priya", "--in", "general", "--say", "@Liaison help"]) == 0
     assert "#general (in thread)" in capsys.readouterr().out
     assert main(["chat", "--as", "Priya", "--in", "general", "--say", "lunch anyone?"]) == 0
@@ -39,7 +66,7 @@ def test_chat_with_an_unknown_person_says_who_exists(workdir, capsys) -> None:  
     assert "nobody called 'Nobody'" in err and "Priya" in err
 
 
-def test_accents_are_optional_in_names(workdir, capsys) -> None:  # noqa: ANN001
+def test_accents_are_optional_in_names(loaded, capsys) -> None:  # noqa: ANN001
     assert main(["chat", "--as", "Elodie", "--say", "aide"]) == 0
     assert "Bonjour" in capsys.readouterr().out
 
@@ -90,13 +117,13 @@ def test_demo_walks_through_every_skill(workdir, capsys) -> None:  # noqa: ANN00
     assert "Liaison → Élodie Gagnon (DM): 🙏 @Priya Raman" in out
 
 
-def test_two_messages_in_the_same_second_are_both_answered(workdir, capsys) -> None:  # noqa: ANN001
+def test_two_messages_in_the_same_second_are_both_answered(loaded, capsys) -> None:  # noqa: ANN001
     assert main(["chat", "--as", "Priya", "--in", "general", "--say", "@Liaison help"]) == 0
     assert main(["chat", "--as", "Priya", "--in", "general", "--say", "@Liaison help"]) == 0
     assert capsys.readouterr().out.count("Hi, I'm Liaison") == 2
 
 
-def test_who_knows_in_the_console_links_every_helper_to_their_help(workdir, capsys) -> None:  # noqa: ANN001
+def test_who_knows_in_the_console_links_every_helper_to_their_help(loaded, capsys) -> None:  # noqa: ANN001
     assert main(["chat", "--as", "Claire", "--say", "who knows Terraform?"]) == 0
     out = capsys.readouterr().out
     people = [line for line in out.splitlines() if line.strip()[:2] in {f"{n}." for n in range(1, 6)}]
@@ -107,7 +134,7 @@ def test_who_knows_in_the_console_links_every_helper_to_their_help(workdir, caps
     assert helped and all("(https://alderbrook.example/archives/" in line for line in helped), people
 
 
-def test_a_slash_command_in_a_channel_is_answered_like_slack_answers_it(workdir, capsys) -> None:  # noqa: ANN001
+def test_a_slash_command_in_a_channel_is_answered_like_slack_answers_it(loaded, capsys) -> None:  # noqa: ANN001
     assert main(["chat", "--as", "Priya", "--in", "general", "--say", "/thanks @Lukas for the Kafka consumer fix"]) == 0
     out = capsys.readouterr().out
     assert "Liaison → Lukas Brunner (DM): 🙏 @Priya Raman thanked you for: _the Kafka consumer fix_ in #general" in out

@@ -229,8 +229,20 @@ def test_what_was_analysed_before_does_not_change_the_topics() -> None:
     # still depends on the word before it, in each text.
     texts = ["Set the retention, then Group the consumers.", "We tried Set theory and Group chats.",
              "Adding brokers. The broker broke.", "Broke again? Adding more."]
-    fresh = [Nlp().topics(t, lang="en") for t in texts]
-    shared = Nlp()
+    fresh = [Nlp(shared=False).topics(t, lang="en") for t in texts]
+    shared = Nlp(shared=False)
     assert [shared.topics(t, lang="en") for t in texts] == fresh
     assert [shared.topics(t, lang="en") for t in reversed(texts)] == fresh[::-1]
     assert list(shared.topics_many(texts, langs=["en"] * len(texts))) == fresh
+
+
+def test_nlps_with_the_same_settings_share_their_pipelines() -> None:
+    # Loading a pipeline takes seconds: a second app in the process reuses the first one's.
+    assert Nlp().pipeline("en") is Nlp().pipeline("en")
+    assert Nlp(NlpSettings(max_topics=5)).pipeline("en") is not Nlp().pipeline("en")
+    assert Nlp(shared=False).pipeline("en") is not Nlp().pipeline("en")
+    capped = Nlp(NlpSettings(max_topics=5)).pipeline("en").get_pipe(TOPIC_COMPONENT)
+    assert capped.max_topics == 5 and Nlp().pipeline("en").get_pipe(TOPIC_COMPONENT).max_topics == NlpSettings().max_topics
+    # Pipelines of their own still share the lemmatizer's table, which they only read.
+    tables = [Nlp(NlpSettings(max_topics=n), shared=False).pipeline("en").get_pipe("lemmatizer").lookups for n in (4, 5)]
+    assert tables[0] is tables[1] and tables[0].has_table("lemma_lookup")
