@@ -19,7 +19,7 @@ async def run_demo(settings: Settings, *, build: Callable[..., Any],
     """``build``: the composition root's ``bootstrap``."""
     out = out or sys.stdout
     # The demo runs at any hour: routed questions reach people whatever their working hours.
-    settings = settings.with_overrides(expertise={"route_work_hours": "00:00-23:59",
+    settings = settings.with_overrides(expertise={"route_work_hours": "00:00-24:00",
                                                   "route_work_days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]})
     session = ConsoleSession.open(build=build, settings=settings, out=out)
     try:

@@ -21,21 +21,27 @@ class WorkingHours:
     start: dt.time
     end: dt.time
     days: frozenset[int]  # 0 is Monday
+    to_midnight: bool = False  # "…-24:00": the day's working hours end at the next midnight (``end`` unused)
 
     @classmethod
     def parse(cls, hours: str, days: Sequence[str]) -> "WorkingHours":
-        """From the settings: ``"09:00-18:00"`` and ``["mon", …]``. A value that cannot be
-        used raises ConfigError naming the setting."""
+        """From the settings: ``"09:00-18:00"`` and ``["mon", …]``; the end may be ``24:00`` (up
+        to midnight: ``"00:00-24:00"`` is the whole day). A value that cannot be used raises
+        ConfigError naming the setting."""
         m = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", hours)
-        if not m or int(m.group(1)) > 23 or int(m.group(3)) > 23 or int(m.group(2)) > 59 or int(m.group(4)) > 59:
-            raise ConfigError(f"expertise.route_work_hours must look like \"09:00-18:00\", not {hours!r}")
-        start, end = dt.time(int(m.group(1)), int(m.group(2))), dt.time(int(m.group(3)), int(m.group(4)))
-        if end <= start:
+        to_midnight = bool(m) and (int(m.group(3)), int(m.group(4))) == (24, 0)
+        if not m or int(m.group(1)) > 23 or (int(m.group(3)) > 23 and not to_midnight) or int(m.group(2)) > 59 \
+                or int(m.group(4)) > 59:
+            raise ConfigError(f"expertise.route_work_hours must look like \"09:00-18:00\" (the end may be 24:00), "
+                              f"not {hours!r}")
+        start = dt.time(int(m.group(1)), int(m.group(2)))
+        end = dt.time(0, 0) if to_midnight else dt.time(int(m.group(3)), int(m.group(4)))
+        if end <= start and not to_midnight:
             raise ConfigError(f"expertise.route_work_hours must end after it starts, not {hours!r}")
         wanted = [d.strip().lower()[:3] for d in days]
         if not wanted or any(d not in DAYS for d in wanted):
             raise ConfigError(f"expertise.route_work_days must name days such as \"mon\", not {list(days)!r}")
-        return cls(start, end, frozenset(DAYS.index(d) for d in wanted))
+        return cls(start, end, frozenset(DAYS.index(d) for d in wanted), to_midnight)
 
 
 def zone(tz: str | None) -> ZoneInfo | dt.timezone:
@@ -52,8 +58,9 @@ def aware(at: dt.datetime) -> dt.datetime:
 
 
 def _bounds(day: dt.date, tz: ZoneInfo | dt.timezone, wh: WorkingHours) -> tuple[dt.datetime, dt.datetime]:
-    return (dt.datetime.combine(day, wh.start, tzinfo=tz).astimezone(UTC),
-            dt.datetime.combine(day, wh.end, tzinfo=tz).astimezone(UTC))
+    end = (dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0, 0), tzinfo=tz) if wh.to_midnight
+           else dt.datetime.combine(day, wh.end, tzinfo=tz))
+    return dt.datetime.combine(day, wh.start, tzinfo=tz).astimezone(UTC), end.astimezone(UTC)
 
 
 def next_start(at: dt.datetime, tz: str | None, wh: WorkingHours) -> dt.datetime:

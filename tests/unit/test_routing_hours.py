@@ -35,8 +35,23 @@ def test_a_deadline_counts_working_hours_only() -> None:
     assert add_working_hours(utc(2026, 11, 2, 8, 0), 9, "Europe/Zurich", WH) == utc(2026, 11, 2, 17, 0)
 
 
+def test_a_day_that_ends_at_midnight_has_no_gap_before_it() -> None:
+    every_day = WorkingHours.parse("00:00-24:00", ["mon", "tue", "wed", "thu", "fri", "sat", "sun"])
+    # 23:59 and 23:59:59 in Paris are inside the day (a day up to "23:59" left a minute out).
+    for at in (utc(2026, 12, 5, 22, 59), utc(2026, 12, 5, 22, 59, 59), utc(2026, 12, 5, 23, 0), utc(2026, 12, 6, 12, 0)):
+        assert is_working(at, "Europe/Paris", every_day), at
+    assert not is_working(utc(2026, 12, 5, 22, 59), "Europe/Paris", WorkingHours.parse("00:00-23:59", ["sat"]))
+    # A deadline runs on through midnight, even over a change of clocks (Paris, 25 October 2026).
+    assert add_working_hours(utc(2026, 10, 24, 20, 0), 30, "Europe/Paris", every_day) == utc(2026, 10, 26, 2, 0)
+    # Working hours that end at midnight on working days only: Friday night waits for Monday.
+    to_midnight = WorkingHours.parse("18:00-24:00", ["mon", "tue", "wed", "thu", "fri"])
+    assert is_working(utc(2026, 11, 6, 22, 30), None, to_midnight)
+    assert next_start(utc(2026, 11, 7, 0, 0), None, to_midnight) == utc(2026, 11, 9, 18, 0)
+
+
 @pytest.mark.parametrize(("hours", "days"), [("9-18", ["mon"]), ("18:00-09:00", ["mon"]), ("09:00-18:00", []),
-                                             ("09:00-18:00", ["someday"])])
+                                             ("09:00-18:00", ["someday"]), ("00:00-24:30", ["mon"]),
+                                             ("24:00-24:00", ["mon"])])
 def test_unusable_settings_are_refused(hours: str, days: list[str]) -> None:
     with pytest.raises(ConfigError, match="expertise.route_work"):
         WorkingHours.parse(hours, days)
