@@ -150,6 +150,7 @@ class _State:
         self.pairs: dict[tuple[str, str], int] = defaultdict(int)
         self.total_answers = 0
         self.total_messages = 0
+        self.helpers = 0  # people with an answer: answers' keys (counted as they come, not per question)
 
     def message(self, at: float, user: str, answer: bool, parent: str | None) -> None:
         self.messages[user] += 1
@@ -158,6 +159,8 @@ class _State:
         if parent and parent != user:
             self.reply_times[user].append(at)
         if answer:
+            if user not in self.answers:
+                self.helpers += 1
             self.answers[user] += 1
             self.total_answers += 1
             self.answer_times[user].append(at)
@@ -182,8 +185,7 @@ class _State:
         return None if i is None else self.sums[i:i + 4]
 
     def workspace(self) -> Workspace:
-        helpers = sum(1 for n in self.answers.values() if n)
-        return Workspace(avg_answers=self.total_answers / max(helpers, 1),
+        return Workspace(avg_answers=self.total_answers / max(self.helpers, 1),
                          avg_messages=self.total_messages / max(len(self.messages), 1))
 
     def person(self, u: str, asker: str, at: float, teams: dict[str, str | None]) -> Person:
@@ -241,6 +243,11 @@ def _example(state: _State, root: _Root, at: float, helpers_top: Sequence[str], 
     if len(pool) > 20 * settings.candidates_per_question:
         pool = set(rng.sample(sorted(pool), 20 * settings.candidates_per_question))
 
+    if root.helpers.isdisjoint(pool) and root.helpers.isdisjoint(helpers_top):
+        # No helper can be among the candidates (those of the pool and the top helpers): no
+        # example, known without ranking the pool (the sample above is still drawn, so the
+        # next questions' samples are the same).
+        return None
     decay = 1.0 / state.growth(at)
     chosen = set(heapq.nlargest(settings.candidates_per_question, pool, key=_strengths(state, weights, pool).__getitem__))
     chosen |= set(helpers_top)
