@@ -24,13 +24,14 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from bot.db.expertise import ExpertiseEvidence, ExpertiseMessage
 from bot.db.models import PersonRow
+from skills.expertise.bulk import per_message
 from skills.expertise.model import (CANDIDATES, DEFAULT, EPOCH, KIND_INDEX, RECENT_DAYS, STRENGTH, WEEK_DAYS, Model, Person,
-                                    Workspace, features, fit, idf, store)
+                                    Workspace, chunks, features, fit, idf, store)
 
 log = logging.getLogger("liaison.expertise.fit")
 
@@ -90,14 +91,21 @@ def _roots(session: Session, max_examples: int) -> dict[tuple[str, str], _Root]:
                 break
     finally:
         asked.close()
+    # The askers' topics: one seek per question in (workspace, conversation, ts, kind, topic)
+    # (``per_message``). Per conversation with a ``ts IN (…)`` list, SQLite read them through
+    # the unique index, which covers these columns, walking the workspace's whole evidence for
+    # each 500 questions: the fit's cost grew with the questions times the index.
+    seek = next(i.name for i in E.indexes if [c.name for c in i.columns][:4] == ["workspace", "conversation_id", "ts", "kind"])
     keys: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for conv, tss in _by_conv(roots).items():
-        for i in range(0, len(tss), 500):
-            for ts, user, key in conn.execute(select(E.c.ts, E.c.user_id, E.c.topic_key).where(
-                    E.c.workspace == ws, E.c.conversation_id == conv, E.c.ts.in_(tss[i:i + 500]), E.c.kind == "wrote")):
-                if roots[(conv, ts)].asker == user:
-                    keys[(conv, ts)].append(key)
-    return {k: _Root(r.asker, tuple(keys.get(k, ())), r.helpers) for k, r in roots.items() if keys.get(k)}
+    pg = conn.dialect.name == "postgresql"
+    for chunk in chunks(sorted(roots), 500):
+        found, params = per_message(pg, chunk, E.name, "t.conversation_id, t.ts, t.user_id, t.topic_key",
+                                    where=" AND t.kind = 'wrote'", index=seek)
+        for conv, ts, user, key in conn.execute(text(found), params | {"ws": ws}):
+            if roots[(conv, ts)].asker == user:
+                keys[(conv, ts)].append(key)
+    # Each question's topics in key order, whatever order the database returns them in.
+    return {k: _Root(r.asker, tuple(sorted(keys[k])), r.helpers) for k, r in roots.items() if keys.get(k)}
 
 
 def _by_conv(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
