@@ -14,8 +14,8 @@ import json
 import sqlite3
 from typing import Any, Sequence
 
-from sqlalchemy import Boolean, DateTime, Float, Integer, any_, bindparam
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import JSON, Boolean, DateTime, Float, Integer, any_, bindparam
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from skills.expertise.model import KINDS, chunks
 
@@ -93,6 +93,8 @@ def _pg_type(column: Any) -> str:
         return "float8"
     if isinstance(t, DateTime):
         return "timestamptz" if t.timezone else "timestamp"
+    if isinstance(t, JSON):
+        return "jsonb" if isinstance(t, JSONB) else "json"
     return "text"
 
 
