@@ -300,39 +300,47 @@ def _import(app: Any, export: SlackExport, progress: Callable[[str], Callable[[i
 
 def _queue_batch(app: Any, ws: str, messages: Sequence[ExportMessage], skip: set[str]) -> int:
     """Mark a batch of messages seen and queue those not seen before, in one transaction.
-    Returns how many were new (seen for the first time), as the dispatcher counts them."""
+    Returns how many were new (seen for the first time), as the dispatcher counts them.
+
+    The rows go as the index writes its own (``bulk``): on PostgreSQL one INSERT … SELECT per
+    table from a JSON array of rows instead of a statement per row; on SQLite the driver's
+    executemany without SQLAlchemy's handling of each row."""
     from sqlalchemy import select
-    from sqlalchemy.dialects.postgresql import insert as pg_insert
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
     from bot.db.models import EventSeen, IngestItem
+    from skills.expertise.bulk import bulk, where_in
 
-    insert = pg_insert if app.db.dialect == "postgresql" else sqlite_insert
     now = app.clock.now()
     keys = {f"msg:{m.channel_id}:{m.ts}"[:255]: m for m in messages}  # the dispatcher's event_key
     with app.db.session(ws) as s:
         conn = s.connection()
         E = EventSeen.__table__
-        seen = set(conn.execute(select(E.c.key).where(E.c.workspace == ws, E.c.key.in_(list(keys)))).scalars())
+        # On PostgreSQL the keys go as one array parameter (``where_in``): a thousand separate ones
+        # made a statement the driver took longer to prepare than the server to run.
+        seen = set(conn.execute(select(E.c.key).where(
+            E.c.workspace == ws, where_in(app.db.dialect == "postgresql", E.c.key, list(keys)))).scalars())
         new = [(k, m) for k, m in keys.items() if k not in seen]
         if not new:
             return 0
-        conn.execute(insert(E).on_conflict_do_nothing(index_elements=["workspace", "key"]),
-                     [{"workspace": ws, "key": k, "user_id": m.user_id, "seen_at": now} for k, m in new])
+        bulk(conn, E, _SEEN_COLS, [(ws, k, m.user_id, now) for k, m in new],
+             conflict="ON CONFLICT (workspace, key) DO NOTHING")
         settings = app.settings.ingest
         items = [_queue_row(ws, m, now, settings.max_text_chars) for _, m in new if m.user_id not in skip] if settings.enabled else []
         if items:
-            stmt = insert(IngestItem.__table__)
-            update = {k: stmt.excluded[k] for k in ("op", "text", "mentions", "thread_ts", "parent_user_id", "enqueued_at",
-                                                   "attempts", "last_error")}
-            conn.execute(stmt.on_conflict_do_update(index_elements=["workspace", "conversation_id", "ts"], set_=update), items)
+            bulk(conn, IngestItem.__table__, _QUEUE_COLS, items, conflict=(
+                "ON CONFLICT (workspace, conversation_id, ts) DO UPDATE SET "
+                + ", ".join(f"{c} = EXCLUDED.{c}" for c in _QUEUE_UPDATED)))
     return len(new)
 
 
-def _queue_row(ws: str, m: ExportMessage, now: dt.datetime, max_chars: int) -> dict[str, Any]:
-    return {
-        "workspace": ws, "op": "upsert", "conversation_id": m.channel_id, "conversation_name": m.channel_name, "ts": m.ts,
-        "thread_ts": m.thread_ts, "parent_user_id": m.parent_user_id, "user_id": m.user_id, "text": m.text[:max_chars],
-        "mentions": [], "permalink": None, "message_time": dt.datetime.fromtimestamp(_ts_key(m.ts), tz=dt.timezone.utc),
-        "enqueued_at": now, "attempts": 0, "last_error": None,
-    }
+_SEEN_COLS = ("workspace", "key", "user_id", "seen_at")
+_QUEUE_COLS = ("workspace", "op", "conversation_id", "conversation_name", "ts", "thread_ts", "parent_user_id", "user_id",
+               "text", "mentions", "permalink", "message_time", "enqueued_at", "attempts", "last_error")
+# What a message queued again (the live bot queued it meanwhile) takes of the import's version.
+_QUEUE_UPDATED = ("op", "text", "mentions", "thread_ts", "parent_user_id", "enqueued_at", "attempts", "last_error")
+
+
+def _queue_row(ws: str, m: ExportMessage, now: dt.datetime, max_chars: int) -> tuple[Any, ...]:
+    """A queue row, in the order of ``_QUEUE_COLS``."""
+    return (ws, "upsert", m.channel_id, m.channel_name, m.ts, m.thread_ts, m.parent_user_id, m.user_id, m.text[:max_chars],
+            [], None, dt.datetime.fromtimestamp(_ts_key(m.ts), tz=dt.timezone.utc), now, 0, None)

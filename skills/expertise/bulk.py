@@ -14,8 +14,8 @@ import json
 import sqlite3
 from typing import Any, Sequence
 
-from sqlalchemy import Boolean, DateTime, Float, Integer, any_, bindparam
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import JSON, Boolean, DateTime, Float, Integer, any_, bindparam
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from skills.expertise.model import KINDS, chunks
 
@@ -93,6 +93,8 @@ def _pg_type(column: Any) -> str:
         return "float8"
     if isinstance(t, DateTime):
         return "timestamptz" if t.timezone else "timestamp"
+    if isinstance(t, JSON):
+        return "jsonb" if isinstance(t, JSONB) else "json"
     return "text"
 
 
@@ -128,18 +130,21 @@ def where_in(pg: bool, column: Any, values: Sequence[Any]) -> Any:
 
 
 def per_message(pg: bool, pairs: Sequence[tuple[str, str]], table: str, cols: str, *, ts: str = "ts",
-                where: str = "") -> tuple[str, dict[str, Any]]:
+                where: str = "", index: str = "") -> tuple[str, dict[str, Any]]:
     """A SELECT of ``cols`` (of ``t``, a row of ``table``) for the rows of some messages,
     (conversation, ``ts`` column) pairs, with one index seek per pair whatever the
     conversations, and its parameters (``:ws``, the workspace, is the caller's). On PostgreSQL a
     ``LATERAL`` read per pair of two arrays; on SQLite the pairs as one JSON list read by
     ``json_each`` first (``CROSS JOIN`` keeps that order), where a row-value ``IN`` list would
-    have SQLite walk the workspace's rows. ``where``: more conditions on ``t``."""
+    have SQLite walk the workspace's rows. ``where``: more conditions on ``t``. ``index``: on
+    SQLite, the index to seek in (``INDEXED BY``), for columns another index covers: without
+    statistics SQLite prefers an index holding every column read to one it can seek in, and
+    walks the workspace's part of that index for each pair."""
     cond = f"t.workspace = :ws AND t.conversation_id = p.a AND t.{ts} = p.b{where}"
     if pg:
         return (f"SELECT x.* FROM unnest(CAST(:pa AS text[]), CAST(:pb AS text[])) AS p(a, b) "
                 f"CROSS JOIN LATERAL (SELECT {cols} FROM {table} t WHERE {cond}) AS x",
                 {"pa": [a for a, _ in pairs], "pb": [b for _, b in pairs]})
     return (f"SELECT {cols} FROM (SELECT json_extract(value, '$[0]') AS a, json_extract(value, '$[1]') AS b "
-            f"FROM json_each(:pairs)) AS p CROSS JOIN {table} t WHERE {cond}",
+            f"FROM json_each(:pairs)) AS p CROSS JOIN {table} t{f' INDEXED BY {index}' if index else ''} WHERE {cond}",
             {"pairs": json.dumps([list(p) for p in pairs])})

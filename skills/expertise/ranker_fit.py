@@ -24,13 +24,14 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from bot.db.expertise import ExpertiseEvidence, ExpertiseMessage
 from bot.db.models import PersonRow
+from skills.expertise.bulk import per_message
 from skills.expertise.model import (CANDIDATES, DEFAULT, EPOCH, KIND_INDEX, RECENT_DAYS, STRENGTH, WEEK_DAYS, Model, Person,
-                                    Workspace, features, fit, idf, store)
+                                    Workspace, chunks, features, fit, idf, store)
 
 log = logging.getLogger("liaison.expertise.fit")
 
@@ -90,14 +91,21 @@ def _roots(session: Session, max_examples: int) -> dict[tuple[str, str], _Root]:
                 break
     finally:
         asked.close()
+    # The askers' topics: one seek per question in (workspace, conversation, ts, kind, topic)
+    # (``per_message``). Per conversation with a ``ts IN (…)`` list, SQLite read them through
+    # the unique index, which covers these columns, walking the workspace's whole evidence for
+    # each 500 questions: the fit's cost grew with the questions times the index.
+    seek = next(i.name for i in E.indexes if [c.name for c in i.columns][:4] == ["workspace", "conversation_id", "ts", "kind"])
     keys: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for conv, tss in _by_conv(roots).items():
-        for i in range(0, len(tss), 500):
-            for ts, user, key in conn.execute(select(E.c.ts, E.c.user_id, E.c.topic_key).where(
-                    E.c.workspace == ws, E.c.conversation_id == conv, E.c.ts.in_(tss[i:i + 500]), E.c.kind == "wrote")):
-                if roots[(conv, ts)].asker == user:
-                    keys[(conv, ts)].append(key)
-    return {k: _Root(r.asker, tuple(keys.get(k, ())), r.helpers) for k, r in roots.items() if keys.get(k)}
+    pg = conn.dialect.name == "postgresql"
+    for chunk in chunks(sorted(roots), 500):
+        found, params = per_message(pg, chunk, E.name, "t.conversation_id, t.ts, t.user_id, t.topic_key",
+                                    where=" AND t.kind = 'wrote'", index=seek)
+        for conv, ts, user, key in conn.execute(text(found), params | {"ws": ws}):
+            if roots[(conv, ts)].asker == user:
+                keys[(conv, ts)].append(key)
+    # Each question's topics in key order, whatever order the database returns them in.
+    return {k: _Root(r.asker, tuple(sorted(keys[k])), r.helpers) for k, r in roots.items() if keys.get(k)}
 
 
 def _by_conv(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
@@ -150,6 +158,7 @@ class _State:
         self.pairs: dict[tuple[str, str], int] = defaultdict(int)
         self.total_answers = 0
         self.total_messages = 0
+        self.helpers = 0  # people with an answer: answers' keys (counted as they come, not per question)
 
     def message(self, at: float, user: str, answer: bool, parent: str | None) -> None:
         self.messages[user] += 1
@@ -158,6 +167,8 @@ class _State:
         if parent and parent != user:
             self.reply_times[user].append(at)
         if answer:
+            if user not in self.answers:
+                self.helpers += 1
             self.answers[user] += 1
             self.total_answers += 1
             self.answer_times[user].append(at)
@@ -182,8 +193,7 @@ class _State:
         return None if i is None else self.sums[i:i + 4]
 
     def workspace(self) -> Workspace:
-        helpers = sum(1 for n in self.answers.values() if n)
-        return Workspace(avg_answers=self.total_answers / max(helpers, 1),
+        return Workspace(avg_answers=self.total_answers / max(self.helpers, 1),
                          avg_messages=self.total_messages / max(len(self.messages), 1))
 
     def person(self, u: str, asker: str, at: float, teams: dict[str, str | None]) -> Person:
@@ -241,6 +251,11 @@ def _example(state: _State, root: _Root, at: float, helpers_top: Sequence[str], 
     if len(pool) > 20 * settings.candidates_per_question:
         pool = set(rng.sample(sorted(pool), 20 * settings.candidates_per_question))
 
+    if root.helpers.isdisjoint(pool) and root.helpers.isdisjoint(helpers_top):
+        # No helper can be among the candidates (those of the pool and the top helpers): no
+        # example, known without ranking the pool (the sample above is still drawn, so the
+        # next questions' samples are the same).
+        return None
     decay = 1.0 / state.growth(at)
     chosen = set(heapq.nlargest(settings.candidates_per_question, pool, key=_strengths(state, weights, pool).__getitem__))
     chosen |= set(helpers_top)
