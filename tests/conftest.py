@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import os
-import uuid
 from typing import Any, Callable, Iterator
 
 import pytest

@@ -308,7 +308,7 @@ def _queue_batch(app: Any, ws: str, messages: Sequence[ExportMessage], skip: set
     from sqlalchemy import select
 
     from bot.db.models import EventSeen, IngestItem
-    from skills.expertise.bulk import bulk, where_in
+    from bot.db.bulk import bulk, where_in
 
     now = app.clock.now()
     keys = {f"msg:{m.channel_id}:{m.ts}"[:255]: m for m in messages}  # the dispatcher's event_key

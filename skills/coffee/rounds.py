@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from bot import people
 from bot.context import SkillContext
+from bot.db.bulk import chunks
 from bot.db.coffee import CoffeeGroup, CoffeeGroupMember, CoffeeMember, CoffeeProgramme, CoffeeRound, CoffeeTie
 from bot.db.models import PersonRow
 from bot.privacy import forgotten
@@ -44,15 +45,10 @@ def _seed(workspace: str, programme_id: int, period: str) -> int:
     return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
 
 
-def _chunks(items: Sequence[str], n: int = 500) -> Iterable[Sequence[str]]:
-    for i in range(0, len(items), n):
-        yield items[i : i + n]
-
-
 def person_rows(session: Session, ids: Iterable[str]) -> dict[str, PersonRow]:
     ids = sorted(set(ids))
     out: dict[str, PersonRow] = {}
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         for r in session.scalars(select(PersonRow).where(PersonRow.user_id.in_(chunk))):
             out[r.user_id] = r
     return out

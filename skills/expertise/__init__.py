@@ -5,7 +5,8 @@ expertise. Public-channel messages reach the index through the ingestion queue (
 
 Where things are: ``ask.py`` ("who knows X?": its patterns, routes, answer and reason lines, and
 the shared service that ranks) and ``handlers.py`` (the other chat routes), both on ``routes.py``;
-the index in ``index.py`` (messages in), ``evidence.py``, ``writer.py`` and ``bulk.py`` (writing),
+the index in ``index.py`` (messages in), ``evidence.py`` and ``writer.py`` (writing, with
+its tables' columns in ``columns.py`` and the core's bulk statements, ``bot/db/bulk.py``),
 ``ranking.py`` (questions, and what they read), ``personal.py`` (what it holds about a person); the
 ranking each workspace learns in ``model.py`` (with what the index is made of), fitted in
 ``ranker_fit.py``; text to topics in ``nlp.py`` and ``topics.py`` (its rules and word classes);

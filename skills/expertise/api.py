@@ -12,6 +12,7 @@ from typing import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.db.bulk import chunks
 from bot.db.expertise import ExpertiseMessage, ExpertiseScore, ExpertiseTopic
 from bot.db.models import IngestItem
 from skills.expertise.evidence import known_keys, record_evidence, thread_topics
@@ -37,17 +38,12 @@ def author_of(session: Session, conversation_id: str, ts: str) -> str | None:
         IngestItem.conversation_id == conversation_id, IngestItem.ts == ts))
 
 
-def _chunks(items: Sequence[str], n: int = 500):
-    for i in range(0, len(items), n):
-        yield items[i:i + n]
-
-
 def shared_topics(session: Session, groups: Sequence[Sequence[str]], *, max_share: float = STARTER_MAX_SHARE) -> dict[int, str]:
     """Group number -> a topic every member has evidence for in the expertise index, when the
     index knows one that is not common to most people (the one they are jointly strongest on)."""
     ids = sorted({u for g in groups for u in g})
     scores: dict[str, dict[str, float]] = defaultdict(dict)
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         q = select(
             ExpertiseScore.user_id, ExpertiseScore.topic_key,
             ExpertiseScore.wrote_s + ExpertiseScore.answered_s + ExpertiseScore.thanked_s + ExpertiseScore.declared_s,
@@ -66,7 +62,7 @@ def shared_topics(session: Session, groups: Sequence[Sequence[str]], *, max_shar
     limit = max(2, int(known * max_share))
     keys = sorted(set().union(*common_by_group.values()))
     topics: dict[str, tuple[str, int]] = {}
-    for chunk in _chunks(keys):
+    for chunk in chunks(keys):
         for key, display, n in session.execute(
             select(ExpertiseTopic.key, ExpertiseTopic.display, ExpertiseTopic.people_n).where(ExpertiseTopic.key.in_(chunk))
         ):

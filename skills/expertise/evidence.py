@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 from bot.db.expertise import ExpertiseEvidence, ExpertiseMessage, ExpertiseTopic
 
 from skills.expertise.topics import Topic
-from skills.expertise.model import KINDS, EvidenceRef, ExpertiseSettings, aware, chunks
-from skills.expertise.bulk import EVIDENCE_COLS, bulk, per_message, where_in
+from skills.expertise.model import KINDS, EvidenceRef, ExpertiseSettings, aware
+from bot.db.bulk import bulk, chunks, per_message, where_in
+from skills.expertise.columns import EVIDENCE_COLS
 from skills.expertise.writer import OWN_KINDS, Writer
 
 def merge_topics(*groups: Iterable[tuple[Topic, float]]) -> dict[str, tuple[Topic, float]]:

@@ -15,8 +15,9 @@ from bot.db.expertise import ExpertiseEvidence, ExpertiseMessage
 
 from skills.expertise.help_signal import follow_up, followed, is_question, judge
 from skills.expertise.topics import Topic
-from skills.expertise.model import KIND_INDEX, ExpertiseSettings, aware, chunks, ts_time, workspace_of
-from skills.expertise.bulk import EVIDENCE_COLS, MESSAGE_COLS, bulk, per_message
+from skills.expertise.model import KIND_INDEX, ExpertiseSettings, aware, ts_time, workspace_of
+from bot.db.bulk import bulk, chunks, per_message
+from skills.expertise.columns import EVIDENCE_COLS, MESSAGE_COLS
 from skills.expertise.writer import OWN_KINDS, Writer
 from skills.expertise.evidence import merge_topics, messages_topics, remove_messages
 

@@ -44,7 +44,7 @@ import json
 import logging
 import math
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping, Sequence
+from typing import Mapping, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -179,11 +179,6 @@ def topic_weight(people: int, people_with_topic: int | None) -> float:
     frequency): high for a topic few of them know, near zero for one nearly all share."""
     df = max(people_with_topic or 0, 1)
     return math.log(1.0 + (people - df + 0.5) / (df + 0.5))
-
-
-def chunks(items: Sequence[str], n: int) -> Iterable[Sequence[str]]:
-    for i in range(0, len(items), n):
-        yield items[i : i + n]
 
 
 def workspace_of(session: Session) -> str:

@@ -29,9 +29,9 @@ from sqlalchemy.orm import Session
 
 from bot.db.expertise import ExpertiseEvidence, ExpertiseMessage
 from bot.db.models import PersonRow
-from skills.expertise.bulk import per_message
+from bot.db.bulk import chunks, per_message
 from skills.expertise.model import (CANDIDATES, DEFAULT, EPOCH, KIND_INDEX, RECENT_DAYS, STRENGTH, WEEK_DAYS, Model, Person,
-                                    Workspace, chunks, features, fit, idf, store)
+                                    Workspace, features, fit, idf, store)
 
 log = logging.getLogger("liaison.expertise.fit")
 

@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 from bot.db.expertise import ExpertiseCounts, ExpertisePerson, ExpertiseScore, ExpertiseTopic
 
 from skills.expertise.topics import Topic
-from skills.expertise.model import KIND_INDEX, KINDS, ExpertiseSettings, chunks, growth
-from skills.expertise.bulk import COUNT_COLS, PERSON_COLS, SCORE_COLS, SUM_COLS, TOPIC_COLS, bulk, where_in
+from skills.expertise.model import KIND_INDEX, KINDS, ExpertiseSettings, growth
+from bot.db.bulk import bulk, chunks, where_in
+from skills.expertise.columns import COUNT_COLS, PERSON_COLS, SCORE_COLS, SUM_COLS, TOPIC_COLS
 
 # The kinds a message's own text produces: re-indexing an edit replaces these, while the
 # thanks recorded against the same message (by the kudos skill) stay.

@@ -247,7 +247,8 @@ def test_bulk_writes_store_values_as_sqlalchemy_does(db: Database) -> None:
     # The index writes its rows in bulk (the driver's executemany on SQLite, COPY and JSON on
     # PostgreSQL): times with and without a time zone or microseconds, booleans, floats and
     # NULLs must be stored as an insert through SQLAlchemy stores them, and read back the same.
-    from skills.expertise.bulk import EVIDENCE_COLS, MESSAGE_COLS, PERSON_COLS, SCORE_COLS, TOPIC_COLS, bulk
+    from bot.db.bulk import bulk
+    from skills.expertise.columns import EVIDENCE_COLS, MESSAGE_COLS, PERSON_COLS, SCORE_COLS, TOPIC_COLS
 
     utc, plus2 = dt.timezone.utc, dt.timezone(dt.timedelta(hours=2))
     times = [dt.datetime(2017, 6, 26, 9, 25, 14, 841904, tzinfo=utc), dt.datetime(2017, 6, 26, 11, 25, 14, tzinfo=plus2),
@@ -296,7 +297,8 @@ def _utc(at: dt.datetime | None) -> dt.datetime | None:
 def test_bulk_upserts_return_every_row_however_many(db: Database) -> None:
     # More rows than SQLite takes parameters in one statement: the upsert's RETURNING still
     # gives one row per row, inserted or updated.
-    from skills.expertise.bulk import SCORE_COLS, bulk
+    from bot.db.bulk import bulk
+    from skills.expertise.columns import SCORE_COLS
 
     table = ExpertiseScore.__table__
     rows = [("slack:T1", f"U{i % 7}", f"topic {i}", NOW, 1.0, 1, 0, 0, 0, 1.0, 0.0, 0.0, 0.0) for i in range(3000)]

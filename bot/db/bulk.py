@@ -1,33 +1,29 @@
-"""Bulk statements of the index: rows as tuples in column order, written with SQL text built once.
+"""Bulk statements: rows as tuples in column order, written with SQL text built once.
 
-A batch writes thousands of rows. Through SQLAlchemy's per-row parameter handling that costs
-more than the database's own work, so the index gives its rows as tuples in column order and
-sends SQL text built once: on SQLite through the driver's executemany, each value first
-through its column type's own bind processor (so datetimes, booleans and floats are stored
-exactly as SQLAlchemy stores them); on PostgreSQL by COPY for plain inserts, and by one
-INSERT … SELECT from a JSON array of rows for upserts."""
+A batch writes thousands of rows (the expertise index's evidence, an import's queue). Through
+SQLAlchemy's per-row parameter handling that costs more than the database's own work, so the
+callers give their rows as tuples in column order and these functions send SQL text built once:
+on SQLite through the driver's executemany, each value first through its column type's own bind
+processor (so datetimes, booleans and floats are stored exactly as SQLAlchemy stores them); on
+PostgreSQL by COPY for plain inserts, and by one INSERT … SELECT from a JSON array of rows for
+upserts. Also the reads such batches need: ``where_in`` (one array parameter on PostgreSQL),
+``per_message`` (one index seek per message) and ``chunks``."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import sqlite3
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 from sqlalchemy import JSON, Boolean, DateTime, Float, Integer, any_, bindparam
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
-from skills.expertise.model import KINDS, chunks
 
-COUNT_COLS = tuple(f"{k}_n" for k in KINDS)
-SUM_COLS = tuple(f"{k}_s" for k in KINDS)
-MESSAGE_COLS = ("workspace", "conversation_id", "conversation_name", "ts", "thread_ts", "parent_user_id", "user_id",
-                "answer", "at", "permalink", "question")
-EVIDENCE_COLS = ("workspace", "user_id", "topic_key", "kind", "weight", "at", "conversation_id", "ts", "permalink",
-                 "conversation_name")
-SCORE_COLS = ("workspace", "user_id", "topic_key", "last_at", "strength", *COUNT_COLS, *SUM_COLS)
-TOPIC_COLS = ("workspace", "key", "display", "lang", "people_n")
-PERSON_COLS = ("workspace", "user_id", "messages_n", "answers_n", "answers_s", "last_at")
+def chunks(items: Sequence[Any], n: int = 500) -> Iterator[Sequence[Any]]:
+    """``items`` in slices of ``n`` (500: well under any database's limit of parameters)."""
+    for i in range(0, len(items), n):
+        yield items[i : i + n]
 
 
 def bulk(conn: Any, table: Any, cols: Sequence[str], rows: Sequence[Sequence[Any]], *, conflict: str = "",
