@@ -28,7 +28,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from bot.db import Database
-from bot.db.bulk import chunks
+from bot.db.bulk import PlannerStatistics, chunks
 from bot.db.models import IngestItem, PersonRow
 from bot.events import Workspace
 
@@ -122,15 +122,9 @@ def screen(session: Session, items: Sequence[QueuedMessage]) -> list[QueuedMessa
 
 
 class IngestWorker:
-    """Drains the ingestion queue into the skills' indexes, a batch at a time.
-
-    ``analyze_after``: on PostgreSQL, the worker has the server refresh its planner statistics
-    (``ANALYZE``) once it has indexed that many messages, then again each time the count is four
-    times larger (5,000, 20,000, 80,000…): PostgreSQL's own advice after loading much data. Until
-    autovacuum has analyzed tables that grew from empty (it waits for its next round, or is
-    off), the planner knows nothing of their size and may look a message up by an index that
-    walks its whole conversation: measured on a 100,000-message import, 5 ms per message instead
-    of a few microseconds, a backfill slowing down as it goes."""
+    """Drains the ingestion queue into the skills' indexes, a batch at a time. On PostgreSQL it
+    refreshes the planner statistics as the index grows (``PlannerStatistics``: after
+    ``analyze_after`` messages, then at four times as many)."""
 
     def __init__(self, app: Any, *, analyze_after: int = 5000) -> None:
         self.app = app
@@ -139,8 +133,7 @@ class IngestWorker:
         self.processed = 0
         self.failed = 0
         self.last_batch_at: float | None = None
-        self.indexed = 0  # messages this worker has indexed
-        self._analyze_at = analyze_after
+        self.statistics = PlannerStatistics(self.db, "indexing", first=analyze_after)
 
     @property
     def handlers(self) -> list:
@@ -170,24 +163,8 @@ class IngestWorker:
         for ws, group in groupby(rows, key=lambda r: r.workspace):
             done += self._apply(ws, [r.id for r in group])
         self.last_batch_at = time.time()
-        self.indexed += done
-        if self.indexed >= self._analyze_at and self.db.dialect == "postgresql":
-            self._analyze_at = 4 * max(self.indexed, self._analyze_at)
-            self._analyze()
+        self.statistics.wrote(done)
         return done
-
-    def _analyze(self) -> None:
-        """``ANALYZE`` the database (planner statistics), logged; a failure only logs."""
-        started = time.monotonic()
-        try:
-            with self.db.session(None) as s:
-                s.connection().exec_driver_sql("ANALYZE")
-        except Exception:  # noqa: BLE001 - statistics are an optimisation: indexing goes on without them
-            log.warning("could not refresh PostgreSQL's planner statistics (ANALYZE) after indexing %d messages; "
-                        "indexing goes on, maybe slower: check that autovacuum runs", self.indexed, exc_info=True)
-            return
-        log.info("refreshed PostgreSQL's planner statistics after indexing %d messages (%.1fs); next after %d",
-                 self.indexed, time.monotonic() - started, self._analyze_at)
 
     def _apply(self, ws: str, ids: list[int]) -> int:
         try:

@@ -272,6 +272,7 @@ def _out_of_gc(app: Any) -> Iterator[None]:
 
 def _import(app: Any, export: SlackExport, progress: Callable[[str], Callable[[int, int], None]] | None) -> ImportResult:
     from bot import people as directory
+    from bot.db.bulk import PlannerStatistics
     from bot.ingest import IngestWorker
 
     ws = export.workspace.key
@@ -282,9 +283,11 @@ def _import(app: Any, export: SlackExport, progress: Callable[[str], Callable[[i
     total = len(export.messages)
     queued = 0
     size = max(1, app.settings.ingest.batch_size)
+    statistics = PlannerStatistics(app.db, "queueing")  # the queue and the seen keys grow from empty
     for start in range(0, total, size):
         chunk = export.messages[start : start + size]
         queued += _queue_batch(app, ws, chunk, skip)
+        statistics.wrote(len(chunk))
         if show:
             show(start + len(chunk), total)
     worker = IngestWorker(app)

@@ -30,7 +30,7 @@ def test_the_worker_analyzes_once_it_has_indexed_enough_then_at_four_times_as_ma
     if pg:
         assert last_analyze(app) is None
     worker = IngestWorker(app, analyze_after=4)
-    with caplog.at_level(logging.INFO, logger="liaison.ingest"):
+    with caplog.at_level(logging.INFO, logger="liaison.db"):
         assert worker.drain() == 12
     said = [r.getMessage() for r in caplog.records if "planner statistics" in r.getMessage()]
     if not pg:
