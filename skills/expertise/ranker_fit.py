@@ -95,12 +95,12 @@ def _roots(session: Session, max_examples: int) -> dict[tuple[str, str], _Root]:
     # (``per_message``). Per conversation with a ``ts IN (…)`` list, SQLite read them through
     # the unique index, which covers these columns, walking the workspace's whole evidence for
     # each 500 questions: the fit's cost grew with the questions times the index.
-    seek = next(i.name for i in E.indexes if [c.name for c in i.columns][:4] == ["workspace", "conversation_id", "ts", "kind"])
     keys: dict[tuple[str, str], list[str]] = defaultdict(list)
     pg = conn.dialect.name == "postgresql"
     for chunk in chunks(sorted(roots), 500):
         found, params = per_message(pg, chunk, E.name, "t.conversation_id, t.ts, t.user_id, t.topic_key",
-                                    where=" AND t.kind = 'wrote'", index=seek)
+                                    where=" AND t.kind = 'wrote'",
+                                    index="ix_expertise_evidence_message_topic")
         for conv, ts, user, key in conn.execute(text(found), params | {"ws": ws}):
             if roots[(conv, ts)].asker == user:
                 keys[(conv, ts)].append(key)
